@@ -1,0 +1,232 @@
+"""Status of a claim by the clock, and the changes editors make: create, publish, amend."""
+
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlmodel import Session, col, delete, select
+
+from claims.clock import as_utc, stamp
+from claims.errors import Conflict, Invalid, NotFound
+from claims.models import (
+    DRAFT,
+    PUBLISHED,
+    SETTLED_STATES,
+    Claim,
+    ClaimTag,
+    ClaimVersion,
+)
+from claims.schemas import ClaimCreate, ClaimPatch
+
+UPCOMING, OPEN, CLOSED = "upcoming", "open", "closed"
+
+
+class Recorder(Protocol):
+    """Appends one public entry to the ledger inside the session's transaction; returns its seq."""
+
+    def __call__(
+        self, session: Session, kind: str, at: datetime, payload: dict[str, Any], claim_id: int | None
+    ) -> int: ...
+
+
+def effective_close(claim: Claim) -> datetime:
+    """Tc: the scheduled close, or the earlier moment the claim was settled."""
+    if claim.closed_early_at is not None and claim.closed_early_at < claim.closes_at:
+        return claim.closed_early_at
+    return claim.closes_at
+
+
+def status_at(claim: Claim, now: datetime) -> str:
+    """The contract status: stored states, with `published` read through the clock."""
+    if claim.state != PUBLISHED:
+        return claim.state
+    if now < claim.opens_at:
+        return UPCOMING
+    if now < effective_close(claim):
+        return OPEN
+    return CLOSED
+
+
+def accepts_forecasts(claim: Claim, now: datetime) -> bool:
+    return claim.state == PUBLISHED and claim.opens_at <= now < effective_close(claim)
+
+
+def get_claim(session: Session, slug: str) -> Claim:
+    claim = session.exec(select(Claim).where(Claim.slug == slug)).first()
+    if claim is None:
+        raise NotFound(f"no claim with slug {slug!r}")
+    return claim
+
+
+def tags_of(session: Session, claim_id: int) -> list[str]:
+    rows = session.exec(select(ClaimTag.tag).where(ClaimTag.claim_id == claim_id).order_by(ClaimTag.tag))
+    return list(rows)
+
+
+def public_record(claim: Claim, tags: list[str]) -> dict[str, Any]:
+    """The claim as the ledger records it when published (all text, window and rules)."""
+    return {
+        "claim": claim.slug,
+        "title": claim.title,
+        "description": claim.description,
+        "resolution_criteria": claim.resolution_criteria,
+        "fine_print": claim.fine_print,
+        "tags": tags,
+        "opens_at": stamp(claim.opens_at),
+        "closes_at": stamp(claim.closes_at),
+        "resolves_at": stamp(claim.resolves_at),
+        "rules": claim.rules,
+        "source": claim.source,
+    }
+
+
+def _check_window(opens_at: datetime, closes_at: datetime, resolves_at: datetime) -> None:
+    if not opens_at < closes_at:
+        raise Invalid("closes_at", "must be after opens_at")
+    if not closes_at <= resolves_at:
+        raise Invalid("resolves_at", "must not be before closes_at")
+
+
+def create_claim(
+    session: Session, data: ClaimCreate, *, editor_id: int | None, now: datetime, record: Recorder
+) -> Claim:
+    """Create (and unless it is a draft, publish) a claim; commits."""
+    if session.exec(select(Claim.id).where(Claim.slug == data.slug)).first() is not None:
+        raise Conflict(f"a claim with slug {data.slug!r} already exists")
+    opens_at = as_utc(data.opens_at) if data.opens_at else now
+    closes_at = as_utc(data.closes_at)
+    resolves_at = as_utc(data.resolves_at) if data.resolves_at else closes_at
+    _check_window(opens_at, closes_at, resolves_at)
+    claim = Claim(
+        slug=data.slug,
+        title=data.title,
+        description=data.description,
+        resolution_criteria=data.resolution_criteria,
+        fine_print=data.fine_print,
+        rules=[rule.model_dump(mode="json") for rule in data.rules],
+        source=data.source.model_dump(mode="json", exclude_none=True) if data.source else None,
+        state=DRAFT,
+        opens_at=opens_at,
+        closes_at=closes_at,
+        resolves_at=resolves_at,
+        created_by=editor_id,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(claim)
+    session.flush()
+    assert claim.id is not None
+    tags = sorted(set(data.tags))
+    for tag in tags:
+        session.add(ClaimTag(claim_id=claim.id, tag=tag))
+    if data.status == PUBLISHED:
+        _publish(session, claim, tags, now=now, record=record)
+    session.commit()
+    session.refresh(claim)
+    return claim
+
+
+def publish_claim(session: Session, slug: str, *, now: datetime, record: Recorder) -> Claim:
+    """Publish a draft; commits."""
+    claim = get_claim(session, slug)
+    if claim.state != DRAFT:
+        raise Conflict("only a draft can be published")
+    if claim.opens_at < now and claim.closes_at > now:
+        claim.opens_at = now  # a draft's window starts no earlier than its publication
+    assert claim.id is not None
+    _publish(session, claim, tags_of(session, claim.id), now=now, record=record)
+    session.commit()
+    session.refresh(claim)
+    return claim
+
+
+def _publish(session: Session, claim: Claim, tags: list[str], *, now: datetime, record: Recorder) -> None:
+    claim.state = PUBLISHED
+    claim.updated_at = now
+    claim.published_seq = record(session, "claim_published", now, public_record(claim, tags), claim.id)
+    session.add(claim)
+
+
+def amend_claim(
+    session: Session,
+    claim: Claim,
+    patch: ClaimPatch,
+    *,
+    forecast_seen: bool,
+    now: datetime,
+    record: Recorder,
+) -> Claim:
+    """Apply an editor's change under the rules of SPEC §2; commits.
+
+    `forecast_seen` says whether anyone has forecast on the claim yet (the forecasts live above
+    this package, so the caller asks).
+    """
+    assert claim.id is not None
+    changes = patch.model_dump(exclude_unset=True)
+    _amend_window(claim, patch, changes, forecast_seen=forecast_seen, now=now)
+    criteria_changed = "resolution_criteria" in changes or "rules" in changes
+    if criteria_changed and claim.state in SETTLED_STATES:
+        raise Conflict("the criteria of a settled claim cannot change")
+    if criteria_changed and forecast_seen:
+        session.add(
+            ClaimVersion(
+                claim_id=claim.id,
+                version=claim.version,
+                resolution_criteria=claim.resolution_criteria,
+                rules=claim.rules,
+                superseded_at=now,
+            )
+        )
+        claim.version += 1
+    for name in ("title", "description", "fine_print", "resolution_criteria"):
+        if name in changes:
+            setattr(claim, name, getattr(patch, name))
+    if patch.rules is not None:
+        claim.rules = [rule.model_dump(mode="json") for rule in patch.rules]
+    if "source" in changes:
+        claim.source = patch.source.model_dump(mode="json", exclude_none=True) if patch.source else None
+    if patch.tags is not None:
+        session.exec(delete(ClaimTag).where(col(ClaimTag.claim_id) == claim.id))
+        for tag in sorted(set(patch.tags)):
+            session.add(ClaimTag(claim_id=claim.id, tag=tag))
+    claim.updated_at = now
+    session.add(claim)
+    if criteria_changed and forecast_seen:
+        payload = {
+            "claim": claim.slug,
+            "version": claim.version,
+            "resolution_criteria": claim.resolution_criteria,
+            "rules": claim.rules,
+        }
+        record(session, "criteria_amended", now, payload, claim.id)
+    if forecast_seen and {"closes_at", "resolves_at"} & changes.keys():
+        payload = {
+            "claim": claim.slug,
+            "closes_at": stamp(claim.closes_at),
+            "resolves_at": stamp(claim.resolves_at),
+        }
+        record(session, "window_amended", now, payload, claim.id)
+    session.commit()
+    session.refresh(claim)
+    return claim
+
+
+def _amend_window(
+    claim: Claim, patch: ClaimPatch, changes: dict[str, Any], *, forecast_seen: bool, now: datetime
+) -> None:
+    opens_at = as_utc(patch.opens_at) if patch.opens_at else claim.opens_at
+    closes_at = as_utc(patch.closes_at) if patch.closes_at else claim.closes_at
+    resolves_at = as_utc(patch.resolves_at) if patch.resolves_at else claim.resolves_at
+    if "resolves_at" not in changes and "closes_at" in changes and resolves_at < closes_at:
+        resolves_at = closes_at
+    window_changed = bool({"opens_at", "closes_at"} & changes.keys())
+    if window_changed and claim.state in SETTLED_STATES:
+        raise Conflict("the window of a settled claim cannot change")
+    if forecast_seen:
+        if "opens_at" in changes and opens_at != claim.opens_at:
+            raise Conflict("opens_at cannot change after the first forecast")
+        if "closes_at" in changes and closes_at > claim.closes_at:
+            raise Conflict("after the first forecast the window can only be shortened")
+        if "closes_at" in changes and closes_at != claim.closes_at and closes_at <= now:
+            raise Invalid("closes_at", "cannot be moved into the past")
+    _check_window(opens_at, closes_at, resolves_at)
+    claim.opens_at, claim.closes_at, claim.resolves_at = opens_at, closes_at, resolves_at

@@ -1,0 +1,53 @@
+"""What editors send: the validated shapes of a new claim and of a change to one."""
+
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, HttpUrl
+
+from claims.rules import RuleSpec
+from claims.text import Criteria, LongText, ShortText, Slug, Tag, Title
+
+
+class ClaimSource(BaseModel):
+    """Where the claim was made in public."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: HttpUrl | None = None
+    claimant: ShortText | None = None
+    quote: LongText | None = None
+    published_at: AwareDatetime | None = None
+
+
+class ClaimCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    slug: Slug
+    title: Title
+    description: LongText = ""
+    resolution_criteria: Criteria
+    fine_print: LongText = ""
+    tags: list[Tag] = Field(default_factory=list, max_length=20)
+    opens_at: AwareDatetime | None = None
+    closes_at: AwareDatetime
+    resolves_at: AwareDatetime | None = None
+    rules: list[RuleSpec] = Field(default_factory=list, max_length=10)
+    source: ClaimSource | None = None
+    status: Literal["draft", "published"] = "published"
+
+
+class ClaimPatch(BaseModel):
+    """Fields to change; absent fields stay as they are."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: Title | None = None
+    description: LongText | None = None
+    resolution_criteria: Criteria | None = None
+    fine_print: LongText | None = None
+    tags: list[Tag] | None = Field(default=None, max_length=20)
+    opens_at: AwareDatetime | None = None
+    closes_at: AwareDatetime | None = None
+    resolves_at: AwareDatetime | None = None
+    rules: list[RuleSpec] | None = Field(default=None, max_length=10)
+    source: ClaimSource | None = None

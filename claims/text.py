@@ -1,0 +1,35 @@
+"""Input text types: the string rules every field shares (no NUL bytes, no lone surrogates)."""
+
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator, StringConstraints
+
+SLUG_PATTERN = r"^[a-z0-9](-?[a-z0-9])*$"
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _clean(text: str) -> str:
+    if "\x00" in text:
+        raise ValueError("must not contain NUL bytes")
+    if _SURROGATE.search(text):
+        raise ValueError("must not contain unpaired surrogates")
+    return text
+
+
+
+
+Slug = Annotated[
+    str, StringConstraints(min_length=1, max_length=120, pattern=SLUG_PATTERN), AfterValidator(_clean)
+]
+Handle = Annotated[
+    str, StringConstraints(min_length=1, max_length=40, pattern=SLUG_PATTERN), AfterValidator(_clean)
+]
+Tag = Annotated[
+    str, StringConstraints(min_length=1, max_length=40, pattern=SLUG_PATTERN), AfterValidator(_clean)
+]
+ShortText = Annotated[str, StringConstraints(max_length=300), AfterValidator(_clean)]
+Title = Annotated[str, StringConstraints(min_length=1, max_length=300), AfterValidator(_clean)]
+LongText = Annotated[str, StringConstraints(max_length=20_000), AfterValidator(_clean)]
+Criteria = Annotated[str, StringConstraints(min_length=1, max_length=20_000), AfterValidator(_clean)]
+Rationale = Annotated[str, StringConstraints(max_length=10_000), AfterValidator(_clean)]

@@ -1,0 +1,104 @@
+"""Accounts, roles, API tokens (stored as hashes, shown once) and password hashing."""
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlmodel import Session, select
+
+from claims.errors import Conflict, Forbidden, NotFound
+from forecasts.models import ROLE_RANK, Account, ApiToken
+
+TOKEN_PREFIX = "fl_"
+_passwords = PasswordHasher()
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: enough to authorise without another query."""
+
+    account_id: int
+    handle: str
+    role: str
+    token_hash: str | None = None
+
+    def require(self, role: str) -> None:
+        if ROLE_RANK[self.role] < ROLE_RANK[role]:
+            raise Forbidden(f"this needs the {role} role")
+
+
+def hash_token(token: str) -> str:
+    """Tokens are 256 random bits, so a plain SHA-256 is enough to store them safely."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_account(
+    session: Session, handle: str, *, role: str, now: datetime, password: str | None = None
+) -> Account:
+    """Create an account; commits."""
+    if role not in ROLE_RANK:
+        raise ValueError(f"unknown role {role!r}")
+    if session.exec(select(Account.id).where(Account.handle == handle)).first() is not None:
+        raise Conflict(f"the handle {handle!r} is taken")
+    account = Account(
+        handle=handle,
+        role=role,
+        created_at=now,
+        password_hash=_passwords.hash(password) if password else None,
+    )
+    session.add(account)
+    session.commit()
+    session.refresh(account)
+    return account
+
+
+def get_account(session: Session, handle: str) -> Account:
+    account = session.exec(select(Account).where(Account.handle == handle)).first()
+    if account is None:
+        raise NotFound(f"no forecaster with handle {handle!r}")
+    return account
+
+
+def issue_token(session: Session, account: Account, *, now: datetime, label: str = "") -> str:
+    """Create a token for the account and return its text (the only time it is shown); commits."""
+    assert account.id is not None
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    session.add(ApiToken(account_id=account.id, token_hash=hash_token(token), label=label, created_at=now))
+    session.commit()
+    return token
+
+
+def revoke_token(session: Session, token_id: int, *, account_id: int, now: datetime) -> None:
+    """Revoke one of the account's tokens; commits."""
+    token = session.get(ApiToken, token_id)
+    if token is None or token.account_id != account_id:
+        raise NotFound("no such token")
+    if token.revoked_at is None:
+        token.revoked_at = now
+        session.add(token)
+        session.commit()
+
+
+def principal_for_token(session: Session, token: str) -> Principal | None:
+    """The live (unrevoked) token's account, or None."""
+    digest = hash_token(token)
+    row = session.exec(
+        select(Account.id, Account.handle, Account.role)  # type: ignore[call-overload]
+        .join(ApiToken, ApiToken.account_id == Account.id)  # type: ignore[arg-type]
+        .where(ApiToken.token_hash == digest, ApiToken.revoked_at.is_(None))  # type: ignore[union-attr]
+    ).first()
+    if row is None:
+        return None
+    return Principal(int(row[0]), str(row[1]), str(row[2]), digest)
+
+
+def check_password(account: Account, password: str) -> bool:
+    if not account.password_hash:
+        return False
+    try:
+        return _passwords.verify(account.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False

@@ -1,0 +1,125 @@
+"""The hash chain of SPEC §3: append, commitments and their reveal, verification."""
+
+import hashlib
+import secrets
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import rfc8785
+from sqlalchemy import Connection, select, update
+from sqlmodel import Session
+
+from claims.clock import stamp
+from forecasts.models import LedgerEntry, LedgerHead
+
+GENESIS_HASH = "0" * 64
+entries_table = LedgerEntry.__table__  # type: ignore[attr-defined]
+head_table = LedgerHead.__table__  # type: ignore[attr-defined]
+
+
+def canonical(value: Any) -> bytes:
+    """RFC 8785 canonical JSON."""
+    return rfc8785.dumps(value)
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def entry_hash(prev_hash: str, seq: int, kind: str, created_at: str, payload_hash: str) -> str:
+    """`sha256("{prev_hash}|{seq}|{kind}|{created_at}|{payload_hash}")`, time as `stamp` writes it."""
+    text = f"{prev_hash}|{seq}|{kind}|{created_at}|{payload_hash}"
+    return sha256_hex(text.encode())
+
+
+def new_salt() -> str:
+    return secrets.token_hex(16)
+
+
+def commitment_body(claim: str, handle: str, probability: float | None, at: datetime) -> dict[str, Any]:
+    return {"claim": claim, "handle": handle, "probability": probability, "created_at": stamp(at)}
+
+
+def commitment_hash(body: dict[str, Any], salt: str) -> str:
+    """sha256 of the canonical JSON of the commitment body followed by the salt's text."""
+    return sha256_hex(canonical(body) + salt.encode())
+
+
+@dataclass
+class Chain:
+    """The head of the chain as seen inside a transaction that holds the append lock."""
+
+    seq: int
+    hash: str
+    rows: list[dict[str, Any]]
+
+    def add(
+        self,
+        kind: str,
+        at: datetime,
+        payload_hash: str,
+        *,
+        payload: str | None,
+        claim_id: int | None,
+    ) -> dict[str, Any]:
+        """Link one entry onto the head (written by `flush`)."""
+        seq = self.seq + 1
+        digest = entry_hash(self.hash, seq, kind, stamp(at), payload_hash)
+        row = {
+            "seq": seq,
+            "kind": kind,
+            "created_at": at,
+            "payload_hash": payload_hash,
+            "prev_hash": self.hash,
+            "hash": digest,
+            "payload": payload,
+            "claim_id": claim_id,
+        }
+        self.rows.append(row)
+        self.seq, self.hash = seq, digest
+        return row
+
+    def add_public(self, kind: str, at: datetime, payload: dict[str, Any], claim_id: int | None) -> dict[str, Any]:
+        text = canonical(payload)
+        return self.add(kind, at, sha256_hex(text), payload=text.decode(), claim_id=claim_id)
+
+
+def lock_head(conn: Connection) -> Chain:
+    """Take the append lock and read the head.
+
+    On SQLite the caller's transaction began with BEGIN IMMEDIATE, which already holds the
+    database's write lock; on PostgreSQL the head row is locked until commit.
+    """
+    query = select(head_table.c.seq, head_table.c.hash).where(head_table.c.id == 1)
+    if conn.dialect.name != "sqlite":
+        query = query.with_for_update()
+    row = conn.execute(query).one_or_none()
+    if row is None:
+        conn.execute(head_table.insert().values(id=1, seq=0, hash=GENESIS_HASH))
+        return Chain(0, GENESIS_HASH, [])
+    return Chain(int(row.seq), str(row.hash), [])
+
+
+def flush(conn: Connection, chain: Chain) -> None:
+    """Write the entries linked since `lock_head` and move the head."""
+    if not chain.rows:
+        return
+    conn.execute(entries_table.insert(), chain.rows)
+    conn.execute(update(head_table).where(head_table.c.id == 1).values(seq=chain.seq, hash=chain.hash))
+    chain.rows = []
+
+
+def record(session: Session, kind: str, at: datetime, payload: dict[str, Any], claim_id: int | None) -> int:
+    """Append one public entry inside the session's transaction; returns its seq."""
+    conn = session.connection()
+    chain = lock_head(conn)
+    row = chain.add_public(kind, at, payload, claim_id)
+    flush(conn, chain)
+    return int(row["seq"])
+
+
+def head(session: Session) -> tuple[int, str]:
+    row = session.exec(select(LedgerHead.seq, LedgerHead.hash).where(LedgerHead.id == 1)).first()  # type: ignore[call-overload]
+    return (0, GENESIS_HASH) if row is None else (int(row[0]), str(row[1]))

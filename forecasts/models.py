@@ -1,0 +1,125 @@
+"""Who said what and when: accounts, tokens, forecasts, the ledger and derived standings."""
+
+from datetime import datetime
+
+from sqlalchemy import Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from claims.columns import UTCDateTime
+
+FORECASTER = "forecaster"
+EDITOR = "editor"
+ADMIN = "admin"
+ROLE_RANK = {FORECASTER: 1, EDITOR: 2, ADMIN: 3}
+
+
+class Account(SQLModel, table=True):
+    __tablename__ = "accounts"
+
+    id: int | None = Field(default=None, primary_key=True)
+    handle: str = Field(max_length=40, unique=True, index=True)
+    role: str = Field(default=FORECASTER, max_length=20)
+    password_hash: str | None = Field(default=None, max_length=200)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class ApiToken(SQLModel, table=True):
+    """A bearer token, stored only as the SHA-256 of its (high-entropy, random) text."""
+
+    __tablename__ = "api_tokens"
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="accounts.id", index=True)
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    label: str = Field(default="", max_length=100)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class LedgerEntry(SQLModel, table=True):
+    """One link of the hash chain. Append-only: the database refuses UPDATE and DELETE."""
+
+    __tablename__ = "ledger_entries"
+
+    seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    kind: str = Field(max_length=40)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    payload_hash: str = Field(max_length=64)
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64, unique=True)
+    # Canonical JSON of the payload; None for commitments (forecasts, withdrawals).
+    payload: str | None = Field(default=None, sa_type=Text)
+    # An index only, not part of the hash: which claim the entry concerns.
+    claim_id: int | None = Field(default=None, foreign_key="claims.id", index=True)
+
+
+class LedgerHead(SQLModel, table=True):
+    """The single row naming the chain's head; appends lock it to stay one chain."""
+
+    __tablename__ = "ledger_head"
+
+    id: int = Field(default=1, primary_key=True)
+    seq: int = 0
+    hash: str = Field(max_length=64)
+
+
+class Forecast(SQLModel, table=True):
+    """A forecast, or a withdrawal when `probability` is None. Append-only."""
+
+    __tablename__ = "forecasts"
+    __table_args__ = (Index("ix_forecasts_claim_seq", "claim_id", "ledger_seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    claim_id: int = Field(foreign_key="claims.id")
+    account_id: int = Field(foreign_key="accounts.id", index=True)
+    probability: float | None = None
+    rationale: str | None = Field(default=None, sa_type=Text)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    ledger_seq: int = Field(foreign_key="ledger_entries.seq", unique=True)
+    imported: bool = False
+
+
+class CommitmentSalt(SQLModel, table=True):
+    """The salt of a forecast's commitment, kept apart from the chain until the reveal."""
+
+    __tablename__ = "commitment_salts"
+
+    ledger_seq: int = Field(primary_key=True, foreign_key="ledger_entries.seq")
+    salt: str = Field(max_length=64)
+
+
+class IdempotencyRecord(SQLModel, table=True):
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("account_id", "key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="accounts.id")
+    key: str = Field(max_length=200)
+    request_hash: str = Field(max_length=64)
+    status_code: int
+    body: str = Field(sa_type=Text)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class Standing(SQLModel, table=True):
+    """Derived: each forecaster's latest record on a claim (a withdrawal leaves probability None)."""
+
+    __tablename__ = "standings"
+
+    claim_id: int = Field(foreign_key="claims.id", primary_key=True)
+    account_id: int = Field(foreign_key="accounts.id", primary_key=True)
+    forecast_id: int
+    probability: float | None = None
+    at: datetime = Field(sa_type=UTCDateTime)
+    ledger_seq: int
+
+
+class ClaimStats(SQLModel, table=True):
+    """Derived, kept by the append path: market probability and forecaster count per claim."""
+
+    __tablename__ = "claim_stats"
+
+    claim_id: int = Field(foreign_key="claims.id", primary_key=True)
+    market: float | None = None
+    forecasters: int = 0
+    last_seq: int = 0

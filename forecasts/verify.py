@@ -1,0 +1,193 @@
+"""Verification of the record (live database or an offline export) and the export itself."""
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from claims.clock import parse_stamp, stamp
+from forecasts.ledger import (
+    GENESIS_HASH,
+    canonical,
+    commitment_body,
+    commitment_hash,
+    entry_hash,
+    sha256_hex,
+)
+from forecasts.models import Account, LedgerEntry, LedgerHead
+from forecasts.reveal import salts_t
+from forecasts.submit import claims_t, forecasts_t
+
+accounts_t = Account.__table__  # type: ignore[attr-defined]
+entries_t = LedgerEntry.__table__  # type: ignore[attr-defined]
+COMMITMENTS = frozenset({"forecast_submitted", "forecast_withdrawn"})
+
+
+@dataclass(frozen=True)
+class Problem:
+    seq: int
+    reason: str
+
+
+@dataclass
+class Report:
+    entries: int = 0
+    commitments: int = 0
+    head: str = GENESIS_HASH
+    problems: list[Problem] = field(default_factory=list)
+
+    def fail(self, seq: int, reason: str) -> None:
+        self.problems.append(Problem(seq, reason))
+
+    def finish(self) -> "Report":
+        self.problems.sort(key=lambda p: p.seq)
+        return self
+
+
+def _check_links(entries: Iterable[dict[str, Any]], report: Report) -> Iterator[dict[str, Any]]:
+    """Check order, links, hashes and public payloads; pass each entry on."""
+    prev, expected = GENESIS_HASH, 1
+    for entry in entries:
+        seq = int(entry["seq"])
+        if seq != expected:
+            report.fail(seq, f"expected seq {expected}: an entry is missing or out of order")
+        if entry["prev_hash"] != prev:
+            report.fail(seq, "prev_hash is not the previous entry's hash")
+        digest = entry_hash(entry["prev_hash"], seq, entry["kind"], entry["created_at"],
+                            entry["payload_hash"])
+        if digest != entry["hash"]:
+            report.fail(seq, "hash does not match the entry's fields")
+        payload = entry.get("payload")
+        if payload is not None and sha256_hex(canonical(payload)) != entry["payload_hash"]:
+            report.fail(seq, "payload does not match payload_hash")
+        report.entries += 1
+        report.head = entry["hash"]
+        prev, expected = entry["hash"], seq + 1
+        yield entry
+
+
+def _db_entries(session: Session) -> Iterator[dict[str, Any]]:
+    result = session.connection().execution_options(yield_per=5000).execute(
+        select(entries_t).order_by(entries_t.c.seq)
+    )
+    for row in result:
+        yield {
+            "seq": row.seq, "kind": row.kind, "created_at": stamp(row.created_at),
+            "payload_hash": row.payload_hash, "prev_hash": row.prev_hash, "hash": row.hash,
+            "payload": None if row.payload is None else json.loads(row.payload),
+        }
+
+
+def _forecast_rows(session: Session) -> Iterator[Any]:
+    query = (
+        select(forecasts_t.c.ledger_seq, forecasts_t.c.probability, forecasts_t.c.created_at,
+               forecasts_t.c.imported, claims_t.c.slug, accounts_t.c.handle, salts_t.c.salt)
+        .join(claims_t, claims_t.c.id == forecasts_t.c.claim_id)
+        .join(accounts_t, accounts_t.c.id == forecasts_t.c.account_id)
+        .outerjoin(salts_t, salts_t.c.ledger_seq == forecasts_t.c.ledger_seq)
+    )
+    yield from session.connection().execution_options(yield_per=5000).execute(query)
+
+
+def verify_database(session: Session, *, expect_head: str | None = None) -> Report:
+    """The chain, every stored forecast against its commitment, and revealed salts."""
+    report = Report()
+    entries: dict[int, tuple[str, str, Any]] = {}
+    seen_head = False
+    for entry in _check_links(_db_entries(session), report):
+        entries[entry["seq"]] = (entry["kind"], entry["payload_hash"], entry["payload"])
+        seen_head = seen_head or entry["hash"] == expect_head
+    _check_head_row(session, report)
+    salts: dict[int, str] = {}
+    stored: set[int] = set()
+    for row in _forecast_rows(session):
+        seq = int(row.ledger_seq)
+        stored.add(seq)
+        kind, payload_hash, payload = entries.get(seq, (None, None, None))
+        body = commitment_body(row.slug, row.handle, row.probability, row.created_at)
+        if row.imported:
+            if kind != "forecast_imported" or payload != body:
+                report.fail(seq, "imported forecast row does not match its ledger entry")
+            continue
+        expected_kind = "forecast_withdrawn" if row.probability is None else "forecast_submitted"
+        if kind != expected_kind or row.salt is None:
+            report.fail(seq, f"forecast row has no matching {expected_kind} entry or salt")
+            continue
+        report.commitments += 1
+        salts[seq] = row.salt
+        if commitment_hash(body, row.salt) != payload_hash:
+            report.fail(seq, "forecast row does not match its commitment (changed after the fact)")
+    for seq, (kind, _, payload) in entries.items():
+        if kind in COMMITMENTS and seq not in stored:
+            report.fail(seq, f"{kind} entry has no stored forecast (row deleted?)")
+        if kind == "claim_closed":
+            for reveal in payload.get("reveals", []):
+                if salts.get(int(reveal["seq"])) != reveal["salt"]:
+                    report.fail(int(reveal["seq"]), "stored salt differs from the revealed one")
+    if expect_head is not None and not seen_head:
+        report.fail(report.entries + 1, f"expected head {expect_head} is not in the chain")
+    return report.finish()
+
+
+def _check_head_row(session: Session, report: Report) -> None:
+    head = session.get(LedgerHead, 1)
+    if head is not None and (head.seq != report.entries or head.hash != report.head):
+        report.fail(head.seq, "the head row does not name the last entry")
+
+
+def verify_export(lines: Iterable[dict[str, Any]], *, expect_head: str | None = None) -> Report:
+    """Check an export offline: the chain, and every commitment it reveals."""
+    report = Report()
+    revealed: dict[int, str] = {}
+    commitments: dict[int, tuple[str, dict[str, Any]]] = {}
+    seen_head = False
+    for entry in _check_links(lines, report):
+        seen_head = seen_head or entry["hash"] == expect_head
+        reveal = entry.get("reveal")
+        if entry["kind"] in COMMITMENTS and reveal is not None:
+            body = {k: reveal[k] for k in ("claim", "handle", "probability", "created_at")}
+            parse_stamp(body["created_at"])
+            if commitment_hash(body, reveal["salt"]) != entry["payload_hash"]:
+                report.fail(entry["seq"], "revealed forecast does not match its commitment")
+            report.commitments += 1
+            commitments[entry["seq"]] = (reveal["salt"], body)
+        if entry["kind"] == "claim_closed":
+            for item in entry["payload"].get("reveals", []):
+                revealed[int(item["seq"])] = item["salt"]
+    for seq, (salt, _) in commitments.items():
+        if seq in revealed and revealed[seq] != salt:
+            report.fail(seq, "salt differs from the one the close revealed")
+    if expect_head is not None and not seen_head:
+        report.fail(report.entries + 1, f"expected head {expect_head} is not in the chain")
+    return report.finish()
+
+
+def export_lines(session: Session, *, private: bool) -> Iterator[dict[str, Any]]:
+    """The ledger as JSON-ready dicts; commitments carry their reveal once their claim closed."""
+    reveals: dict[int, dict[str, Any]] = {}
+    closed = {
+        row.id for row in session.connection().execute(
+            select(claims_t.c.id).where(claims_t.c.close_recorded_seq.is_not(None)))
+    }
+    query = (
+        select(forecasts_t.c.ledger_seq, forecasts_t.c.claim_id, forecasts_t.c.probability,
+               forecasts_t.c.created_at, forecasts_t.c.rationale, claims_t.c.slug,
+               accounts_t.c.handle, salts_t.c.salt)
+        .join(claims_t, claims_t.c.id == forecasts_t.c.claim_id)
+        .join(accounts_t, accounts_t.c.id == forecasts_t.c.account_id)
+        .join(salts_t, salts_t.c.ledger_seq == forecasts_t.c.ledger_seq)
+    )
+    for row in session.connection().execute(query):
+        if private or row.claim_id in closed:
+            reveal = commitment_body(row.slug, row.handle, row.probability, row.created_at)
+            reveal["salt"] = row.salt
+            if private:
+                reveal["rationale"] = row.rationale
+            reveals[int(row.ledger_seq)] = reveal
+    for entry in _db_entries(session):
+        if entry["seq"] in reveals:
+            entry["reveal"] = reveals[entry["seq"]]
+        yield entry

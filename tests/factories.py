@@ -1,0 +1,74 @@
+"""Keyword-only builders for tests: accounts with tokens, claims, a controllable clock."""
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from claims.clock import stamp
+from forecasts.accounts import create_account, issue_token
+from web.db import Database
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@dataclass
+class FakeClock:
+    """A clock the test moves by hand; never sleeps."""
+
+    now: datetime = field(default_factory=lambda: T0)
+    step: timedelta = timedelta(microseconds=1)
+
+    def __call__(self) -> datetime:
+        # each reading moves a microsecond, so stamps stay distinct and ordered
+        self.now += self.step
+        return self.now
+
+    def advance(self, **delta: float) -> datetime:
+        self.now += timedelta(**delta)
+        return self.now
+
+    def set(self, moment: datetime) -> None:
+        self.now = moment
+
+
+def make_account(db: Database, *, handle: str, role: str = "forecaster", now: datetime = T0) -> str:
+    """Create an account and return a bearer token for it."""
+    with db.writing() as session:
+        account = create_account(session, handle, role=role, now=now)
+        return issue_token(session, account, now=now)
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def claim_body(
+    *,
+    slug: str = "gen-video-out-of-top-five",
+    opens_at: datetime | None = None,
+    closes_at: datetime | None = None,
+    resolves_at: datetime | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "slug": slug,
+        "title": "No standalone generative-video product in the top five by revenue",
+        "resolution_criteria": "Resolves yes if no standalone gen-video app is in the top five.",
+        "closes_at": stamp(closes_at or T0 + timedelta(days=30)),
+        "tags": ["video"],
+    }
+    if opens_at is not None:
+        body["opens_at"] = stamp(opens_at)
+    if resolves_at is not None:
+        body["resolves_at"] = stamp(resolves_at)
+    body.update(extra)
+    return body
+
+
+def make_claim(client: TestClient, editor_token: str, **kwargs: Any) -> dict[str, Any]:
+    response = client.post("/api/v1/claims", json=claim_body(**kwargs), headers=auth(editor_token))
+    assert response.status_code == 201, response.text
+    result: dict[str, Any] = response.json()
+    return result

@@ -1,0 +1,119 @@
+"""Claims: create, list, read, change, publish."""
+
+from datetime import datetime
+from typing import Literal
+
+from fastapi import APIRouter, Query
+from sqlalchemy import and_, or_
+from sqlmodel import Session, col, select
+
+from claims.lifecycle import amend_claim, create_claim, get_claim, publish_claim, tags_of
+from claims.models import DRAFT, PUBLISHED, Claim, ClaimTag
+from claims.schemas import ClaimCreate, ClaimPatch
+from claims.errors import NotFound
+from forecasts.ledger import record
+from forecasts.probabilities import claim_probabilities, standing_of
+from forecasts.submit import forecast_view, has_forecasts
+from forecasts.accounts import Principal
+from web.api.paging import Cursor, Limit, decode_cursor, encode_cursor
+from web.api.views import ClaimOut, Page, claim_out
+from web.context import AppContext
+from web.deps import Ctx, Editor, MaybeCaller, ReadSession, WriteSession
+from web.errors import responses
+
+router = APIRouter(tags=["claims"])
+Status = Literal["draft", "upcoming", "open", "closed", "proposed", "resolved", "annulled", "ambiguous"]
+
+
+def render_claim(session: Session, ctx: AppContext, claim: Claim, caller: Principal | None) -> ClaimOut:
+    """A claim with its probabilities and the caller's standing forecast."""
+    assert claim.id is not None
+    probabilities = claim_probabilities(session, claim.id, ctx.crowd_cache)
+    mine = None
+    if caller is not None:
+        standing = standing_of(session, claim.id, caller.account_id)
+        if standing is not None:
+            mine = forecast_view(standing.forecast_id, claim.slug, caller.handle,
+                                 standing.probability, _rationale(session, standing.forecast_id),
+                                 standing.at, standing.ledger_seq)
+    return claim_out(claim, tags_of(session, claim.id), probabilities, ctx.clock(), mine)
+
+
+def _rationale(session: Session, forecast_id: int) -> str | None:
+    from forecasts.models import Forecast
+
+    forecast = session.get(Forecast, forecast_id)
+    return None if forecast is None else forecast.rationale
+
+
+@router.post("/claims", status_code=201, response_model=ClaimOut,
+             responses=responses(401, 403, 409, 422))
+def post_claim(data: ClaimCreate, session: WriteSession, ctx: Ctx, editor: Editor) -> ClaimOut:
+    claim = create_claim(session, data, editor_id=editor.account_id, now=ctx.clock(), record=record)
+    return render_claim(session, ctx, claim, editor)
+
+
+def _status_filter(status: str, now: datetime):  # type: ignore[no-untyped-def]
+    early = and_(col(Claim.closed_early_at).is_not(None), col(Claim.closed_early_at) <= now)
+    if status == "upcoming":
+        return and_(col(Claim.state) == PUBLISHED, col(Claim.opens_at) > now)
+    if status == "open":
+        return and_(col(Claim.state) == PUBLISHED, col(Claim.opens_at) <= now,
+                    col(Claim.closes_at) > now, ~early)
+    if status == "closed":
+        return and_(col(Claim.state) == PUBLISHED, or_(col(Claim.closes_at) <= now, early))
+    return col(Claim.state) == status
+
+
+@router.get("/claims", response_model=Page[ClaimOut], responses=responses(401, 422))
+def list_claims(
+    session: ReadSession,
+    ctx: Ctx,
+    caller: MaybeCaller,
+    status: Status | None = None,
+    tag: str | None = Query(default=None, max_length=40),
+    cursor: Cursor = None,
+    limit: Limit = 50,
+) -> Page[ClaimOut]:
+    query = select(Claim).order_by(col(Claim.id).desc()).limit(limit + 1)
+    after = decode_cursor(cursor)
+    if after is not None:
+        query = query.where(col(Claim.id) < after)
+    if status is not None:
+        query = query.where(_status_filter(status, ctx.clock()))
+    elif caller is None or caller.role == "forecaster":
+        query = query.where(col(Claim.state) != DRAFT)
+    if tag is not None:
+        query = query.where(col(Claim.id).in_(select(ClaimTag.claim_id).where(ClaimTag.tag == tag)))
+    claims = list(session.exec(query))
+    more = len(claims) > limit
+    claims = claims[:limit]
+    items = [render_claim(session, ctx, claim, caller) for claim in claims]
+    next_cursor = encode_cursor(claims[-1].id) if more and claims[-1].id else None
+    return Page[ClaimOut](items=items, next_cursor=next_cursor)
+
+
+@router.get("/claims/{slug}", response_model=ClaimOut, responses=responses(401, 404))
+def get_one(slug: str, session: ReadSession, ctx: Ctx, caller: MaybeCaller) -> ClaimOut:
+    claim = get_claim(session, slug)
+    if claim.state == DRAFT and (caller is None or caller.role == "forecaster"):
+        raise NotFound(f"no claim with slug {slug!r}")
+    return render_claim(session, ctx, claim, caller)
+
+
+@router.patch("/claims/{slug}", response_model=ClaimOut, responses=responses(401, 403, 404, 409, 422))
+def patch_claim(slug: str, patch: ClaimPatch, session: WriteSession, ctx: Ctx,
+                editor: Editor) -> ClaimOut:
+    claim = get_claim(session, slug)
+    assert claim.id is not None
+    seen = has_forecasts(session.connection(), claim.id)
+    claim = amend_claim(session, claim, patch, forecast_seen=seen, now=ctx.clock(), record=record)
+    return render_claim(session, ctx, claim, editor)
+
+
+@router.post("/claims/{slug}/publish", response_model=ClaimOut,
+             responses=responses(401, 403, 404, 409))
+def publish(slug: str, session: WriteSession, ctx: Ctx, editor: Editor) -> ClaimOut:
+    claim = publish_claim(session, slug, now=ctx.clock(), record=record)
+    return render_claim(session, ctx, claim, editor)
+

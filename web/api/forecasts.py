@@ -1,0 +1,119 @@
+"""Forecasts: submit, withdraw, list. The submission path is the hot one: keep it lean."""
+
+import asyncio
+import hashlib
+import json
+from typing import Annotated
+
+from fastapi import APIRouter, Header
+from fastapi.responses import JSONResponse, Response
+from sqlmodel import col, select
+
+from claims.errors import Conflict, DomainError
+from claims.lifecycle import get_claim, status_at
+from claims.models import DRAFT
+from claims.text import Slug
+from forecasts.accounts import Principal
+from forecasts.models import Account, Forecast
+from forecasts.schemas import ForecastIn
+from forecasts.submit import Accepted, Replayed, SubmitRequest, forecast_view
+from web.api.paging import Cursor, Limit, decode_cursor, encode_cursor
+from web.api.views import ForecastOut, Page, WithdrawalOut
+from web.context import AppContext
+from web.deps import Caller, Ctx, MaybeCaller, ReadSession
+from web.errors import error_response, responses
+
+router = APIRouter(tags=["forecasts"])
+IdempotencyKey = Annotated[
+    str | None,
+    Header(alias="Idempotency-Key", max_length=200, pattern=r"^[\x21-\x7e]+$",
+           description="Makes a retry return the original response instead of acting twice"),
+]
+
+
+def _request_hash(slug: str, action: str, value: float | None, rationale: str | None) -> str:
+    text = json.dumps([slug, action, value, rationale])
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+async def _append(ctx: AppContext, caller: Principal, slug: str, probability: float | None,
+                  rationale: str | None, key: str | None) -> Response:
+    if probability is not None:
+        wait = ctx.rate.retry_after(caller.token_hash or caller.handle)
+        if wait is not None:
+            return JSONResponse({"detail": "too many forecast submissions; slow down"},
+                                status_code=429, headers={"Retry-After": str(wait)})
+    action = "withdraw" if probability is None else "submit"
+    request = SubmitRequest(
+        account_id=caller.account_id, handle=caller.handle, slug=slug, probability=probability,
+        rationale=rationale, idempotency_key=key,
+        request_hash=_request_hash(slug, action, probability, rationale),
+        token_hash=caller.token_hash,
+    )
+    flight = (caller.account_id, key) if key else None
+    if flight is not None:
+        if flight in ctx.in_flight:
+            return error_response(Conflict("a request with this Idempotency-Key is in flight"))
+        ctx.in_flight.add(flight)
+    try:
+        assert ctx.committer is not None
+        outcome = await asyncio.wrap_future(ctx.committer.submit(request))
+    finally:
+        if flight is not None:
+            ctx.in_flight.discard(flight)
+    if isinstance(outcome, Accepted):
+        return JSONResponse(outcome.body, status_code=outcome.status)
+    if isinstance(outcome, Replayed):
+        return Response(outcome.body, status_code=outcome.status, media_type="application/json")
+    assert isinstance(outcome, DomainError)
+    return error_response(outcome)
+
+
+@router.post("/claims/{slug}/forecasts", status_code=201, response_model=ForecastOut,
+             responses=responses(401, 404, 409, 422, 429))
+async def submit_forecast(slug: Slug, body: ForecastIn, ctx: Ctx, caller: Caller,
+                          idempotency_key: IdempotencyKey = None) -> Response:
+    """Submit (or update) your forecast; stamped and stored before the answer."""
+    return await _append(ctx, caller, slug, body.value, body.rationale, idempotency_key)
+
+
+@router.post("/claims/{slug}/withdraw", status_code=201, response_model=WithdrawalOut,
+             responses=responses(401, 404, 409, 422))
+async def withdraw_forecast(slug: Slug, ctx: Ctx, caller: Caller,
+                            idempotency_key: IdempotencyKey = None) -> Response:
+    """Withdraw your standing forecast (a new record; nothing is deleted)."""
+    return await _append(ctx, caller, slug, None, None, idempotency_key)
+
+
+@router.get("/claims/{slug}/forecasts", response_model=Page[ForecastOut | WithdrawalOut],
+            responses=responses(401, 404, 422))
+def list_forecasts(slug: str, session: ReadSession, ctx: Ctx, caller: MaybeCaller,
+                   cursor: Cursor = None,
+                   limit: Limit = 50) -> Page[ForecastOut | WithdrawalOut]:
+    """Your own forecasts while the claim is open; everyone's once it has closed."""
+    claim = get_claim(session, slug)
+    status = status_at(claim, ctx.clock())
+    query = (
+        select(Forecast, Account.handle)
+        .join(Account, col(Account.id) == Forecast.account_id)
+        .where(Forecast.claim_id == claim.id)
+        .order_by(col(Forecast.ledger_seq))
+        .limit(limit + 1)
+    )
+    if status in (DRAFT, "upcoming", "open"):
+        if caller is None:
+            return Page(items=[], next_cursor=None)
+        query = query.where(Forecast.account_id == caller.account_id)
+    after = decode_cursor(cursor)
+    if after is not None:
+        query = query.where(col(Forecast.ledger_seq) > after)
+    rows = list(session.exec(query))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    items: list[ForecastOut | WithdrawalOut] = []
+    for forecast, handle in rows:
+        view = forecast_view(forecast.ledger_seq, claim.slug, handle, forecast.probability,
+                             forecast.rationale, forecast.created_at, forecast.ledger_seq)
+        items.append(WithdrawalOut(**view) if forecast.probability is None else ForecastOut(**view))
+    next_cursor = encode_cursor(rows[-1][0].ledger_seq) if more else None
+    return Page(items=items, next_cursor=next_cursor)

@@ -1,0 +1,57 @@
+"""The ledger in public: entries page by page, and the head."""
+
+import json
+
+from fastapi import APIRouter, Query
+from sqlmodel import col, select
+
+from claims.clock import stamp
+from forecasts.ledger import head
+from forecasts.models import LedgerEntry
+from web.api.paging import Cursor, Limit, decode_cursor, encode_cursor
+from web.api.views import HealthOut, LedgerEntryOut, LedgerHeadOut, Page
+from web.deps import ReadSession
+from web.errors import responses
+
+router = APIRouter(tags=["ledger"])
+
+
+@router.get("/ledger", response_model=Page[LedgerEntryOut], responses=responses(422))
+def list_entries(
+    session: ReadSession,
+    after: int | None = Query(default=None, ge=0, description="Entries with seq above this"),
+    cursor: Cursor = None,
+    limit: Limit = 50,
+) -> Page[LedgerEntryOut]:
+    start = decode_cursor(cursor) if cursor is not None else after
+    query = select(LedgerEntry).order_by(col(LedgerEntry.seq)).limit(limit + 1)
+    if start is not None:
+        query = query.where(col(LedgerEntry.seq) > start)
+    entries = list(session.exec(query))
+    more = len(entries) > limit
+    entries = entries[:limit]
+    items = [
+        LedgerEntryOut(
+            seq=e.seq, kind=e.kind, created_at=stamp(e.created_at), payload_hash=e.payload_hash,
+            prev_hash=e.prev_hash, hash=e.hash,
+            payload=None if e.payload is None else json.loads(e.payload),
+        )
+        for e in entries
+    ]
+    return Page(items=items, next_cursor=encode_cursor(entries[-1].seq) if more else None)
+
+
+@router.get("/ledger/head", response_model=LedgerHeadOut)
+def ledger_head(session: ReadSession) -> LedgerHeadOut:
+    seq, digest = head(session)
+    return LedgerHeadOut(seq=seq, hash=digest)
+
+
+health_router = APIRouter(tags=["health"])
+
+
+@health_router.get("/health", response_model=HealthOut)
+def health(session: ReadSession) -> HealthOut:
+    """The database answers, and the ledger's head."""
+    seq, digest = head(session)
+    return HealthOut(status="ok", database="ok", ledger_head=LedgerHeadOut(seq=seq, hash=digest))

@@ -1,0 +1,115 @@
+"""Response shapes of the API (for OpenAPI and for checking every response against it)."""
+
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel
+
+from claims.clock import stamp
+from claims.lifecycle import effective_close, status_at
+from claims.models import Claim
+from forecasts.probabilities import Probabilities
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None
+
+
+class ForecastOut(BaseModel):
+    id: int
+    claim: str
+    handle: str
+    probability: float
+    rationale: str | None
+    created_at: str
+    ledger_seq: int
+
+
+class WithdrawalOut(BaseModel):
+    id: int
+    claim: str
+    handle: str
+    withdrawn_at: str
+    ledger_seq: int
+
+
+class ClaimOut(BaseModel):
+    slug: str
+    title: str
+    description: str
+    resolution_criteria: str
+    fine_print: str
+    tags: list[str]
+    status: str
+    outcome: str | None
+    opens_at: str
+    closes_at: str
+    resolves_at: str
+    closed_at: str | None
+    rules: list[dict[str, Any]]
+    source: dict[str, Any] | None
+    version: int
+    crowd_probability: float | None
+    market_probability: float
+    forecasters: int
+    my_forecast: ForecastOut | None
+    created_at: str
+    updated_at: str
+
+
+def claim_out(
+    claim: Claim,
+    tags: list[str],
+    probabilities: Probabilities,
+    now: datetime,
+    mine: dict[str, Any] | None = None,
+) -> ClaimOut:
+    status = status_at(claim, now)
+    closed = status not in ("draft", "upcoming", "open")
+    return ClaimOut(
+        slug=claim.slug,
+        title=claim.title,
+        description=claim.description,
+        resolution_criteria=claim.resolution_criteria,
+        fine_print=claim.fine_print,
+        tags=tags,
+        status=status,
+        outcome=claim.outcome,
+        opens_at=stamp(claim.opens_at),
+        closes_at=stamp(claim.closes_at),
+        resolves_at=stamp(claim.resolves_at),
+        closed_at=stamp(effective_close(claim)) if closed and status != "draft" else None,
+        rules=claim.rules,
+        source=claim.source,
+        version=claim.version,
+        crowd_probability=probabilities.crowd,
+        market_probability=probabilities.market,
+        forecasters=probabilities.forecasters,
+        my_forecast=ForecastOut(**mine) if mine else None,
+        created_at=stamp(claim.created_at),
+        updated_at=stamp(claim.updated_at),
+    )
+
+
+class LedgerEntryOut(BaseModel):
+    seq: int
+    kind: str
+    created_at: str
+    payload_hash: str
+    prev_hash: str
+    hash: str
+    payload: Any
+
+
+class LedgerHeadOut(BaseModel):
+    seq: int
+    hash: str
+
+
+class HealthOut(BaseModel):
+    status: str
+    database: str
+    ledger_head: LedgerHeadOut

@@ -1,0 +1,56 @@
+"""The FastAPI application: routers, error handlers, the group committer and the scheduler."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from claims.clock import Clock, utc_now
+from forecasts.groupcommit import GroupCommitter
+from web import errors, scheduler
+from web.api import claims, forecasts, imports, ledger
+from web.context import AppContext, RateLimiter
+from web.db import Database
+from web.migrate import upgrade
+from web.settings import Settings, get_settings
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    clock: Clock = utc_now,
+    run_scheduler: bool = False,
+    migrate: bool = True,
+) -> FastAPI:
+    settings = settings or get_settings()
+    db = Database(settings.database_url)
+    ctx = AppContext(settings=settings, db=db, clock=clock, rate=RateLimiter(settings.rate_limit))
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if migrate:
+            upgrade(db.write_engine)
+        ctx.committer = GroupCommitter(db.write_engine, clock)
+        jobs = scheduler.start(ctx) if run_scheduler else None
+        try:
+            yield
+        finally:
+            if jobs is not None:
+                jobs.shutdown(wait=False)
+            ctx.committer.close()
+            db.dispose()
+
+    app = FastAPI(
+        title="Forecast Ledger",
+        version="0.1.0",
+        description="A public, tamper-evident ledger of probabilistic forecasts.",
+        lifespan=lifespan,
+    )
+    app.state.ctx = ctx
+    errors.install(app)
+    for module in (claims, forecasts, ledger, imports):
+        app.include_router(module.router, prefix=API_PREFIX)
+    app.include_router(ledger.health_router)
+    return app

@@ -1,0 +1,170 @@
+"""The `forecast-ledger` command."""
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from claims.clock import utc_now
+from forecasts.accounts import create_account, get_account, issue_token
+from forecasts.models import ROLE_RANK
+from web.db import Database
+from web.migrate import upgrade
+from web.settings import get_settings
+
+app = typer.Typer(help="Forecast Ledger: a tamper-evident ledger of probabilistic forecasts.",
+                  no_args_is_help=True, add_completion=False)
+user_app = typer.Typer(help="Accounts and API tokens.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+err = Console(stderr=True)
+
+
+def _database() -> Database:
+    """The configured database, its schema brought up to date first."""
+    db = Database(get_settings().database_url)
+    upgrade(db.write_engine)
+    return db
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database schema up to date, and nothing else."""
+    _database().dispose()
+    err.print("schema up to date")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+    no_scheduler: Annotated[bool, typer.Option("--no-scheduler", help="Leave jobs to workers")] = False,
+) -> None:
+    """API, pages and (unless --no-scheduler) the scheduler in one process."""
+    import uvicorn
+
+    from web.app import create_app
+
+    _database().dispose()
+    application = create_app(run_scheduler=not no_scheduler, migrate=False)
+    uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False)
+
+
+@app.command()
+def worker() -> None:
+    """The scheduler alone, for deployments with several app processes."""
+    import signal
+    import threading
+
+    from web import scheduler
+    from web.context import AppContext
+
+    settings = get_settings()
+    ctx = AppContext(settings=settings, db=_database())
+    jobs = scheduler.start(ctx)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    err.print("worker running; Ctrl-C to stop")
+    stop.wait()
+    jobs.shutdown(wait=True)
+
+
+@app.command()
+def tick() -> None:
+    """Run every scheduled job once, now, then exit."""
+    from web import scheduler
+    from web.context import AppContext
+
+    ctx = AppContext(settings=get_settings(), db=_database())
+    for name, result in scheduler.run_once(ctx).items():
+        err.print(f"{name}: {result}")
+
+
+@user_app.command("add")
+def user_add(
+    handle: str,
+    role: Annotated[str, typer.Option(help="forecaster, editor or admin")] = "forecaster",
+) -> None:
+    """Create an account and print a new API token as the last line."""
+    from claims.text import SLUG_PATTERN
+    import re
+
+    if role not in ROLE_RANK:
+        raise typer.BadParameter(f"role must be one of {', '.join(ROLE_RANK)}")
+    if not re.match(SLUG_PATTERN, handle) or len(handle) > 40:
+        raise typer.BadParameter("handles are lowercase letters, digits and single hyphens")
+    db = _database()
+    with db.writing() as session:
+        account = create_account(session, handle, role=role, now=utc_now())
+        token = issue_token(session, account, now=utc_now(), label="cli")
+    err.print(f"created {role} @{handle}; the token is shown once:")
+    print(token)
+
+
+@user_app.command("token")
+def user_token(handle: str) -> None:
+    """Issue another API token for an existing account (printed as the last line)."""
+    db = _database()
+    with db.writing() as session:
+        token = issue_token(session, get_account(session, handle), now=utc_now(), label="cli")
+    print(token)
+
+
+@app.command()
+def verify(
+    file: Annotated[Path | None, typer.Option(help="Check an export offline instead")] = None,
+    expect_head: Annotated[str | None, typer.Option(help="A published head hash to find")] = None,
+) -> None:
+    """Re-verify the chain, revealed commitments and every stored forecast."""
+    from forecasts.verify import verify_database, verify_export
+
+    if file is not None:
+        with file.open() as lines:
+            report = verify_export((json.loads(line) for line in lines if line.strip()),
+                                   expect_head=expect_head)
+    else:
+        db = _database()
+        with db.reading() as session:
+            report = verify_database(session, expect_head=expect_head)
+    if report.problems:
+        for problem in report.problems[:20]:
+            err.print(f"[red]seq {problem.seq}: {problem.reason}[/red]")
+        first = report.problems[0]
+        print(f"FAILED at seq {first.seq}: {first.reason}")
+        raise typer.Exit(1)
+    print(f"OK: {report.entries} entries, {report.commitments} commitments checked, "
+          f"head {report.head}")
+
+
+@app.command()
+def export(
+    file: Annotated[Path | None, typer.Option(help="Write here instead of stdout")] = None,
+    private: Annotated[bool, typer.Option("--private", help="Include unrevealed salts")] = False,
+) -> None:
+    """Write the ledger as JSON lines (public unless --private)."""
+    from forecasts.verify import export_lines
+
+    db = _database()
+    out = file.open("w") if file else sys.stdout
+    with db.reading() as session:
+        for line in export_lines(session, private=private):
+            out.write(json.dumps(line, sort_keys=True) + "\n")
+    if file:
+        out.close()
+
+
+@app.command()
+def demo() -> None:
+    """Seed the demo claims and a few forecasters (does nothing if they exist)."""
+    from web.demo import seed_demo
+
+    db = _database()
+    created = seed_demo(db, now=utc_now())
+    err.print("demo seeded" if created else "demo already present")
+
+
+if __name__ == "__main__":
+    app()

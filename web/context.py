@@ -1,0 +1,62 @@
+"""What one running app holds: database, settings, clock, the group committer and caches."""
+
+import time
+from collections import OrderedDict, deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from claims.clock import Clock, utc_now
+from forecasts.accounts import Principal
+from forecasts.groupcommit import GroupCommitter
+from web.db import Database
+from web.settings import Settings
+
+TOKEN_CACHE_SECONDS = 2.0
+
+
+@dataclass
+class RateLimiter:
+    """Submissions per token per minute, in this process (a sliding window)."""
+
+    per_minute: int
+    _seen: dict[str, deque[float]] = field(default_factory=dict)
+
+    def retry_after(self, key: str, now: float | None = None) -> int | None:
+        """Seconds to wait, or None when the request may go ahead (and is then counted)."""
+        if self.per_minute <= 0:
+            return None
+        now = time.monotonic() if now is None else now
+        window = self._seen.setdefault(key, deque())
+        while window and window[0] <= now - 60:
+            window.popleft()
+        if len(window) >= self.per_minute:
+            return max(1, int(window[0] + 60 - now) + 1)
+        window.append(now)
+        return None
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    db: Database
+    clock: Clock = utc_now
+    committer: GroupCommitter | None = None
+    rate: RateLimiter = field(default_factory=lambda: RateLimiter(120))
+    tokens: dict[str, tuple[Principal, float]] = field(default_factory=dict)
+    in_flight: set[tuple[int, str]] = field(default_factory=set)
+    crowd_cache: "OrderedDict[tuple[int, int], Any]" = field(default_factory=OrderedDict)
+
+    def cached_principal(self, token_hash: str) -> Principal | None:
+        hit = self.tokens.get(token_hash)
+        if hit is None or hit[1] < time.monotonic():
+            return None
+        return hit[0]
+
+    def remember_principal(self, principal: Principal) -> None:
+        assert principal.token_hash is not None
+        if len(self.tokens) > 10_000:
+            self.tokens.clear()
+        self.tokens[principal.token_hash] = (principal, time.monotonic() + TOKEN_CACHE_SECONDS)
+
+    def forget_tokens(self) -> None:
+        self.tokens.clear()

@@ -1,0 +1,33 @@
+"""APScheduler wiring: when the jobs that claims/ and forecasts/ provide are run."""
+
+import logging
+from collections.abc import Callable
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from forecasts.reveal import close_due_claims
+from web.context import AppContext
+
+log = logging.getLogger(__name__)
+CLOSE_EVERY_SECONDS = 5
+
+
+def jobs(ctx: AppContext) -> dict[str, Callable[[], object]]:
+    """Every scheduled job, by name, as a call that runs it once now."""
+    return {
+        "close_due_claims": lambda: close_due_claims(ctx.db.write_engine, ctx.clock),
+    }
+
+
+def run_once(ctx: AppContext) -> dict[str, object]:
+    """`tick`: run every job once, now."""
+    return {name: job() for name, job in jobs(ctx).items()}
+
+
+def start(ctx: AppContext) -> BackgroundScheduler:
+    scheduler = BackgroundScheduler(timezone="UTC")
+    for name, job in jobs(ctx).items():
+        scheduler.add_job(job, "interval", seconds=CLOSE_EVERY_SECONDS, id=name,
+                          max_instances=1, coalesce=True)
+    scheduler.start()
+    return scheduler

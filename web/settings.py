@@ -1,0 +1,23 @@
+"""Every FORECAST_LEDGER_* setting, in one pydantic-settings class."""
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FORECAST_LEDGER_", extra="ignore")
+
+    database_url: str = "sqlite:///forecast-ledger.sqlite3"
+    fetch_allow: str = ""
+    challenge_window: float = Field(default=24 * 3600, ge=0)
+    rate_limit: int = Field(default=120, ge=0)
+    secret_key: str = ""
+    peer_accuracy_prior: float = Field(default=10.0, gt=0)
+    max_body_bytes: int = Field(default=1_000_000, gt=0)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
