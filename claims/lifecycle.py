@@ -24,7 +24,12 @@ class Recorder(Protocol):
     """Appends one public entry to the ledger inside the session's transaction; returns its seq."""
 
     def __call__(
-        self, session: Session, kind: str, at: datetime, payload: dict[str, Any], claim_id: int | None
+        self,
+        session: Session,
+        kind: str,
+        at: datetime,
+        payload: dict[str, Any],
+        claim_id: int | None,
     ) -> int: ...
 
 
@@ -58,7 +63,9 @@ def get_claim(session: Session, slug: str) -> Claim:
 
 
 def tags_of(session: Session, claim_id: int) -> list[str]:
-    rows = session.exec(select(ClaimTag.tag).where(ClaimTag.claim_id == claim_id).order_by(ClaimTag.tag))
+    rows = session.exec(
+        select(ClaimTag.tag).where(ClaimTag.claim_id == claim_id).order_by(ClaimTag.tag)
+    )
     return list(rows)
 
 
@@ -139,10 +146,14 @@ def publish_claim(session: Session, slug: str, *, now: datetime, record: Recorde
     return claim
 
 
-def _publish(session: Session, claim: Claim, tags: list[str], *, now: datetime, record: Recorder) -> None:
+def _publish(
+    session: Session, claim: Claim, tags: list[str], *, now: datetime, record: Recorder
+) -> None:
     claim.state = PUBLISHED
     claim.updated_at = now
-    claim.published_seq = record(session, "claim_published", now, public_record(claim, tags), claim.id)
+    claim.published_seq = record(
+        session, "claim_published", now, public_record(claim, tags), claim.id
+    )
     session.add(claim)
 
 
@@ -183,7 +194,9 @@ def amend_claim(
     if patch.rules is not None:
         claim.rules = [rule.model_dump(mode="json") for rule in patch.rules]
     if "source" in changes:
-        claim.source = patch.source.model_dump(mode="json", exclude_none=True) if patch.source else None
+        claim.source = (
+            patch.source.model_dump(mode="json", exclude_none=True) if patch.source else None
+        )
     if patch.tags is not None:
         session.exec(delete(ClaimTag).where(col(ClaimTag.claim_id) == claim.id))
         for tag in sorted(set(patch.tags)):

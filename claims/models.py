@@ -28,7 +28,9 @@ class Claim(SQLModel, table=True):
     description: str = Field(default="", sa_type=Text)
     resolution_criteria: str = Field(sa_type=Text)
     fine_print: str = Field(default="", sa_type=Text)
-    rules: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    rules: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
     source: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     state: str = Field(default=PUBLISHED, max_length=20, index=True)
     opens_at: datetime = Field(sa_type=UTCDateTime)
@@ -64,6 +66,8 @@ class ClaimVersion(SQLModel, table=True):
     claim_id: int = Field(foreign_key="claims.id", index=True)
     version: int
     resolution_criteria: str = Field(sa_type=Text)
-    rules: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    rules: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
     superseded_at: datetime = Field(sa_type=UTCDateTime)
     ledger_seq: int | None = Field(default=None)

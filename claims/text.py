@@ -17,19 +17,25 @@ def _clean(text: str) -> str:
     return text
 
 
-
-
 Slug = Annotated[
-    str, StringConstraints(min_length=1, max_length=120, pattern=SLUG_PATTERN), AfterValidator(_clean)
+    str,
+    StringConstraints(min_length=1, max_length=120, pattern=SLUG_PATTERN),
+    AfterValidator(_clean),
 ]
 Handle = Annotated[
-    str, StringConstraints(min_length=1, max_length=40, pattern=SLUG_PATTERN), AfterValidator(_clean)
+    str,
+    StringConstraints(min_length=1, max_length=40, pattern=SLUG_PATTERN),
+    AfterValidator(_clean),
 ]
 Tag = Annotated[
-    str, StringConstraints(min_length=1, max_length=40, pattern=SLUG_PATTERN), AfterValidator(_clean)
+    str,
+    StringConstraints(min_length=1, max_length=40, pattern=SLUG_PATTERN),
+    AfterValidator(_clean),
 ]
 ShortText = Annotated[str, StringConstraints(max_length=300), AfterValidator(_clean)]
 Title = Annotated[str, StringConstraints(min_length=1, max_length=300), AfterValidator(_clean)]
 LongText = Annotated[str, StringConstraints(max_length=20_000), AfterValidator(_clean)]
-Criteria = Annotated[str, StringConstraints(min_length=1, max_length=20_000), AfterValidator(_clean)]
+Criteria = Annotated[
+    str, StringConstraints(min_length=1, max_length=20_000), AfterValidator(_clean)
+]
 Rationale = Annotated[str, StringConstraints(max_length=10_000), AfterValidator(_clean)]

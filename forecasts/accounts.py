@@ -7,7 +7,7 @@ from datetime import datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from claims.errors import Conflict, Forbidden, NotFound
 from forecasts.models import ROLE_RANK, Account, ApiToken
@@ -66,7 +66,9 @@ def issue_token(session: Session, account: Account, *, now: datetime, label: str
     """Create a token for the account and return its text (the only time it is shown); commits."""
     assert account.id is not None
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    session.add(ApiToken(account_id=account.id, token_hash=hash_token(token), label=label, created_at=now))
+    session.add(
+        ApiToken(account_id=account.id, token_hash=hash_token(token), label=label, created_at=now)
+    )
     session.commit()
     return token
 
@@ -86,13 +88,15 @@ def principal_for_token(session: Session, token: str) -> Principal | None:
     """The live (unrevoked) token's account, or None."""
     digest = hash_token(token)
     row = session.exec(
-        select(Account.id, Account.handle, Account.role)  # type: ignore[call-overload]
-        .join(ApiToken, ApiToken.account_id == Account.id)  # type: ignore[arg-type]
-        .where(ApiToken.token_hash == digest, ApiToken.revoked_at.is_(None))  # type: ignore[union-attr]
+        select(Account, ApiToken.id)
+        .join(ApiToken, col(ApiToken.account_id) == col(Account.id))
+        .where(ApiToken.token_hash == digest, col(ApiToken.revoked_at).is_(None))
     ).first()
     if row is None:
         return None
-    return Principal(int(row[0]), str(row[1]), str(row[2]), digest)
+    account = row[0]
+    assert account.id is not None
+    return Principal(account.id, account.handle, account.role, digest)
 
 
 def check_password(account: Account, password: str) -> bool:

@@ -22,7 +22,9 @@ class GroupCommitter:
     them (up to `max_batch`). A future resolves only after its transaction has committed.
     """
 
-    def __init__(self, engine: Engine, clock: Callable[[], datetime], *, max_batch: int = 256) -> None:
+    def __init__(
+        self, engine: Engine, clock: Callable[[], datetime], *, max_batch: int = 256
+    ) -> None:
         self._engine = engine
         self._clock = clock
         self._max_batch = max_batch

@@ -4,8 +4,9 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, StrictFloat, field_validator
-from sqlalchemy import Connection, delete, select
-from sqlmodel import Session
+import sqlalchemy
+from sqlalchemy import Connection, delete
+from sqlmodel import Session, col, select
 
 from claims.clock import as_utc, stamp
 from claims.errors import Conflict, Invalid
@@ -15,7 +16,7 @@ from claims.text import Handle, Slug
 from forecasts.ledger import flush, lock_head
 from forecasts.models import Account
 from forecasts.schemas import check_probability
-from forecasts.submit import forecasts_t, stats_t, standings_t
+from forecasts.submit import forecasts_t, standings_t, stats_t
 
 
 class ImportedForecast(BaseModel):
@@ -35,9 +36,11 @@ class ImportedForecast(BaseModel):
 def import_forecasts(session: Session, rows: list[ImportedForecast], *, now: datetime) -> list[int]:
     """Validate every row, then append them all in one transaction; returns their seqs."""
     slugs = {row.claim for row in rows}
-    claims = {c.slug: c for c in session.query(Claim).filter(Claim.slug.in_(slugs))}  # type: ignore[attr-defined]
+    claims = {c.slug: c for c in session.exec(select(Claim).where(col(Claim.slug).in_(slugs)))}
     handles = {row.handle for row in rows}
-    accounts = {a.handle: a for a in session.query(Account).filter(Account.handle.in_(handles))}  # type: ignore[attr-defined]
+    accounts = {
+        a.handle: a for a in session.exec(select(Account).where(col(Account.handle).in_(handles)))
+    }
     for index, row in enumerate(rows):
         claim = claims.get(row.claim)
         if claim is None or claim.state == DRAFT:
@@ -48,21 +51,34 @@ def import_forecasts(session: Session, rows: list[ImportedForecast], *, now: dat
             raise Invalid([index, "handle"], f"no account with handle {row.handle!r}")
         at = as_utc(row.created_at)
         if not claim.opens_at <= at < effective_close(claim) or at > now:
-            raise Invalid([index, "created_at"], "must lie inside the claim's window and in the past")
+            raise Invalid(
+                [index, "created_at"], "must lie inside the claim's window and in the past"
+            )
     conn = session.connection()
     chain = lock_head(conn)
     forecast_rows: list[dict[str, Any]] = []
     for row in rows:
         claim, account = claims[row.claim], accounts[row.handle]
         at = as_utc(row.created_at)
-        payload = {"claim": row.claim, "handle": row.handle, "probability": row.probability,
-                   "created_at": stamp(at)}
+        payload = {
+            "claim": row.claim,
+            "handle": row.handle,
+            "probability": row.probability,
+            "created_at": stamp(at),
+        }
         entry = chain.add_public("forecast_imported", now, payload, claim.id)
-        forecast_rows.append({
-            "id": entry["seq"], "claim_id": claim.id, "account_id": account.id,
-            "probability": row.probability, "rationale": None, "created_at": at,
-            "ledger_seq": entry["seq"], "imported": True,
-        })
+        forecast_rows.append(
+            {
+                "id": entry["seq"],
+                "claim_id": claim.id,
+                "account_id": account.id,
+                "probability": row.probability,
+                "rationale": None,
+                "created_at": at,
+                "ledger_seq": entry["seq"],
+                "imported": True,
+            }
+        )
     seqs = [int(r["seq"]) for r in chain.rows]
     flush(conn, chain)
     if forecast_rows:
@@ -76,8 +92,13 @@ def import_forecasts(session: Session, rows: list[ImportedForecast], *, now: dat
 def rebuild_standings(conn: Connection, claim_id: int, last_seq: int) -> None:
     """Recompute a claim's standings and stats from its forecasts (derived data)."""
     rows = conn.execute(
-        select(forecasts_t.c.id, forecasts_t.c.account_id, forecasts_t.c.probability,
-               forecasts_t.c.created_at, forecasts_t.c.ledger_seq)
+        sqlalchemy.select(
+            forecasts_t.c.id,
+            forecasts_t.c.account_id,
+            forecasts_t.c.probability,
+            forecasts_t.c.created_at,
+            forecasts_t.c.ledger_seq,
+        )
         .where(forecasts_t.c.claim_id == claim_id)
         .order_by(forecasts_t.c.created_at, forecasts_t.c.ledger_seq)
     ).all()
@@ -90,14 +111,23 @@ def rebuild_standings(conn: Connection, claim_id: int, last_seq: int) -> None:
     conn.execute(delete(standings_t).where(standings_t.c.claim_id == claim_id))
     conn.execute(delete(stats_t).where(stats_t.c.claim_id == claim_id))
     if latest:
-        conn.execute(standings_t.insert(), [
-            {"claim_id": claim_id, "account_id": account_id, "forecast_id": row.id,
-             "probability": row.probability, "at": row.created_at, "ledger_seq": row.ledger_seq}
-            for account_id, row in latest.items()
-        ])
+        conn.execute(
+            standings_t.insert(),
+            [
+                {
+                    "claim_id": claim_id,
+                    "account_id": account_id,
+                    "forecast_id": row.id,
+                    "probability": row.probability,
+                    "at": row.created_at,
+                    "ledger_seq": row.ledger_seq,
+                }
+                for account_id, row in latest.items()
+            ],
+        )
     standing = sum(1 for row in latest.values() if row.probability is not None)
-    conn.execute(stats_t.insert().values(claim_id=claim_id, market=market, forecasters=standing,
-                                         last_seq=last_seq))
-
-
-
+    conn.execute(
+        stats_t.insert().values(
+            claim_id=claim_id, market=market, forecasters=standing, last_seq=last_seq
+        )
+    )

@@ -2,7 +2,6 @@
 
 import hashlib
 import secrets
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -29,7 +28,7 @@ def sha256_hex(data: bytes) -> str:
 
 
 def entry_hash(prev_hash: str, seq: int, kind: str, created_at: str, payload_hash: str) -> str:
-    """`sha256("{prev_hash}|{seq}|{kind}|{created_at}|{payload_hash}")`, time as `stamp` writes it."""
+    """`sha256("{prev_hash}|{seq}|{kind}|{created_at}|{payload_hash}")`, time as `stamp` gives."""
     text = f"{prev_hash}|{seq}|{kind}|{created_at}|{payload_hash}"
     return sha256_hex(text.encode())
 
@@ -38,7 +37,9 @@ def new_salt() -> str:
     return secrets.token_hex(16)
 
 
-def commitment_body(claim: str, handle: str, probability: float | None, at: datetime) -> dict[str, Any]:
+def commitment_body(
+    claim: str, handle: str, probability: float | None, at: datetime
+) -> dict[str, Any]:
     return {"claim": claim, "handle": handle, "probability": probability, "created_at": stamp(at)}
 
 
@@ -81,7 +82,9 @@ class Chain:
         self.seq, self.hash = seq, digest
         return row
 
-    def add_public(self, kind: str, at: datetime, payload: dict[str, Any], claim_id: int | None) -> dict[str, Any]:
+    def add_public(
+        self, kind: str, at: datetime, payload: dict[str, Any], claim_id: int | None
+    ) -> dict[str, Any]:
         text = canonical(payload)
         return self.add(kind, at, sha256_hex(text), payload=text.decode(), claim_id=claim_id)
 
@@ -107,11 +110,15 @@ def flush(conn: Connection, chain: Chain) -> None:
     if not chain.rows:
         return
     conn.execute(entries_table.insert(), chain.rows)
-    conn.execute(update(head_table).where(head_table.c.id == 1).values(seq=chain.seq, hash=chain.hash))
+    conn.execute(
+        update(head_table).where(head_table.c.id == 1).values(seq=chain.seq, hash=chain.hash)
+    )
     chain.rows = []
 
 
-def record(session: Session, kind: str, at: datetime, payload: dict[str, Any], claim_id: int | None) -> int:
+def record(
+    session: Session, kind: str, at: datetime, payload: dict[str, Any], claim_id: int | None
+) -> int:
     """Append one public entry inside the session's transaction; returns its seq."""
     conn = session.connection()
     chain = lock_head(conn)

@@ -102,7 +102,7 @@ class IdempotencyRecord(SQLModel, table=True):
 
 
 class Standing(SQLModel, table=True):
-    """Derived: each forecaster's latest record on a claim (a withdrawal leaves probability None)."""
+    """Derived: each forecaster's latest record on a claim (None after a withdrawal)."""
 
     __tablename__ = "standings"
 

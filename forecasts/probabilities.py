@@ -39,7 +39,8 @@ def claim_probabilities(
         return hit
     rows = session.execute(
         select(Standing.at, Standing.ledger_seq, Standing.probability).where(  # type: ignore[call-overload]
-            Standing.claim_id == claim_id, Standing.probability.is_not(None)  # type: ignore[union-attr]
+            Standing.claim_id == claim_id,
+            Standing.probability.is_not(None),  # type: ignore[union-attr]
         )
     ).all()
     crowd = crowd_probability([(row[0], int(row[1]), float(row[2])) for row in rows])

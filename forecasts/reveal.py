@@ -5,7 +5,6 @@ from datetime import datetime
 from sqlalchemy import Connection, Engine, and_, or_, select, update
 
 from claims.clock import Clock, stamp
-
 from forecasts.ledger import flush, lock_head
 from forecasts.models import CommitmentSalt
 from forecasts.submit import claims_t, forecasts_t
@@ -15,8 +14,10 @@ salts_t = CommitmentSalt.__table__  # type: ignore[attr-defined]
 
 def due_claims(conn: Connection, now: datetime) -> list[int]:
     """Claims whose close has come and is not yet in the ledger."""
-    closed = or_(claims_t.c.closes_at <= now, and_(claims_t.c.closed_early_at.is_not(None),
-                                                    claims_t.c.closed_early_at <= now))
+    closed = or_(
+        claims_t.c.closes_at <= now,
+        and_(claims_t.c.closed_early_at.is_not(None), claims_t.c.closed_early_at <= now),
+    )
     query = select(claims_t.c.id).where(
         claims_t.c.close_recorded_seq.is_(None), claims_t.c.state != "draft", closed
     )
@@ -31,8 +32,12 @@ def record_close(conn: Connection, claim_id: int, now: datetime) -> int | None:
     """
     chain = lock_head(conn)
     claim = conn.execute(
-        select(claims_t.c.slug, claims_t.c.closes_at, claims_t.c.closed_early_at,
-               claims_t.c.close_recorded_seq).where(claims_t.c.id == claim_id)
+        select(
+            claims_t.c.slug,
+            claims_t.c.closes_at,
+            claims_t.c.closed_early_at,
+            claims_t.c.close_recorded_seq,
+        ).where(claims_t.c.id == claim_id)
     ).one()
     if claim.close_recorded_seq is not None:
         return None
@@ -52,12 +57,10 @@ def record_close(conn: Connection, claim_id: int, now: datetime) -> int | None:
     row = chain.add_public("claim_closed", now, payload, claim_id)
 
     flush(conn, chain)
-    conn.execute(update(claims_t).where(claims_t.c.id == claim_id)
-                 .values(close_recorded_seq=row["seq"]))
+    conn.execute(
+        update(claims_t).where(claims_t.c.id == claim_id).values(close_recorded_seq=row["seq"])
+    )
     return int(row["seq"])
-
-
-
 
 
 def close_due_claims(engine: Engine, clock: Clock) -> int:

@@ -80,14 +80,33 @@ class Replayed:
 Outcome = Accepted | Replayed | DomainError
 
 
-def forecast_view(forecast_id: int, slug: str, handle: str, probability: float | None,
-                  rationale: str | None, at: datetime, seq: int) -> dict[str, Any]:
+def forecast_view(
+    forecast_id: int,
+    slug: str,
+    handle: str,
+    probability: float | None,
+    rationale: str | None,
+    at: datetime,
+    seq: int,
+) -> dict[str, Any]:
     """The API's shape of a forecast or withdrawal (SPEC §6)."""
     if probability is None:
-        return {"id": forecast_id, "claim": slug, "handle": handle, "withdrawn_at": stamp(at),
-                "ledger_seq": seq}
-    return {"id": forecast_id, "claim": slug, "handle": handle, "probability": probability,
-            "rationale": rationale, "created_at": stamp(at), "ledger_seq": seq}
+        return {
+            "id": forecast_id,
+            "claim": slug,
+            "handle": handle,
+            "withdrawn_at": stamp(at),
+            "ledger_seq": seq,
+        }
+    return {
+        "id": forecast_id,
+        "claim": slug,
+        "handle": handle,
+        "probability": probability,
+        "rationale": rationale,
+        "created_at": stamp(at),
+        "ledger_seq": seq,
+    }
 
 
 @dataclass
@@ -113,45 +132,66 @@ class _Batch:
         slugs = {r.slug for r in requests}
         self.claims: dict[str, _ClaimRow] = {}
         for row in conn.execute(
-            select(claims_t.c.slug, claims_t.c.id, claims_t.c.state, claims_t.c.opens_at,
-                   claims_t.c.closes_at, claims_t.c.closed_early_at).where(claims_t.c.slug.in_(slugs))
+            select(
+                claims_t.c.slug,
+                claims_t.c.id,
+                claims_t.c.state,
+                claims_t.c.opens_at,
+                claims_t.c.closes_at,
+                claims_t.c.closed_early_at,
+            ).where(claims_t.c.slug.in_(slugs))
         ):
-            self.claims[row.slug] = _ClaimRow(row.id, row.state, row.opens_at, row.closes_at,
-                                              row.closed_early_at)
+            self.claims[row.slug] = _ClaimRow(
+                row.id, row.state, row.opens_at, row.closes_at, row.closed_early_at
+            )
         claim_ids = [c.id for c in self.claims.values()]
         accounts = {r.account_id for r in requests}
         self.standing: dict[tuple[int, int], float | None] = {}
         if claim_ids:
-            for row in conn.execute(
-                select(standings_t.c.claim_id, standings_t.c.account_id, standings_t.c.probability)
-                .where(standings_t.c.claim_id.in_(claim_ids), standings_t.c.account_id.in_(accounts))
+            for held in conn.execute(
+                select(
+                    standings_t.c.claim_id, standings_t.c.account_id, standings_t.c.probability
+                ).where(
+                    standings_t.c.claim_id.in_(claim_ids), standings_t.c.account_id.in_(accounts)
+                )
             ):
-                self.standing[(row.claim_id, row.account_id)] = row.probability
+                self.standing[(held.claim_id, held.account_id)] = held.probability
         self.stats: dict[int, list[Any]] = {
             row.claim_id: [row.market, row.forecasters]
             for row in conn.execute(
-                select(stats_t.c.claim_id, stats_t.c.market, stats_t.c.forecasters)
-                .where(stats_t.c.claim_id.in_(claim_ids))
+                select(stats_t.c.claim_id, stats_t.c.market, stats_t.c.forecasters).where(
+                    stats_t.c.claim_id.in_(claim_ids)
+                )
             )
         }
         self.new_stats: set[int] = set(claim_ids) - self.stats.keys()
         keyed = [(r.account_id, r.idempotency_key) for r in requests if r.idempotency_key]
         self.idempotent: dict[tuple[int, str], tuple[str, int, str]] = {}
         if keyed:
-            for row in conn.execute(
-                select(idem_t.c.account_id, idem_t.c.key, idem_t.c.request_hash,
-                       idem_t.c.status_code, idem_t.c.body)
-                .where(tuple_(idem_t.c.account_id, idem_t.c.key).in_(keyed))
+            for seen in conn.execute(
+                select(
+                    idem_t.c.account_id,
+                    idem_t.c.key,
+                    idem_t.c.request_hash,
+                    idem_t.c.status_code,
+                    idem_t.c.body,
+                ).where(tuple_(idem_t.c.account_id, idem_t.c.key).in_(keyed))
             ):
-                self.idempotent[(row.account_id, row.key)] = (row.request_hash, row.status_code,
-                                                              row.body)
+                self.idempotent[(seen.account_id, seen.key)] = (
+                    seen.request_hash,
+                    seen.status_code,
+                    seen.body,
+                )
         hashes = {r.token_hash for r in requests if r.token_hash}
         self.live_tokens: set[str] = set()
         if hashes:
-            self.live_tokens = set(conn.execute(
-                select(tokens_t.c.token_hash).where(tokens_t.c.token_hash.in_(hashes),
-                                                    tokens_t.c.revoked_at.is_(None))
-            ).scalars())
+            self.live_tokens = set(
+                conn.execute(
+                    select(tokens_t.c.token_hash).where(
+                        tokens_t.c.token_hash.in_(hashes), tokens_t.c.revoked_at.is_(None)
+                    )
+                ).scalars()
+            )
         self.forecast_rows: list[dict[str, Any]] = []
         self.salt_rows: list[dict[str, Any]] = []
         self.idem_rows: list[dict[str, Any]] = []
@@ -186,10 +226,10 @@ def _append_one(batch: _Batch, chain: Any, request: SubmitRequest, now: datetime
     if request.idempotency_key:
         seen = batch.idempotent.get((request.account_id, request.idempotency_key))
         if seen is not None:
-            request_hash, status, body = seen
+            request_hash, status, text = seen
             if request_hash != request.request_hash:
                 return Conflict("this Idempotency-Key was used with a different request")
-            return Replayed(status, body)
+            return Replayed(status, text)
     claim = batch.claims.get(request.slug)
     if claim is None:
         return NotFound(f"no claim with slug {request.slug!r}")
@@ -205,31 +245,52 @@ def _append_one(batch: _Batch, chain: Any, request: SubmitRequest, now: datetime
     row = chain.add(kind, now, commitment_hash(body, salt), payload=None, claim_id=claim.id)
     seq = int(row["seq"])
     rationale = None if request.is_withdrawal else request.rationale
-    batch.forecast_rows.append({
-        "id": seq, "claim_id": claim.id, "account_id": request.account_id,
-        "probability": request.probability, "rationale": rationale, "created_at": now,
-        "ledger_seq": seq, "imported": False,
-    })
+    batch.forecast_rows.append(
+        {
+            "id": seq,
+            "claim_id": claim.id,
+            "account_id": request.account_id,
+            "probability": request.probability,
+            "rationale": rationale,
+            "created_at": now,
+            "ledger_seq": seq,
+            "imported": False,
+        }
+    )
     batch.salt_rows.append({"ledger_seq": seq, "salt": salt})
     batch.standing[pair] = request.probability
     batch.standing_rows[pair] = {
-        "claim_id": claim.id, "account_id": request.account_id, "forecast_id": seq,
-        "probability": request.probability, "at": now, "ledger_seq": seq,
+        "claim_id": claim.id,
+        "account_id": request.account_id,
+        "forecast_id": seq,
+        "probability": request.probability,
+        "at": now,
+        "ledger_seq": seq,
     }
     stats = batch.stats.setdefault(claim.id, [None, 0])
     stats[1] += (standing is None) - request.is_withdrawal
     if not request.is_withdrawal:
         stats[0] = request.probability
-    view = forecast_view(seq, request.slug, request.handle, request.probability, rationale, now, seq)
+    view = forecast_view(
+        seq, request.slug, request.handle, request.probability, rationale, now, seq
+    )
     if request.idempotency_key:
         text = json.dumps(view)
-        batch.idem_rows.append({
-            "account_id": request.account_id, "key": request.idempotency_key,
-            "request_hash": request.request_hash, "status_code": 201, "body": text,
-            "created_at": now,
-        })
+        batch.idem_rows.append(
+            {
+                "account_id": request.account_id,
+                "key": request.idempotency_key,
+                "request_hash": request.request_hash,
+                "status_code": 201,
+                "body": text,
+                "created_at": now,
+            }
+        )
         batch.idempotent[(request.account_id, request.idempotency_key)] = (
-            request.request_hash, 201, text)
+            request.request_hash,
+            201,
+            text,
+        )
     return Accepted(201, view)
 
 
@@ -267,6 +328,3 @@ def upsert(conn: Connection, table: Table, rows: list[dict[str, Any]], keys: lis
 def has_forecasts(conn: Connection, claim_id: int) -> bool:
     row = conn.execute(select(forecasts_t.c.id).where(forecasts_t.c.claim_id == claim_id).limit(1))
     return row.first() is not None
-
-
-

@@ -56,8 +56,9 @@ def _check_links(entries: Iterable[dict[str, Any]], report: Report) -> Iterator[
             report.fail(seq, f"expected seq {expected}: an entry is missing or out of order")
         if entry["prev_hash"] != prev:
             report.fail(seq, "prev_hash is not the previous entry's hash")
-        digest = entry_hash(entry["prev_hash"], seq, entry["kind"], entry["created_at"],
-                            entry["payload_hash"])
+        digest = entry_hash(
+            entry["prev_hash"], seq, entry["kind"], entry["created_at"], entry["payload_hash"]
+        )
         if digest != entry["hash"]:
             report.fail(seq, "hash does not match the entry's fields")
         payload = entry.get("payload")
@@ -70,21 +71,34 @@ def _check_links(entries: Iterable[dict[str, Any]], report: Report) -> Iterator[
 
 
 def _db_entries(session: Session) -> Iterator[dict[str, Any]]:
-    result = session.connection().execution_options(yield_per=5000).execute(
-        select(entries_t).order_by(entries_t.c.seq)
+    result = (
+        session.connection()
+        .execution_options(yield_per=5000)
+        .execute(select(entries_t).order_by(entries_t.c.seq))
     )
     for row in result:
         yield {
-            "seq": row.seq, "kind": row.kind, "created_at": stamp(row.created_at),
-            "payload_hash": row.payload_hash, "prev_hash": row.prev_hash, "hash": row.hash,
+            "seq": row.seq,
+            "kind": row.kind,
+            "created_at": stamp(row.created_at),
+            "payload_hash": row.payload_hash,
+            "prev_hash": row.prev_hash,
+            "hash": row.hash,
             "payload": None if row.payload is None else json.loads(row.payload),
         }
 
 
 def _forecast_rows(session: Session) -> Iterator[Any]:
     query = (
-        select(forecasts_t.c.ledger_seq, forecasts_t.c.probability, forecasts_t.c.created_at,
-               forecasts_t.c.imported, claims_t.c.slug, accounts_t.c.handle, salts_t.c.salt)
+        select(
+            forecasts_t.c.ledger_seq,
+            forecasts_t.c.probability,
+            forecasts_t.c.created_at,
+            forecasts_t.c.imported,
+            claims_t.c.slug,
+            accounts_t.c.handle,
+            salts_t.c.salt,
+        )
         .join(claims_t, claims_t.c.id == forecasts_t.c.claim_id)
         .join(accounts_t, accounts_t.c.id == forecasts_t.c.account_id)
         .outerjoin(salts_t, salts_t.c.ledger_seq == forecasts_t.c.ledger_seq)
@@ -169,13 +183,22 @@ def export_lines(session: Session, *, private: bool) -> Iterator[dict[str, Any]]
     """The ledger as JSON-ready dicts; commitments carry their reveal once their claim closed."""
     reveals: dict[int, dict[str, Any]] = {}
     closed = {
-        row.id for row in session.connection().execute(
-            select(claims_t.c.id).where(claims_t.c.close_recorded_seq.is_not(None)))
+        row.id
+        for row in session.connection().execute(
+            select(claims_t.c.id).where(claims_t.c.close_recorded_seq.is_not(None))
+        )
     }
     query = (
-        select(forecasts_t.c.ledger_seq, forecasts_t.c.claim_id, forecasts_t.c.probability,
-               forecasts_t.c.created_at, forecasts_t.c.rationale, claims_t.c.slug,
-               accounts_t.c.handle, salts_t.c.salt)
+        select(
+            forecasts_t.c.ledger_seq,
+            forecasts_t.c.claim_id,
+            forecasts_t.c.probability,
+            forecasts_t.c.created_at,
+            forecasts_t.c.rationale,
+            claims_t.c.slug,
+            accounts_t.c.handle,
+            salts_t.c.salt,
+        )
         .join(claims_t, claims_t.c.id == forecasts_t.c.claim_id)
         .join(accounts_t, accounts_t.c.id == forecasts_t.c.account_id)
         .join(salts_t, salts_t.c.ledger_seq == forecasts_t.c.ledger_seq)

@@ -15,8 +15,11 @@ from web.db import Database
 from web.migrate import upgrade
 from web.settings import get_settings
 
-app = typer.Typer(help="Forecast Ledger: a tamper-evident ledger of probabilistic forecasts.",
-                  no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    help="Forecast Ledger: a tamper-evident ledger of probabilistic forecasts.",
+    no_args_is_help=True,
+    add_completion=False,
+)
 user_app = typer.Typer(help="Accounts and API tokens.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 err = Console(stderr=True)
@@ -40,7 +43,9 @@ def migrate() -> None:
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
-    no_scheduler: Annotated[bool, typer.Option("--no-scheduler", help="Leave jobs to workers")] = False,
+    no_scheduler: Annotated[
+        bool, typer.Option("--no-scheduler", help="Leave jobs to workers")
+    ] = False,
 ) -> None:
     """API, pages and (unless --no-scheduler) the scheduler in one process."""
     import uvicorn
@@ -89,8 +94,9 @@ def user_add(
     role: Annotated[str, typer.Option(help="forecaster, editor or admin")] = "forecaster",
 ) -> None:
     """Create an account and print a new API token as the last line."""
-    from claims.text import SLUG_PATTERN
     import re
+
+    from claims.text import SLUG_PATTERN
 
     if role not in ROLE_RANK:
         raise typer.BadParameter(f"role must be one of {', '.join(ROLE_RANK)}")
@@ -123,8 +129,9 @@ def verify(
 
     if file is not None:
         with file.open() as lines:
-            report = verify_export((json.loads(line) for line in lines if line.strip()),
-                                   expect_head=expect_head)
+            report = verify_export(
+                (json.loads(line) for line in lines if line.strip()), expect_head=expect_head
+            )
     else:
         db = _database()
         with db.reading() as session:
@@ -135,8 +142,10 @@ def verify(
         first = report.problems[0]
         print(f"FAILED at seq {first.seq}: {first.reason}")
         raise typer.Exit(1)
-    print(f"OK: {report.entries} entries, {report.commitments} commitments checked, "
-          f"head {report.head}")
+    print(
+        f"OK: {report.entries} entries, {report.commitments} commitments checked, "
+        f"head {report.head}"
+    )
 
 
 @app.command()

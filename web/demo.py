@@ -42,12 +42,15 @@ DEMO_CLAIMS: list[dict[str, Any]] = [
         "Store id). Several snapshots are kept because the chart moves hourly.",
         "tags": ["video", "app-store", "revenue"],
         "closes_at": "2026-12-31T23:59:59Z",
-        "rules": [{
-            "url": APP_STORE_GROSSING,
-            "format": "json",
-            "expression": "length(feed.entry[:5][?contains(" + STANDALONE_VIDEO_APPS
-            + ", id.attributes.\"im:id\")]) == `0`",
-        }],
+        "rules": [
+            {
+                "url": APP_STORE_GROSSING,
+                "format": "json",
+                "expression": "length(feed.entry[:5][?contains("
+                + STANDALONE_VIDEO_APPS
+                + ', id.attributes."im:id")]) == `0`',
+            }
+        ],
     },
     {
         "slug": "top-five-video-are-reasoning-stack-features-2026",
@@ -69,12 +72,14 @@ DEMO_CLAIMS: list[dict[str, Any]] = [
         "opens_at": "2026-03-01T00:00:00Z",
         "closes_at": "2026-05-19T16:00:00Z",
         "resolves_at": "2026-05-22T00:00:00Z",
-        "rules": [{
-            "url": "https://blog.google/technology/ai/rss/",
-            "format": "rss",
-            "expression": "length(entries[?contains(title, 'Gemini Omni')]) > `0`",
-            "yes_early": True,
-        }],
+        "rules": [
+            {
+                "url": "https://blog.google/technology/ai/rss/",
+                "format": "rss",
+                "expression": "length(entries[?contains(title, 'Gemini Omni')]) > `0`",
+                "yes_early": True,
+            }
+        ],
     },
     {
         "slug": "chatgpt-native-video-before-mid-2027",
@@ -83,13 +88,15 @@ DEMO_CLAIMS: list[dict[str, Any]] = [
         "ChatGPT itself (not only a separate app) before 30 June 2027.",
         "tags": ["openai", "video"],
         "closes_at": "2027-06-30T00:00:00Z",
-        "rules": [{
-            "url": "https://openai.com/news/rss.xml",
-            "format": "rss",
-            "expression": "length(entries[?contains(title, 'ChatGPT') && contains(title, "
-            "'video')]) > `0`",
-            "yes_early": True,
-        }],
+        "rules": [
+            {
+                "url": "https://openai.com/news/rss.xml",
+                "format": "rss",
+                "expression": "length(entries[?contains(title, 'ChatGPT') && contains(title, "
+                "'video')]) > `0`",
+                "yes_early": True,
+            }
+        ],
     },
     {
         "slug": "standalone-video-app-back-in-top-ten-grossing",
@@ -100,13 +107,16 @@ DEMO_CLAIMS: list[dict[str, Any]] = [
         "fine_print": "Same curated list of apps as the top-five claim.",
         "tags": ["video", "app-store", "revenue"],
         "closes_at": "2027-06-30T00:00:00Z",
-        "rules": [{
-            "url": APP_STORE_GROSSING,
-            "format": "json",
-            "expression": "length(feed.entry[:10][?contains(" + STANDALONE_VIDEO_APPS
-            + ", id.attributes.\"im:id\")]) > `0`",
-            "yes_early": True,
-        }],
+        "rules": [
+            {
+                "url": APP_STORE_GROSSING,
+                "format": "json",
+                "expression": "length(feed.entry[:10][?contains("
+                + STANDALONE_VIDEO_APPS
+                + ', id.attributes."im:id")]) > `0`',
+                "yes_early": True,
+            }
+        ],
     },
     {
         "slug": "video-inference-cost-falls-tenfold-2027",
@@ -147,9 +157,14 @@ def _history(session: Any, accounts: list[Account], now: datetime) -> None:
         at = start + timedelta(days=7 * index)
         for _ in range(3):
             probability = round(min(0.95, max(0.05, rng.gauss(0.35 + 0.1 * index, 0.1))), 3)
-            rows.append(ImportedForecast(claim="gemini-omni-announced-at-io-2026",
-                                         handle=account.handle, probability=probability,
-                                         created_at=at))
+            rows.append(
+                ImportedForecast(
+                    claim="gemini-omni-announced-at-io-2026",
+                    handle=account.handle,
+                    probability=probability,
+                    created_at=at,
+                )
+            )
             at += timedelta(days=rng.randint(3, 15))
     if now > datetime(2026, 5, 19, 16, tzinfo=UTC):
         import_forecasts(session, rows, now=now)
@@ -157,15 +172,21 @@ def _history(session: Any, accounts: list[Account], now: datetime) -> None:
 
 def _live_forecasts(db: Database, accounts: list[Account], now: datetime) -> None:
     rng = random.Random(7)
-    leanings = {"standalone-video-out-of-top-five-2026": 0.7,
-                "top-five-video-are-reasoning-stack-features-2026": 0.4,
-                "chatgpt-native-video-before-mid-2027": 0.65,
-                "standalone-video-app-back-in-top-ten-grossing": 0.3,
-                "video-inference-cost-falls-tenfold-2027": 0.55}
+    leanings = {
+        "standalone-video-out-of-top-five-2026": 0.7,
+        "top-five-video-are-reasoning-stack-features-2026": 0.4,
+        "chatgpt-native-video-before-mid-2027": 0.65,
+        "standalone-video-app-back-in-top-ten-grossing": 0.3,
+        "video-inference-cost-falls-tenfold-2027": 0.55,
+    }
     requests = [
-        SubmitRequest(account_id=int(account.id or 0), handle=account.handle, slug=slug,
-                      probability=round(min(0.97, max(0.03, rng.gauss(lean, 0.12))), 2),
-                      rationale="Demo forecast.")
+        SubmitRequest(
+            account_id=int(account.id or 0),
+            handle=account.handle,
+            slug=slug,
+            probability=round(min(0.97, max(0.03, rng.gauss(lean, 0.12))), 2),
+            rationale="Demo forecast.",
+        )
         for slug, lean in leanings.items()
         for account in accounts
         if rng.random() < 0.85

@@ -12,6 +12,7 @@ from claims.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from forecasts.submit import TokenRevoked
 from web.deps import Unauthenticated
 
+
 class ErrorModel(BaseModel):
     detail: Any
 
@@ -70,8 +71,11 @@ async def _validation_error(_request: Request, error: Exception) -> JSONResponse
 
 async def _http_error(_request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, StarletteHTTPException)
-    return JSONResponse({"detail": error.detail}, status_code=error.status_code,
-                        headers=getattr(error, "headers", None))
+    return JSONResponse(
+        {"detail": error.detail},
+        status_code=error.status_code,
+        headers=getattr(error, "headers", None),
+    )
 
 
 def install(app: FastAPI) -> None:
@@ -92,4 +96,3 @@ def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
         429: "Too many submissions: see Retry-After",
     }
     return {code: {"description": text[code], "model": ErrorModel} for code in codes}
-

@@ -27,7 +27,8 @@ def run_once(ctx: AppContext) -> dict[str, object]:
 def start(ctx: AppContext) -> BackgroundScheduler:
     scheduler = BackgroundScheduler(timezone="UTC")
     for name, job in jobs(ctx).items():
-        scheduler.add_job(job, "interval", seconds=CLOSE_EVERY_SECONDS, id=name,
-                          max_instances=1, coalesce=True)
+        scheduler.add_job(
+            job, "interval", seconds=CLOSE_EVERY_SECONDS, id=name, max_instances=1, coalesce=True
+        )
     scheduler.start()
     return scheduler

@@ -18,24 +18,36 @@ def claim(client: TestClient, tokens: Tokens) -> dict[str, object]:
     return make_claim(client, tokens.editor)
 
 
-def test_submit_returns_the_stamped_forecast(client: TestClient, tokens: Tokens, claim: object,
-                                             clock: FakeClock) -> None:
-    response = client.post(URL, json={"probability": 0.7, "rationale": "charts"},
-                           headers=auth(tokens.alice))
+def test_submit_returns_the_stamped_forecast(
+    client: TestClient, tokens: Tokens, claim: object, clock: FakeClock
+) -> None:
+    response = client.post(
+        URL, json={"probability": 0.7, "rationale": "charts"}, headers=auth(tokens.alice)
+    )
     assert response.status_code == 201, response.text
     body = response.json()
-    assert set(body) == {"id", "claim", "handle", "probability", "rationale", "created_at",
-                         "ledger_seq"}
+    assert set(body) == {
+        "id",
+        "claim",
+        "handle",
+        "probability",
+        "rationale",
+        "created_at",
+        "ledger_seq",
+    }
     assert body["claim"] == SLUG and body["handle"] == "alice" and body["probability"] == 0.7
-    assert body["created_at"].endswith("Z") and body["created_at"] <= clock.now.isoformat()[:26] + "Z"
+    assert (
+        body["created_at"].endswith("Z") and body["created_at"] <= clock.now.isoformat()[:26] + "Z"
+    )
     mine = client.get(f"/api/v1/claims/{SLUG}", headers=auth(tokens.alice)).json()
     assert mine["my_forecast"]["id"] == body["id"]
     assert mine["crowd_probability"] == 0.7 and mine["market_probability"] == 0.7
     assert mine["forecasters"] == 1
 
 
-def test_odds_are_stored_as_the_probability_they_mean(client: TestClient, tokens: Tokens,
-                                                      claim: object) -> None:
+def test_odds_are_stored_as_the_probability_they_mean(
+    client: TestClient, tokens: Tokens, claim: object
+) -> None:
     response = client.post(URL, json={"odds": "3:1"}, headers=auth(tokens.alice))
     assert response.status_code == 201
     assert response.json()["probability"] == 0.75
@@ -69,32 +81,47 @@ BAD_BODIES = [
 
 
 @pytest.mark.parametrize(("body", "field"), BAD_BODIES)
-def test_malformed_bodies_are_422_naming_the_field(client: TestClient, tokens: Tokens,
-                                                   claim: object, body: object, field: str) -> None:
+def test_malformed_bodies_are_422_naming_the_field(
+    client: TestClient, tokens: Tokens, claim: object, body: object, field: str
+) -> None:
     response = client.post(URL, json=body, headers=auth(tokens.alice))
     assert response.status_code == 422, response.text
     assert field in response.text
 
 
 @pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity", "1e999"])
-def test_non_finite_numbers_are_422(client: TestClient, tokens: Tokens, claim: object,
-                                    literal: str) -> None:
-    response = client.post(URL, content=f'{{"probability": {literal}}}',
-                           headers={**auth(tokens.alice), "Content-Type": "application/json"})
+def test_non_finite_numbers_are_422(
+    client: TestClient, tokens: Tokens, claim: object, literal: str
+) -> None:
+    response = client.post(
+        URL,
+        content=f'{{"probability": {literal}}}',
+        headers={**auth(tokens.alice), "Content-Type": "application/json"},
+    )
     assert response.status_code == 422, response.text
     assert "probability" in response.text
 
 
-@pytest.mark.parametrize("raw", [b"{", b"not json", b'{"probability": 0.5', b"\xff\xfe",
-                                 b'{"probability": 0.5, "rationale": "\\ud800"}'])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"{",
+        b"not json",
+        b'{"probability": 0.5',
+        b"\xff\xfe",
+        b'{"probability": 0.5, "rationale": "\\ud800"}',
+    ],
+)
 def test_broken_json_is_422(client: TestClient, tokens: Tokens, claim: object, raw: bytes) -> None:
-    response = client.post(URL, content=raw,
-                           headers={**auth(tokens.alice), "Content-Type": "application/json"})
+    response = client.post(
+        URL, content=raw, headers={**auth(tokens.alice), "Content-Type": "application/json"}
+    )
     assert response.status_code == 422, response.text
 
 
-def test_nothing_is_stored_by_a_rejected_request(client: TestClient, tokens: Tokens,
-                                                 claim: object) -> None:
+def test_nothing_is_stored_by_a_rejected_request(
+    client: TestClient, tokens: Tokens, claim: object
+) -> None:
     head = client.get("/api/v1/ledger/head").json()
     client.post(URL, json={"probability": 2}, headers=auth(tokens.alice))
     assert client.get("/api/v1/ledger/head").json() == head
@@ -110,18 +137,24 @@ def test_auth_errors(client: TestClient, tokens: Tokens, claim: object) -> None:
 
 
 def test_unknown_claim_is_404(client: TestClient, tokens: Tokens) -> None:
-    response = client.post("/api/v1/claims/no-such-claim/forecasts", json={"probability": 0.5},
-                           headers=auth(tokens.alice))
+    response = client.post(
+        "/api/v1/claims/no-such-claim/forecasts",
+        json={"probability": 0.5},
+        headers=auth(tokens.alice),
+    )
     assert response.status_code == 404
 
 
 def test_outside_the_window_is_409(client: TestClient, tokens: Tokens, clock: FakeClock) -> None:
-    make_claim(client, tokens.editor, opens_at=T0 + timedelta(days=1),
-               closes_at=T0 + timedelta(days=2))
+    make_claim(
+        client, tokens.editor, opens_at=T0 + timedelta(days=1), closes_at=T0 + timedelta(days=2)
+    )
     early = client.post(URL, json={"probability": 0.5}, headers=auth(tokens.alice))
     assert early.status_code == 409
     clock.set(T0 + timedelta(days=1, hours=1))
-    assert client.post(URL, json={"probability": 0.5}, headers=auth(tokens.alice)).status_code == 201
+    assert (
+        client.post(URL, json={"probability": 0.5}, headers=auth(tokens.alice)).status_code == 201
+    )
     clock.set(T0 + timedelta(days=2))
     late = client.post(URL, json={"probability": 0.5}, headers=auth(tokens.alice))
     assert late.status_code == 409
@@ -143,8 +176,9 @@ def test_withdraw(client: TestClient, tokens: Tokens, claim: object) -> None:
     assert client.post(withdraw, headers=auth(tokens.alice)).status_code == 409
 
 
-def test_idempotent_replay_returns_the_original(client: TestClient, tokens: Tokens,
-                                                claim: object) -> None:
+def test_idempotent_replay_returns_the_original(
+    client: TestClient, tokens: Tokens, claim: object
+) -> None:
     headers = {**auth(tokens.alice), "Idempotency-Key": "abc-123"}
     first = client.post(URL, json={"probability": 0.4}, headers=headers)
     again = client.post(URL, json={"probability": 0.4}, headers=headers)
@@ -154,8 +188,9 @@ def test_idempotent_replay_returns_the_original(client: TestClient, tokens: Toke
     assert len(listing["items"]) == 1
     different = client.post(URL, json={"probability": 0.5}, headers=headers)
     assert different.status_code == 409
-    other_account = client.post(URL, json={"probability": 0.5},
-                                headers={**auth(tokens.bob), "Idempotency-Key": "abc-123"})
+    other_account = client.post(
+        URL, json={"probability": 0.5}, headers={**auth(tokens.bob), "Idempotency-Key": "abc-123"}
+    )
     assert other_account.status_code == 201
 
 

@@ -7,14 +7,14 @@ from fastapi import APIRouter, Query
 from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
 
+from claims.errors import NotFound
 from claims.lifecycle import amend_claim, create_claim, get_claim, publish_claim, tags_of
 from claims.models import DRAFT, PUBLISHED, Claim, ClaimTag
 from claims.schemas import ClaimCreate, ClaimPatch
-from claims.errors import NotFound
+from forecasts.accounts import Principal
 from forecasts.ledger import record
 from forecasts.probabilities import claim_probabilities, standing_of
 from forecasts.submit import forecast_view, has_forecasts
-from forecasts.accounts import Principal
 from web.api.paging import Cursor, Limit, decode_cursor, encode_cursor
 from web.api.views import ClaimOut, Page, claim_out
 from web.context import AppContext
@@ -22,10 +22,14 @@ from web.deps import Ctx, Editor, MaybeCaller, ReadSession, WriteSession
 from web.errors import responses
 
 router = APIRouter(tags=["claims"])
-Status = Literal["draft", "upcoming", "open", "closed", "proposed", "resolved", "annulled", "ambiguous"]
+Status = Literal[
+    "draft", "upcoming", "open", "closed", "proposed", "resolved", "annulled", "ambiguous"
+]
 
 
-def render_claim(session: Session, ctx: AppContext, claim: Claim, caller: Principal | None) -> ClaimOut:
+def render_claim(
+    session: Session, ctx: AppContext, claim: Claim, caller: Principal | None
+) -> ClaimOut:
     """A claim with its probabilities and the caller's standing forecast."""
     assert claim.id is not None
     probabilities = claim_probabilities(session, claim.id, ctx.crowd_cache)
@@ -33,9 +37,15 @@ def render_claim(session: Session, ctx: AppContext, claim: Claim, caller: Princi
     if caller is not None:
         standing = standing_of(session, claim.id, caller.account_id)
         if standing is not None:
-            mine = forecast_view(standing.forecast_id, claim.slug, caller.handle,
-                                 standing.probability, _rationale(session, standing.forecast_id),
-                                 standing.at, standing.ledger_seq)
+            mine = forecast_view(
+                standing.forecast_id,
+                claim.slug,
+                caller.handle,
+                standing.probability,
+                _rationale(session, standing.forecast_id),
+                standing.at,
+                standing.ledger_seq,
+            )
     return claim_out(claim, tags_of(session, claim.id), probabilities, ctx.clock(), mine)
 
 
@@ -46,8 +56,9 @@ def _rationale(session: Session, forecast_id: int) -> str | None:
     return None if forecast is None else forecast.rationale
 
 
-@router.post("/claims", status_code=201, response_model=ClaimOut,
-             responses=responses(401, 403, 409, 422))
+@router.post(
+    "/claims", status_code=201, response_model=ClaimOut, responses=responses(401, 403, 409, 422)
+)
 def post_claim(data: ClaimCreate, session: WriteSession, ctx: Ctx, editor: Editor) -> ClaimOut:
     claim = create_claim(session, data, editor_id=editor.account_id, now=ctx.clock(), record=record)
     return render_claim(session, ctx, claim, editor)
@@ -58,8 +69,12 @@ def _status_filter(status: str, now: datetime):  # type: ignore[no-untyped-def]
     if status == "upcoming":
         return and_(col(Claim.state) == PUBLISHED, col(Claim.opens_at) > now)
     if status == "open":
-        return and_(col(Claim.state) == PUBLISHED, col(Claim.opens_at) <= now,
-                    col(Claim.closes_at) > now, ~early)
+        return and_(
+            col(Claim.state) == PUBLISHED,
+            col(Claim.opens_at) <= now,
+            col(Claim.closes_at) > now,
+            ~early,
+        )
     if status == "closed":
         return and_(col(Claim.state) == PUBLISHED, or_(col(Claim.closes_at) <= now, early))
     return col(Claim.state) == status
@@ -101,9 +116,12 @@ def get_one(slug: str, session: ReadSession, ctx: Ctx, caller: MaybeCaller) -> C
     return render_claim(session, ctx, claim, caller)
 
 
-@router.patch("/claims/{slug}", response_model=ClaimOut, responses=responses(401, 403, 404, 409, 422))
-def patch_claim(slug: str, patch: ClaimPatch, session: WriteSession, ctx: Ctx,
-                editor: Editor) -> ClaimOut:
+@router.patch(
+    "/claims/{slug}", response_model=ClaimOut, responses=responses(401, 403, 404, 409, 422)
+)
+def patch_claim(
+    slug: str, patch: ClaimPatch, session: WriteSession, ctx: Ctx, editor: Editor
+) -> ClaimOut:
     claim = get_claim(session, slug)
     assert claim.id is not None
     seen = has_forecasts(session.connection(), claim.id)
@@ -111,9 +129,9 @@ def patch_claim(slug: str, patch: ClaimPatch, session: WriteSession, ctx: Ctx,
     return render_claim(session, ctx, claim, editor)
 
 
-@router.post("/claims/{slug}/publish", response_model=ClaimOut,
-             responses=responses(401, 403, 404, 409))
+@router.post(
+    "/claims/{slug}/publish", response_model=ClaimOut, responses=responses(401, 403, 404, 409)
+)
 def publish(slug: str, session: WriteSession, ctx: Ctx, editor: Editor) -> ClaimOut:
     claim = publish_claim(session, slug, now=ctx.clock(), record=record)
     return render_claim(session, ctx, claim, editor)
-

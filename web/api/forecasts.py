@@ -26,8 +26,12 @@ from web.errors import error_response, responses
 router = APIRouter(tags=["forecasts"])
 IdempotencyKey = Annotated[
     str | None,
-    Header(alias="Idempotency-Key", max_length=200, pattern=r"^[\x21-\x7e]+$",
-           description="Makes a retry return the original response instead of acting twice"),
+    Header(
+        alias="Idempotency-Key",
+        max_length=200,
+        pattern=r"^[\x21-\x7e]+$",
+        description="Makes a retry return the original response instead of acting twice",
+    ),
 ]
 
 
@@ -36,17 +40,30 @@ def _request_hash(slug: str, action: str, value: float | None, rationale: str | 
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-async def _append(ctx: AppContext, caller: Principal, slug: str, probability: float | None,
-                  rationale: str | None, key: str | None) -> Response:
+async def _append(
+    ctx: AppContext,
+    caller: Principal,
+    slug: str,
+    probability: float | None,
+    rationale: str | None,
+    key: str | None,
+) -> Response:
     if probability is not None:
         wait = ctx.rate.retry_after(caller.token_hash or caller.handle)
         if wait is not None:
-            return JSONResponse({"detail": "too many forecast submissions; slow down"},
-                                status_code=429, headers={"Retry-After": str(wait)})
+            return JSONResponse(
+                {"detail": "too many forecast submissions; slow down"},
+                status_code=429,
+                headers={"Retry-After": str(wait)},
+            )
     action = "withdraw" if probability is None else "submit"
     request = SubmitRequest(
-        account_id=caller.account_id, handle=caller.handle, slug=slug, probability=probability,
-        rationale=rationale, idempotency_key=key,
+        account_id=caller.account_id,
+        handle=caller.handle,
+        slug=slug,
+        probability=probability,
+        rationale=rationale,
+        idempotency_key=key,
         request_hash=_request_hash(slug, action, probability, rationale),
         token_hash=caller.token_hash,
     )
@@ -69,27 +86,45 @@ async def _append(ctx: AppContext, caller: Principal, slug: str, probability: fl
     return error_response(outcome)
 
 
-@router.post("/claims/{slug}/forecasts", status_code=201, response_model=ForecastOut,
-             responses=responses(401, 404, 409, 422, 429))
-async def submit_forecast(slug: Slug, body: ForecastIn, ctx: Ctx, caller: Caller,
-                          idempotency_key: IdempotencyKey = None) -> Response:
+@router.post(
+    "/claims/{slug}/forecasts",
+    status_code=201,
+    response_model=ForecastOut,
+    responses=responses(401, 404, 409, 422, 429),
+)
+async def submit_forecast(
+    slug: Slug, body: ForecastIn, ctx: Ctx, caller: Caller, idempotency_key: IdempotencyKey = None
+) -> Response:
     """Submit (or update) your forecast; stamped and stored before the answer."""
     return await _append(ctx, caller, slug, body.value, body.rationale, idempotency_key)
 
 
-@router.post("/claims/{slug}/withdraw", status_code=201, response_model=WithdrawalOut,
-             responses=responses(401, 404, 409, 422))
-async def withdraw_forecast(slug: Slug, ctx: Ctx, caller: Caller,
-                            idempotency_key: IdempotencyKey = None) -> Response:
+@router.post(
+    "/claims/{slug}/withdraw",
+    status_code=201,
+    response_model=WithdrawalOut,
+    responses=responses(401, 404, 409, 422),
+)
+async def withdraw_forecast(
+    slug: Slug, ctx: Ctx, caller: Caller, idempotency_key: IdempotencyKey = None
+) -> Response:
     """Withdraw your standing forecast (a new record; nothing is deleted)."""
     return await _append(ctx, caller, slug, None, None, idempotency_key)
 
 
-@router.get("/claims/{slug}/forecasts", response_model=Page[ForecastOut | WithdrawalOut],
-            responses=responses(401, 404, 422))
-def list_forecasts(slug: str, session: ReadSession, ctx: Ctx, caller: MaybeCaller,
-                   cursor: Cursor = None,
-                   limit: Limit = 50) -> Page[ForecastOut | WithdrawalOut]:
+@router.get(
+    "/claims/{slug}/forecasts",
+    response_model=Page[ForecastOut | WithdrawalOut],
+    responses=responses(401, 404, 422),
+)
+def list_forecasts(
+    slug: str,
+    session: ReadSession,
+    ctx: Ctx,
+    caller: MaybeCaller,
+    cursor: Cursor = None,
+    limit: Limit = 50,
+) -> Page[ForecastOut | WithdrawalOut]:
     """Your own forecasts while the claim is open; everyone's once it has closed."""
     claim = get_claim(session, slug)
     status = status_at(claim, ctx.clock())
@@ -112,8 +147,15 @@ def list_forecasts(slug: str, session: ReadSession, ctx: Ctx, caller: MaybeCalle
     rows = rows[:limit]
     items: list[ForecastOut | WithdrawalOut] = []
     for forecast, handle in rows:
-        view = forecast_view(forecast.ledger_seq, claim.slug, handle, forecast.probability,
-                             forecast.rationale, forecast.created_at, forecast.ledger_seq)
+        view = forecast_view(
+            forecast.ledger_seq,
+            claim.slug,
+            handle,
+            forecast.probability,
+            forecast.rationale,
+            forecast.created_at,
+            forecast.ledger_seq,
+        )
         items.append(WithdrawalOut(**view) if forecast.probability is None else ForecastOut(**view))
     next_cursor = encode_cursor(rows[-1][0].ledger_seq) if more else None
     return Page(items=items, next_cursor=next_cursor)

@@ -17,8 +17,12 @@ class ImportResult(BaseModel):
     ledger_seqs: list[int]
 
 
-@router.post("/import/forecasts", status_code=201, response_model=ImportResult,
-             responses=responses(401, 403, 409, 422))
+@router.post(
+    "/import/forecasts",
+    status_code=201,
+    response_model=ImportResult,
+    responses=responses(401, 403, 409, 422),
+)
 def post_import(
     rows: Annotated[list[ImportedForecast], Body(max_length=10_000)],
     session: WriteSession,

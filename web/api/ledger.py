@@ -32,8 +32,12 @@ def list_entries(
     entries = entries[:limit]
     items = [
         LedgerEntryOut(
-            seq=e.seq, kind=e.kind, created_at=stamp(e.created_at), payload_hash=e.payload_hash,
-            prev_hash=e.prev_hash, hash=e.hash,
+            seq=e.seq,
+            kind=e.kind,
+            created_at=stamp(e.created_at),
+            payload_hash=e.payload_hash,
+            prev_hash=e.prev_hash,
+            hash=e.hash,
             payload=None if e.payload is None else json.loads(e.payload),
         )
         for e in entries

@@ -1,0 +1,94 @@
+"""Real processes: the forecast-ledger command and a uvicorn server on 127.0.0.1."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.factories import make_account
+from web.db import Database
+
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Service:
+    url: str
+    env: dict[str, str]
+    database: Path
+
+    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(BIN / "forecast-ledger"), *args],
+            env=self.env,
+            text=True,
+            capture_output=True,
+            check=check,
+            timeout=120,
+        )
+
+    def token(self, handle: str, role: str = "forecaster") -> str:
+        return self.cli("user", "add", handle, "--role", role).stdout.strip().splitlines()[-1]
+
+    def direct_token(self, handle: str) -> str:
+        """An account made in-process (each CLI start costs about a second)."""
+        db = Database(self.env["FORECAST_LEDGER_DATABASE_URL"])
+        try:
+            return make_account(db, handle=handle)
+        finally:
+            db.dispose()
+
+
+def start_server(
+    env: dict[str, str], log: Path, *extra: str
+) -> tuple[subprocess.Popen[bytes], str]:
+    """Start `forecast-ledger serve` on a free loopback port and wait until it answers."""
+    port = free_port()
+    with log.open("ab") as sink:
+        process = subprocess.Popen(
+            [str(BIN / "forecast-ledger"), "serve", "--port", str(port), *extra],
+            env=env,
+            stdout=sink,
+            stderr=sink,
+        )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                return process, url
+        except httpx.TransportError:
+            time.sleep(0.1)
+        if process.poll() is not None:
+            raise RuntimeError(log.read_text())
+    process.kill()
+    raise RuntimeError("server did not start")
+
+
+@pytest.fixture
+def service(tmp_path: Path) -> Iterator[Service]:
+    database = tmp_path / "ledger.sqlite3"
+    env = {
+        **os.environ,
+        "FORECAST_LEDGER_DATABASE_URL": f"sqlite:///{database}",
+        "FORECAST_LEDGER_RATE_LIMIT": "0",
+    }
+    process, url = start_server(env, tmp_path / "serve.log", "--no-scheduler")
+    try:
+        yield Service(url, env, database)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

@@ -1,0 +1,154 @@
+"""The hash chain: links, commitments, the close with its reveal, export and offline verify."""
+
+import json
+import sqlite3
+from datetime import timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.exc import DatabaseError
+
+from forecasts.ledger import GENESIS_HASH, canonical, commitment_body, commitment_hash, entry_hash
+from forecasts.reveal import close_due_claims
+from forecasts.verify import export_lines, verify_database, verify_export
+from tests.conftest import Tokens
+from tests.factories import T0, FakeClock, auth, make_claim
+from web.db import Database
+
+SLUG = "gen-video-out-of-top-five"
+URL = f"/api/v1/claims/{SLUG}/forecasts"
+
+
+def test_entry_hash_follows_the_spec_byte_format() -> None:
+    import hashlib
+
+    text = f"{GENESIS_HASH}|1|claim_published|2026-01-01T00:00:00.000001Z|{'a' * 64}"
+    assert (
+        entry_hash(GENESIS_HASH, 1, "claim_published", "2026-01-01T00:00:00.000001Z", "a" * 64)
+        == hashlib.sha256(text.encode()).hexdigest()
+    )
+
+
+def test_canonical_json_is_rfc8785() -> None:
+    assert canonical({"b": 1, "a": [0.5, "é", None]}) == '{"a":[0.5,"é",null],"b":1}'.encode()
+    assert canonical({"p": 1e-3}) == b'{"p":0.001}'
+
+
+def _populate(client: TestClient, tokens: Tokens) -> None:
+    make_claim(client, tokens.editor, closes_at=T0 + timedelta(days=1))
+    client.post(URL, json={"probability": 0.7, "rationale": "r"}, headers=auth(tokens.alice))
+    client.post(URL, json={"probability": 0.2}, headers=auth(tokens.bob))
+    client.post(f"/api/v1/claims/{SLUG}/withdraw", headers=auth(tokens.bob))
+    client.post(URL, json={"probability": 0.8}, headers=auth(tokens.alice))
+
+
+def test_chain_verifies_and_commitments_match(
+    client: TestClient, tokens: Tokens, db: Database
+) -> None:
+    _populate(client, tokens)
+    with db.reading() as session:
+        report = verify_database(session)
+    assert report.problems == []
+    assert report.entries == 5 and report.commitments == 4
+    head = client.get("/api/v1/ledger/head").json()
+    assert head["seq"] == 5 and head["hash"] == report.head
+    entries = client.get("/api/v1/ledger?after=1&limit=2").json()
+    assert [e["seq"] for e in entries["items"]] == [2, 3]
+    assert entries["items"][0]["payload"] is None  # a commitment reveals nothing while open
+    rest = client.get(f"/api/v1/ledger?cursor={entries['next_cursor']}").json()
+    assert [e["seq"] for e in rest["items"]] == [4, 5] and rest["next_cursor"] is None
+
+
+def test_close_reveals_salts_once(
+    client: TestClient, tokens: Tokens, db: Database, clock: FakeClock
+) -> None:
+    _populate(client, tokens)
+    assert close_due_claims(db.write_engine, clock) == 0
+    clock.set(T0 + timedelta(days=1))
+    assert close_due_claims(db.write_engine, clock) == 1
+    assert close_due_claims(db.write_engine, clock) == 0
+    entries = client.get("/api/v1/ledger").json()["items"]
+    closed = entries[-1]
+    assert closed["kind"] == "claim_closed"
+    assert [r["seq"] for r in closed["payload"]["reveals"]] == [2, 3, 4, 5]
+    with db.reading() as session:
+        lines = list(export_lines(session, private=False))
+    reveal = lines[1]["reveal"]
+    body = {k: reveal[k] for k in ("claim", "handle", "probability", "created_at")}
+    assert body == commitment_body(SLUG, "alice", 0.7, _parse(reveal["created_at"]))
+    assert commitment_hash(body, reveal["salt"]) == lines[1]["payload_hash"]
+    assert verify_export(lines).problems == []
+
+
+def _parse(text: str):  # type: ignore[no-untyped-def]
+    from claims.clock import parse_stamp
+
+    return parse_stamp(text)
+
+
+def test_public_export_hides_open_claims_salts(
+    client: TestClient, tokens: Tokens, db: Database
+) -> None:
+    _populate(client, tokens)
+    with db.reading() as session:
+        public = list(export_lines(session, private=False))
+        private = list(export_lines(session, private=True))
+    assert all("reveal" not in line for line in public)
+    assert "alice" not in json.dumps(public)
+    assert sum("reveal" in line for line in private) == 4
+    assert verify_export(public).problems == [] and verify_export(private).problems == []
+
+
+def test_offline_verify_catches_edits(client: TestClient, tokens: Tokens, db: Database) -> None:
+    _populate(client, tokens)
+    with db.reading() as session:
+        lines = list(export_lines(session, private=True))
+    head = lines[-1]["hash"]
+    assert verify_export(lines, expect_head=head).problems == []
+    assert verify_export(lines, expect_head="f" * 64).problems
+    forged = [dict(line) for line in lines]
+    forged[1]["reveal"] = {**forged[1]["reveal"], "probability": 0.99}
+    assert [p.seq for p in verify_export(forged).problems] == [2]
+    dropped = lines[:2] + lines[3:]
+    assert verify_export(dropped).problems[0].seq == 4
+    relinked = [dict(line) for line in lines]
+    relinked[0]["payload"] = {**relinked[0]["payload"], "title": "changed"}
+    assert verify_export(relinked).problems[0].seq == 1
+
+
+def test_database_refuses_rewrites(client: TestClient, tokens: Tokens, db: Database) -> None:
+    _populate(client, tokens)
+    with db.write_engine.begin() as conn, pytest.raises(DatabaseError, match="append-only"):
+        conn.exec_driver_sql("UPDATE forecasts SET probability = 0.01")
+    with db.write_engine.begin() as conn, pytest.raises(DatabaseError, match="append-only"):
+        conn.exec_driver_sql("DELETE FROM ledger_entries")
+
+
+def test_verify_names_a_row_changed_behind_the_apps_back(
+    client: TestClient, tokens: Tokens, db: Database, database_url: str
+) -> None:
+    _populate(client, tokens)
+    path = database_url.removeprefix("sqlite:///")
+    raw = sqlite3.connect(path)
+    raw.execute("DROP TRIGGER forecasts_no_update")
+    raw.execute("UPDATE forecasts SET probability = 0.01 WHERE ledger_seq = 3")
+    raw.commit()
+    raw.close()
+    with db.reading() as session:
+        report = verify_database(session)
+    assert [p.seq for p in report.problems] == [3]
+    assert "commitment" in report.problems[0].reason
+
+
+def test_verify_names_a_deleted_row(
+    client: TestClient, tokens: Tokens, db: Database, database_url: str
+) -> None:
+    _populate(client, tokens)
+    raw = sqlite3.connect(database_url.removeprefix("sqlite:///"))
+    raw.execute("PRAGMA foreign_keys=OFF")
+    raw.execute("DROP TRIGGER forecasts_no_delete")
+    raw.execute("DELETE FROM forecasts WHERE ledger_seq = 4")
+    raw.commit()
+    raw.close()
+    with db.reading() as session:
+        assert [p.seq for p in verify_database(session).problems] == [4]
