@@ -123,3 +123,27 @@ class ClaimStats(SQLModel, table=True):
     market: float | None = None
     forecasters: int = 0
     last_seq: int = 0
+
+
+class Score(SQLModel, table=True):
+    """Derived: one forecaster's (or `@crowd`'s) scores on a resolved claim (SPEC §4)."""
+
+    __tablename__ = "scores"
+    __table_args__ = (UniqueConstraint("claim_id", "handle"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    claim_id: int = Field(foreign_key="claims.id", index=True)
+    account_id: int | None = Field(default=None, foreign_key="accounts.id", index=True)
+    handle: str = Field(max_length=40, index=True)
+    brier: float | None = None
+    time_averaged_brier: float | None = None
+    coverage: float
+    log_score: float | None = None
+    baseline_score: float | None = None
+    peer_score: float | None = None
+    market_points: float | None = None
+    # the standing probability at the close and the outcome, for calibration
+    probability_at_close: float | None = None
+    outcome: int
+    resolves_at: datetime = Field(sa_type=UTCDateTime)
+    scored_at: datetime = Field(sa_type=UTCDateTime)

@@ -119,6 +119,28 @@ def user_token(handle: str) -> None:
     print(token)
 
 
+@user_app.command("revoke")
+def user_revoke(handle: str) -> None:
+    """Revoke every API token of an account."""
+    from sqlmodel import col, select
+
+    from forecasts.models import ApiToken
+
+    db = _database()
+    with db.writing() as session:
+        account = get_account(session, handle)
+        live = session.exec(
+            select(ApiToken).where(
+                ApiToken.account_id == account.id, col(ApiToken.revoked_at).is_(None)
+            )
+        ).all()
+        for token in live:
+            token.revoked_at = utc_now()
+            session.add(token)
+        session.commit()
+    err.print(f"revoked {len(live)} token(s) of @{handle}")
+
+
 @app.command()
 def verify(
     file: Annotated[Path | None, typer.Option(help="Check an export offline instead")] = None,

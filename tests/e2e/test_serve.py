@@ -70,6 +70,13 @@ def test_verify_fails_and_names_a_tampered_row(service: Service) -> None:
             headers={"Authorization": f"Bearer {alice}"},
         )
         assert response.status_code == 201
+    service.cli("user", "revoke", "alice")
+    revoked = httpx.post(
+        f"{service.url}/api/v1/claims/concurrent/forecasts",
+        json={"probability": 0.6},
+        headers={"Authorization": f"Bearer {alice}"},
+    )
+    assert revoked.status_code == 401  # even while the server's token cache still holds it
     raw = sqlite3.connect(service.database)
     try:
         raw.execute("UPDATE forecasts SET probability = 0.9 WHERE ledger_seq = 3")

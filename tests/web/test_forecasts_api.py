@@ -208,3 +208,18 @@ def test_hidden_until_close(client: TestClient, tokens: Tokens, clock: FakeClock
     clock.set(T0 + timedelta(days=1))
     items = client.get(URL).json()["items"]
     assert {item["handle"] for item in items} == {"alice", "bob"}
+
+
+def test_tokens_are_revocable(client: TestClient, tokens: Tokens, claim: object) -> None:
+    made = client.post("/api/v1/me/tokens", json={"label": "bot"}, headers=auth(tokens.alice))
+    assert made.status_code == 201
+    bot = made.json()["token"]
+    assert client.post(URL, json={"probability": 0.5}, headers=auth(bot)).status_code == 201
+    listed = client.get("/api/v1/me", headers=auth(bot)).json()["tokens"]
+    bot_id = next(t["id"] for t in listed if t["label"] == "bot")
+    assert (
+        client.delete(f"/api/v1/me/tokens/{bot_id}", headers=auth(tokens.alice)).status_code == 204
+    )
+    assert client.post(URL, json={"probability": 0.5}, headers=auth(bot)).status_code == 401
+    assert client.get("/api/v1/me", headers=auth(bot)).status_code == 401
+    assert client.delete(f"/api/v1/me/tokens/{bot_id}", headers=auth(tokens.bob)).status_code == 404

@@ -3,6 +3,8 @@
 import json
 
 from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import col, select
 
 from claims.clock import stamp
@@ -54,8 +56,15 @@ def ledger_head(session: ReadSession) -> LedgerHeadOut:
 health_router = APIRouter(tags=["health"])
 
 
-@health_router.get("/health", response_model=HealthOut)
-def health(session: ReadSession) -> HealthOut:
+@health_router.get(
+    "/health",
+    response_model=HealthOut,
+    responses={503: {"description": "The database does not answer"}},
+)
+def health(session: ReadSession) -> HealthOut | JSONResponse:
     """The database answers, and the ledger's head."""
-    seq, digest = head(session)
+    try:
+        seq, digest = head(session)
+    except SQLAlchemyError:
+        return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
     return HealthOut(status="ok", database="ok", ledger_head=LedgerHeadOut(seq=seq, hash=digest))

@@ -1,0 +1,64 @@
+"""Your account and API tokens: list, create (shown once), revoke."""
+
+from fastapi import APIRouter, Body
+from pydantic import BaseModel
+from sqlmodel import col, select
+
+from claims.clock import stamp
+from claims.text import ShortText
+from forecasts.accounts import issue_token, revoke_token
+from forecasts.models import Account, ApiToken
+from web.deps import Caller, Ctx, ReadSession, WriteSession
+from web.errors import responses
+
+router = APIRouter(tags=["accounts"])
+
+
+class TokenOut(BaseModel):
+    id: int
+    label: str
+    created_at: str
+    revoked_at: str | None
+
+
+class NewToken(BaseModel):
+    token: str
+    note: str = "Shown once: only its hash is stored."
+
+
+class MeOut(BaseModel):
+    handle: str
+    role: str
+    tokens: list[TokenOut]
+
+
+@router.get("/me", response_model=MeOut, responses=responses(401))
+def me(session: ReadSession, caller: Caller) -> MeOut:
+    rows = session.exec(
+        select(ApiToken).where(ApiToken.account_id == caller.account_id).order_by(col(ApiToken.id))
+    )
+    tokens = [
+        TokenOut(
+            id=t.id or 0,
+            label=t.label,
+            created_at=stamp(t.created_at),
+            revoked_at=stamp(t.revoked_at) if t.revoked_at else None,
+        )
+        for t in rows
+    ]
+    return MeOut(handle=caller.handle, role=caller.role, tokens=tokens)
+
+
+@router.post("/me/tokens", status_code=201, response_model=NewToken, responses=responses(401, 422))
+def create_token(
+    session: WriteSession, ctx: Ctx, caller: Caller, label: ShortText = Body(default="", embed=True)
+) -> NewToken:
+    account = session.get(Account, caller.account_id)
+    assert account is not None
+    return NewToken(token=issue_token(session, account, now=ctx.clock(), label=label))
+
+
+@router.delete("/me/tokens/{token_id}", status_code=204, responses=responses(401, 404))
+def delete_token(token_id: int, session: WriteSession, ctx: Ctx, caller: Caller) -> None:
+    revoke_token(session, token_id, account_id=caller.account_id, now=ctx.clock())
+    ctx.forget_tokens()
