@@ -3,8 +3,8 @@
 from datetime import datetime
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, StrictFloat, field_validator
 import sqlalchemy
+from pydantic import AwareDatetime, BaseModel, ConfigDict, StrictFloat, field_validator
 from sqlalchemy import Connection, delete
 from sqlmodel import Session, col, select
 
