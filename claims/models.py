@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from claims.columns import UTCDateTime
@@ -71,3 +71,63 @@ class ClaimVersion(SQLModel, table=True):
     )
     superseded_at: datetime = Field(sa_type=UTCDateTime)
     ledger_seq: int | None = Field(default=None)
+
+
+class RuleRun(SQLModel, table=True):
+    """Polling state of a claim's rules: when to run next, failures so far, who holds it."""
+
+    __tablename__ = "rule_runs"
+
+    claim_id: int = Field(foreign_key="claims.id", primary_key=True)
+    next_run_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    failures: int = 0
+    last_error: str | None = Field(default=None, sa_type=Text)
+    # What the rules said last time: yes, no, conflict or none.
+    last_outcome: str | None = Field(default=None, max_length=10)
+    last_run_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # A worker holds the claim until then (set by a conditional update, so only one does).
+    leased_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Proposal(SQLModel, table=True):
+    """An automatic outcome in (or past) its challenge window."""
+
+    __tablename__ = "proposals"
+
+    id: int | None = Field(default=None, primary_key=True)
+    claim_id: int = Field(foreign_key="claims.id", index=True)
+    outcome: str = Field(max_length=3)
+    # proposed, finalised, rejected, disputed or overridden
+    state: str = Field(default="proposed", max_length=12, index=True)
+    proposed_at: datetime = Field(sa_type=UTCDateTime)
+    closes_early: bool = False
+    tc: datetime = Field(sa_type=UTCDateTime)
+    challenge_ends_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    ledger_seq: int | None = Field(default=None)
+    decided_by: int | None = Field(default=None, foreign_key="accounts.id")
+    decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    note: str | None = Field(default=None, sa_type=Text)
+
+
+class EvidenceSnapshot(SQLModel, table=True):
+    """One fetch of one rule's URL, kept as evidence: what came back and what it meant."""
+
+    __tablename__ = "evidence_snapshots"
+    __table_args__ = (Index("ix_evidence_snapshots_claim_id_id", "claim_id", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    claim_id: int = Field(foreign_key="claims.id")
+    rule_index: int
+    url: str = Field(sa_type=Text)
+    final_url: str = Field(sa_type=Text)
+    fetched_at: datetime = Field(sa_type=UTCDateTime)
+    status: int | None = None
+    content_type: str | None = Field(default=None, max_length=200)
+    sha256: str = Field(max_length=64)  # of the whole (capped) body, before compression
+    body_size: int = 0
+    # zlib-compressed, at most the kept-body cap before compression (sha256 covers it all)
+    body: bytes = Field(default=b"", sa_type=LargeBinary)
+    value: Any = Field(default=None, sa_column=Column(JSON, nullable=True))
+    decision: str | None = Field(default=None, max_length=3)  # yes, no or None
+    error: str | None = Field(default=None, sa_type=Text)
+    proposal_id: int | None = Field(default=None, foreign_key="proposals.id", index=True)

@@ -72,3 +72,26 @@ def make_claim(client: TestClient, editor_token: str, **kwargs: Any) -> dict[str
     assert response.status_code == 201, response.text
     result: dict[str, Any] = response.json()
     return result
+
+
+def make_domain_claim(
+    db: Database,
+    *,
+    slug: str,
+    now: datetime = T0,
+    closes_at: datetime | None = None,
+    resolves_at: datetime | None = None,
+    rules: list[dict[str, Any]] | None = None,
+) -> int:
+    """Publish a claim straight through the domain (no HTTP); returns its id."""
+    from claims.lifecycle import create_claim
+    from claims.schemas import ClaimCreate
+    from forecasts.ledger import record
+
+    body = claim_body(slug=slug, closes_at=closes_at, resolves_at=resolves_at, rules=rules or [])
+    with db.writing() as session:
+        claim = create_claim(
+            session, ClaimCreate.model_validate(body), editor_id=None, now=now, record=record
+        )
+        assert claim.id is not None
+        return claim.id

@@ -1,0 +1,213 @@
+"""Run a claim's rules (SPEC §5): fetch each URL, judge the document, keep every fetch.
+
+`check_claims` runs many claims at once with bounded concurrency and hands each finished
+`ClaimCheck` to the caller, who stores it (`snapshot_of`) and acts on its outcome. Nothing
+here writes the ledger or changes a claim: that is the resolution flow's job, above.
+"""
+
+import asyncio
+import hashlib
+import json
+import zlib
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import httpx
+from pydantic import ValidationError
+
+from claims.clock import Clock, as_utc, utc_now
+from claims.fetch import FetchPolicy, FetchResult, Resolver, fetch, make_client
+from claims.models import EvidenceSnapshot
+from claims.rules import Outcome, RuleSpec, Verdict, assess, decide
+
+KEPT_BODY_BYTES = 1_000_000  # of a body, before compression; the sha256 covers all of it
+KEPT_VALUE_CHARS = 16_000  # an extracted value larger than this is kept as a preview
+
+
+@dataclass(frozen=True)
+class RuleCheck:
+    """One rule of a claim: its fetch and what the document said."""
+
+    index: int
+    rule: RuleSpec | None  # None when the stored rule no longer validates
+    fetch: FetchResult
+    verdict: Verdict
+
+    @property
+    def decision(self) -> str | None:
+        return {True: "yes", False: "no", None: None}[self.verdict.decision]
+
+    @property
+    def error(self) -> str | None:
+        return self.fetch.error or self.verdict.error
+
+
+@dataclass(frozen=True)
+class ClaimCheck:
+    """All rules of one claim, checked at `checked_at`, and the outcome they give."""
+
+    claim_id: int
+    checked_at: datetime
+    before_resolves_at: bool
+    results: tuple[RuleCheck, ...]
+    outcome: Outcome
+
+    @property
+    def decided_at(self) -> datetime:
+        """When the deciding evidence was fetched: the latest snapshot the outcome rests on."""
+        rests_on = [
+            result
+            for result in self.results
+            if not self.before_resolves_at or (result.rule is not None and result.rule.yes_early)
+        ]
+        moments = [result.fetch.fetched_at for result in rests_on or self.results]
+        return max(moments, default=self.checked_at)
+
+    @property
+    def failed(self) -> bool:
+        """A fetch or parse failed, or (at or after `resolves_at`) a rule gave no decision."""
+        if any(result.error for result in self.results):
+            return True
+        return not self.before_resolves_at and self.outcome == "none"
+
+    @property
+    def first_error(self) -> str | None:
+        for result in self.results:
+            if result.error:
+                return f"rule {result.index}: {result.error}"
+        if self.failed:
+            return "a rule gave no decision"
+        return None
+
+
+@dataclass(frozen=True)
+class ClaimRules:
+    """What `check_claims` needs to know of a claim."""
+
+    claim_id: int
+    rules: Sequence[dict[str, Any]]
+    resolves_at: datetime
+
+
+OnChecked = Callable[[ClaimCheck], Awaitable[None]]
+
+
+async def check_claims(
+    claims: Iterable[ClaimRules],
+    policy: FetchPolicy,
+    *,
+    concurrency: int = 16,
+    clock: Clock = utc_now,
+    on_checked: OnChecked | None = None,
+    resolver: Resolver | None = None,
+) -> list[ClaimCheck]:
+    """Check every claim, at most `concurrency` at a time; `on_checked` sees each as it ends."""
+    gate = asyncio.Semaphore(concurrency)
+    async with make_client(policy) as client:
+
+        async def one(item: ClaimRules) -> ClaimCheck:
+            async with gate:
+                check = await check_claim(
+                    item, policy, client=client, clock=clock, resolver=resolver
+                )
+                if on_checked is not None:
+                    await on_checked(check)
+                return check
+
+        return list(await asyncio.gather(*(one(item) for item in claims)))
+
+
+async def check_claim(
+    item: ClaimRules,
+    policy: FetchPolicy,
+    *,
+    client: httpx.AsyncClient | None = None,
+    clock: Clock = utc_now,
+    resolver: Resolver | None = None,
+) -> ClaimCheck:
+    """Fetch and judge every rule of one claim (its rules concurrently)."""
+    checked_at = as_utc(clock())
+    results = await asyncio.gather(
+        *(
+            _check_rule(index, rule, policy, client, clock, resolver)
+            for index, rule in enumerate(item.rules)
+        )
+    )
+    before = checked_at < item.resolves_at
+    judged = [(result.rule, result.verdict) for result in results if result.rule is not None]
+    outcome: Outcome = "none"
+    if len(judged) == len(results):
+        outcome = decide(judged, before_resolves_at=before)
+    return ClaimCheck(item.claim_id, checked_at, before, tuple(results), outcome)
+
+
+async def _check_rule(
+    index: int,
+    raw: dict[str, Any],
+    policy: FetchPolicy,
+    client: httpx.AsyncClient | None,
+    clock: Clock,
+    resolver: Resolver | None,
+) -> RuleCheck:
+    try:
+        rule = RuleSpec.model_validate(raw)
+    except ValidationError as exc:
+        url = str(raw.get("url", ""))
+        failed = _no_fetch(url, as_utc(clock()), f"invalid rule: {exc.errors()[0]['msg']}")
+        return RuleCheck(index, None, failed, Verdict(decision=None))
+    result = await fetch(rule.url, policy, client=client, clock=clock, resolver=resolver)
+    if not result.ok:
+        return RuleCheck(index, rule, result, Verdict(decision=None))
+    # Parsing and JMESPath are CPU work an editor's rule can make slow: keep them off the loop.
+    verdict = await asyncio.to_thread(assess, rule, result.body, result.content_type)
+    return RuleCheck(index, rule, result, verdict)
+
+
+def _no_fetch(url: str, at: datetime, error: str) -> FetchResult:
+    return FetchResult(
+        url=url,
+        final_url=url,
+        fetched_at=at,
+        status=None,
+        content_type=None,
+        body=b"",
+        sha256=hashlib.sha256(b"").hexdigest(),
+        error=error,
+    )
+
+
+def snapshot_of(
+    claim_id: int, result: RuleCheck, *, proposal_id: int | None = None
+) -> EvidenceSnapshot:
+    """The evidence snapshot of one fetch (not added to any session)."""
+    fetched = result.fetch
+    return EvidenceSnapshot(
+        claim_id=claim_id,
+        rule_index=result.index,
+        url=fetched.url,
+        final_url=fetched.final_url,
+        fetched_at=fetched.fetched_at,
+        status=fetched.status,
+        content_type=fetched.content_type[:200] if fetched.content_type else None,
+        sha256=fetched.sha256,
+        body_size=len(fetched.body),
+        body=zlib.compress(fetched.body[:KEPT_BODY_BYTES], 6),
+        value=_kept_value(result.verdict.value),
+        decision=result.decision,
+        error=result.error,
+        proposal_id=proposal_id,
+    )
+
+
+def snapshot_body(snapshot: EvidenceSnapshot) -> bytes:
+    """The kept body (the first `KEPT_BODY_BYTES` of what was fetched)."""
+    return zlib.decompress(snapshot.body) if snapshot.body else b""
+
+
+def _kept_value(value: Any) -> Any:
+    text = json.dumps(value)
+    if len(text) <= KEPT_VALUE_CHARS:
+        return value
+    return {"truncated": True, "preview": text[:KEPT_VALUE_CHARS]}

@@ -1,0 +1,165 @@
+"""What happens to a proposed outcome: disputed by a forecaster, finalised after its window.
+
+Each function owns its transaction and changes a proposal only by a conditional UPDATE from
+the state it expects, so a dispute and the finalise job racing for the same proposal cannot
+both win.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from claims.clock import stamp
+from claims.errors import Conflict
+from claims.lifecycle import get_claim
+from claims.models import PROPOSED, RESOLVED, SETTLED_STATES, Claim, Proposal, RuleRun
+from forecasts.ledger import record
+
+proposals_t = Proposal.__table__  # type: ignore[attr-defined]
+QUEUE_AFTER_FAILURES = 3
+
+# Proposal states
+OPEN = "proposed"
+DISPUTED = "disputed"
+FINALISED = "finalised"
+OVERRIDDEN = "overridden"
+
+
+def _move(session: Session, proposal_id: int, source: str, target: str, **values: object) -> bool:
+    """Move a proposal from `source` to `target` state; False if it was not in `source`."""
+    moved = session.connection().execute(
+        update(proposals_t)
+        .where(proposals_t.c.id == proposal_id, proposals_t.c.state == source)
+        .values(state=target, **values)
+    )
+    return bool(moved.rowcount == 1)
+
+
+def open_proposal(session: Session, claim_id: int) -> Proposal | None:
+    """The claim's proposal still in its challenge window, if any."""
+    return session.exec(
+        select(Proposal)
+        .where(Proposal.claim_id == claim_id, Proposal.state == OPEN)
+        .order_by(col(Proposal.id).desc())
+    ).first()
+
+
+def dispute_proposal(
+    session: Session, slug: str, *, handle: str, note: str | None, now: datetime
+) -> Proposal:
+    """A forecaster disputes a proposed outcome: it goes to the editors instead; commits."""
+    claim = get_claim(session, slug)
+    assert claim.id is not None
+    proposal = open_proposal(session, claim.id) if claim.state == PROPOSED else None
+    if proposal is None or proposal.id is None:
+        raise Conflict("only a proposed outcome in its challenge window can be disputed")
+    if not _move(session, proposal.id, OPEN, DISPUTED, decided_at=now, note=note):
+        session.rollback()
+        raise Conflict("the proposal was settled meanwhile")
+    payload = {
+        "claim": claim.slug,
+        "outcome": proposal.outcome,
+        "proposal_seq": proposal.ledger_seq,
+        "handle": handle,
+        "note": note,
+    }
+    record(session, "resolution_disputed", now, payload, claim.id)
+    session.commit()
+    session.refresh(proposal)
+    return proposal
+
+
+def finalise_proposal(session: Session, proposal_id: int, *, now: datetime) -> bool:
+    """Make an undisputed proposal final once its window has passed; commits.
+
+    Returns False (changing nothing, or marking the proposal overridden when an editor has
+    settled the claim meanwhile) when there was nothing to finalise.
+    """
+    proposal = session.get(Proposal, proposal_id)
+    if proposal is None or proposal.state != OPEN or proposal.challenge_ends_at > now:
+        return False
+    claim = session.get(Claim, proposal.claim_id, with_for_update=True)
+    assert claim is not None and claim.id is not None
+    if claim.state != PROPOSED:
+        _move(session, proposal_id, OPEN, OVERRIDDEN, decided_at=now)
+        session.commit()
+        return False
+    if not _move(session, proposal_id, OPEN, FINALISED, decided_at=now):
+        session.rollback()
+        return False
+    claim.state = RESOLVED
+    claim.outcome = proposal.outcome
+    claim.updated_at = now
+    session.add(claim)
+    payload = {
+        "claim": claim.slug,
+        "outcome": proposal.outcome,
+        "closed_at": stamp(proposal.tc),
+        "proposal_seq": proposal.ledger_seq,
+    }
+    record(session, "resolution_finalised", now, payload, claim.id)
+    session.commit()
+    return True
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    """One thing for editors to look at."""
+
+    kind: str  # proposal, dispute, failing or conflict
+    claim: str
+    title: str
+    since: datetime
+    outcome: str | None = None
+    challenge_ends_at: datetime | None = None
+    failures: int = 0
+    error: str | None = None
+
+
+def editors_queue(session: Session) -> list[QueueItem]:
+    """Proposals in their window, disputes, rules failing again and again, and conflicts."""
+    items: list[QueueItem] = []
+    proposals = session.exec(
+        select(Proposal, Claim)
+        .join(Claim, col(Claim.id) == Proposal.claim_id)
+        .where(col(Proposal.state).in_((OPEN, DISPUTED)), Claim.state == PROPOSED)
+        .order_by(col(Proposal.proposed_at))
+    )
+    for proposal, claim in proposals:
+        kind = "dispute" if proposal.state == DISPUTED else "proposal"
+        since = proposal.decided_at if kind == "dispute" and proposal.decided_at else None
+        items.append(
+            QueueItem(
+                kind=kind,
+                claim=claim.slug,
+                title=claim.title,
+                since=since or proposal.proposed_at,
+                outcome=proposal.outcome,
+                challenge_ends_at=proposal.challenge_ends_at,
+                error=proposal.note if kind == "dispute" else None,
+            )
+        )
+    runs = session.exec(
+        select(RuleRun, Claim)
+        .join(Claim, col(Claim.id) == RuleRun.claim_id)
+        .where(
+            col(Claim.state).not_in((PROPOSED, *SETTLED_STATES)),
+            (col(RuleRun.failures) >= QUEUE_AFTER_FAILURES) | (RuleRun.last_outcome == "conflict"),
+        )
+        .order_by(col(RuleRun.last_run_at))
+    )
+    for run, claim in runs:
+        failing = run.failures >= QUEUE_AFTER_FAILURES
+        items.append(
+            QueueItem(
+                kind="failing" if failing else "conflict",
+                claim=claim.slug,
+                title=claim.title,
+                since=run.last_run_at or claim.resolves_at,
+                failures=run.failures,
+                error=run.last_error,
+            )
+        )
+    return items
