@@ -5,8 +5,10 @@ from collections.abc import Callable
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from forecasts.autoresolve import finalise_expired, run_due_rules
 from forecasts.reveal import close_due_claims
 from web.context import AppContext
+from web.policy import resolution_policy
 
 log = logging.getLogger(__name__)
 CLOSE_EVERY_SECONDS = 5
@@ -16,6 +18,10 @@ def jobs(ctx: AppContext) -> dict[str, Callable[[], object]]:
     """Every scheduled job, by name, as a call that runs it once now."""
     return {
         "close_due_claims": lambda: close_due_claims(ctx.db.write_engine, ctx.clock),
+        "run_due_rules": lambda: run_due_rules(
+            ctx.db.write_engine, ctx.clock, resolution_policy(ctx.settings)
+        ),
+        "finalise_expired": lambda: finalise_expired(ctx.db.write_engine, ctx.clock),
     }
 
 

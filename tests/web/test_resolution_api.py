@@ -1,0 +1,196 @@
+"""Automatic resolution through the HTTP API: check, evidence, dispute, the editors' queue."""
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.claims.evidence_server import EvidenceServer
+from tests.conftest import Tokens
+from tests.factories import T0, FakeClock, auth, make_claim
+from web import scheduler
+from web.settings import Settings
+
+SLUG = "sora-top-five"
+YES = "length(feed.results[:5] | [?contains(name,'Sora')]) == `0`"
+NO = "length(feed.results[:6] | [?contains(name,'Sora')]) == `0`"
+CLOSES = T0 + timedelta(days=10)
+
+
+@pytest.fixture
+def challenge_window() -> float:
+    return 3600.0
+
+
+@pytest.fixture
+def settings(database_url: str, challenge_window: float) -> Settings:
+    return Settings(
+        database_url=database_url,
+        rate_limit=0,
+        fetch_allow="127.0.0.1/32",
+        challenge_window=challenge_window,
+    )
+
+
+def rules(server: EvidenceServer, *expressions: str, early: bool = False) -> list[dict[str, Any]]:
+    url = server.url("/appstore/v2.json")
+    return [
+        {"url": url, "format": "json", "expression": e, "yes_early": early} for e in expressions
+    ]
+
+
+def tick(client: TestClient) -> dict[str, object]:
+    return scheduler.run_once(client.app.state.ctx)  # type: ignore[attr-defined]
+
+
+def status(client: TestClient) -> tuple[str, str | None]:
+    body = client.get(f"/api/v1/claims/{SLUG}").json()
+    return body["status"], body["outcome"]
+
+
+def test_check_is_a_dry_run_for_editors(
+    client: TestClient, tokens: Tokens, server: EvidenceServer
+) -> None:
+    make_claim(client, tokens.editor, slug=SLUG, rules=rules(server, YES, NO))
+    head = client.get("/api/v1/ledger/head").json()
+    response = client.post(f"/api/v1/claims/{SLUG}/check", headers=auth(tokens.editor))
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["claim"] == SLUG and body["outcome"] == "none"  # before resolves_at
+    first, second = body["snapshots"]
+    assert (first["decision"], second["decision"]) == ("yes", "no")
+    assert first["status"] == 200 and first["content_type"] == "application/json"
+    assert len(first["sha256"]) == 64 and first["fetched_at"].endswith("Z")
+    assert first["id"] is None and first["error"] is None and first["value"] is True
+    assert client.get("/api/v1/ledger/head").json() == head
+    assert client.get(f"/api/v1/claims/{SLUG}/evidence").json()["items"] == []
+    url = f"/api/v1/claims/{SLUG}/check"
+    assert client.post(url, headers=auth(tokens.alice)).status_code == 403
+    assert client.post(url).status_code == 401
+    missing = client.post("/api/v1/claims/nope/check", headers=auth(tokens.editor))
+    assert missing.status_code == 404
+
+
+def test_proposal_evidence_and_a_dispute_that_goes_to_the_editors(
+    client: TestClient, tokens: Tokens, server: EvidenceServer, clock: FakeClock
+) -> None:
+    make_claim(
+        client,
+        tokens.editor,
+        slug=SLUG,
+        closes_at=CLOSES,
+        resolves_at=CLOSES,
+        rules=rules(server, YES),
+    )
+    dispute_url = f"/api/v1/claims/{SLUG}/dispute"
+    assert client.post(dispute_url, headers=auth(tokens.alice)).status_code == 409  # open
+    clock.set(CLOSES + timedelta(minutes=1))
+    assert tick(client)["run_due_rules"].proposed == 1  # type: ignore[attr-defined]
+    assert status(client) == ("proposed", None)
+
+    evidence = client.get(f"/api/v1/claims/{SLUG}/evidence").json()
+    [snapshot] = evidence["items"]
+    assert snapshot["decision"] == "yes" and snapshot["proposal_id"] is not None
+    queue = client.get("/api/v1/queue", headers=auth(tokens.editor)).json()["items"]
+    assert [(item["kind"], item["claim"], item["outcome"]) for item in queue] == [
+        ("proposal", SLUG, "yes")
+    ]
+    assert client.get("/api/v1/queue", headers=auth(tokens.alice)).status_code == 403
+
+    bad = client.post(dispute_url, json={"note": "a\x00b"}, headers=auth(tokens.alice))
+    assert bad.status_code == 422
+    response = client.post(dispute_url, json={"note": "stale chart"}, headers=auth(tokens.alice))
+    assert response.status_code == 200, response.text
+    assert response.json()["state"] == "disputed" and response.json()["outcome"] == "yes"
+    assert client.post(dispute_url, headers=auth(tokens.bob)).status_code == 409
+    assert client.post(dispute_url).status_code == 401
+
+    clock.advance(days=3)
+    assert tick(client)["finalise_expired"] == 0
+    assert status(client) == ("proposed", None)
+    queue = client.get("/api/v1/queue", headers=auth(tokens.editor)).json()["items"]
+    assert [(item["kind"], item["error"]) for item in queue] == [("dispute", "stale chart")]
+    kinds = [e["kind"] for e in client.get("/api/v1/ledger").json()["items"]]
+    assert kinds[-2:] == ["resolution_proposed", "resolution_disputed"]
+
+
+def test_window_passes_and_the_outcome_is_final(
+    client: TestClient, tokens: Tokens, server: EvidenceServer, clock: FakeClock
+) -> None:
+    make_claim(
+        client,
+        tokens.editor,
+        slug=SLUG,
+        closes_at=CLOSES,
+        resolves_at=CLOSES,
+        rules=rules(server, NO),
+    )
+    clock.set(CLOSES)
+    tick(client)
+    clock.advance(minutes=59)
+    assert tick(client)["finalise_expired"] == 0
+    clock.advance(minutes=1)
+    assert tick(client)["finalise_expired"] == 1
+    assert status(client) == ("resolved", "no")
+
+
+@pytest.mark.parametrize("challenge_window", [0.0])
+def test_early_yes_closes_at_once_and_refuses_later_forecasts(
+    client: TestClient, tokens: Tokens, server: EvidenceServer, clock: FakeClock
+) -> None:
+    make_claim(
+        client,
+        tokens.editor,
+        slug=SLUG,
+        closes_at=CLOSES,
+        resolves_at=CLOSES,
+        rules=rules(server, YES, early=True),
+    )
+    url = f"/api/v1/claims/{SLUG}/forecasts"
+    early = client.post(url, json={"probability": 0.4}, headers=auth(tokens.alice))
+    assert early.status_code == 201
+    clock.advance(days=1)
+    report = tick(client)["run_due_rules"]
+    assert (report.proposed, report.finalised) == (1, 1)  # type: ignore[attr-defined]
+    assert status(client) == ("resolved", "yes")
+    refused = client.post(url, json={"probability": 0.9}, headers=auth(tokens.bob))
+    assert refused.status_code == 409
+    claim = client.get(f"/api/v1/claims/{SLUG}").json()
+    [snapshot] = client.get(f"/api/v1/claims/{SLUG}/evidence").json()["items"]
+    assert claim["closed_at"] == snapshot["fetched_at"]
+
+
+def test_evidence_of_a_draft_is_hidden_from_the_public(
+    client: TestClient, tokens: Tokens, server: EvidenceServer
+) -> None:
+    make_claim(client, tokens.editor, slug=SLUG, status="draft", rules=rules(server, YES))
+    url = f"/api/v1/claims/{SLUG}/evidence"
+    assert client.get(url).status_code == 404
+    assert client.get(url, headers=auth(tokens.alice)).status_code == 404
+    assert client.get(url, headers=auth(tokens.editor)).json() == {"items": [], "next_cursor": None}
+    assert client.get("/api/v1/claims/nope/evidence").status_code == 404
+
+
+def test_evidence_pages(
+    client: TestClient, tokens: Tokens, server: EvidenceServer, clock: FakeClock
+) -> None:
+    make_claim(
+        client,
+        tokens.editor,
+        slug=SLUG,
+        closes_at=CLOSES,
+        resolves_at=CLOSES,
+        rules=rules(server, "feed.results[0].name"),
+    )
+    clock.set(CLOSES)
+    for _ in range(3):
+        tick(client)
+        clock.advance(days=1)
+    first = client.get(f"/api/v1/claims/{SLUG}/evidence?limit=2").json()
+    assert len(first["items"]) == 2 and first["next_cursor"]
+    rest = client.get(f"/api/v1/claims/{SLUG}/evidence?limit=2&cursor={first['next_cursor']}")
+    ids = [s["id"] for s in first["items"] + rest.json()["items"]]
+    assert ids == sorted(ids, reverse=True) and len(ids) == 3
+    queue = client.get("/api/v1/queue", headers=auth(tokens.editor)).json()["items"]
+    assert [(item["kind"], item["failures"]) for item in queue] == [("failing", 3)]

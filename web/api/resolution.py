@@ -1,0 +1,188 @@
+"""Automatic resolution: dry-run a claim's rules, its evidence, disputes, the editors' queue."""
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict
+from sqlmodel import col, select
+
+from claims.clock import stamp
+from claims.errors import NotFound
+from claims.evidence import ClaimRules, check_claim, snapshot_of
+from claims.lifecycle import get_claim
+from claims.models import DRAFT, EvidenceSnapshot, Proposal
+from claims.text import LongText
+from forecasts.proposals import QueueItem, dispute_proposal, editors_queue
+from web.api.paging import Cursor, Limit, decode_cursor, encode_cursor
+from web.api.views import Page
+from web.deps import Caller, Ctx, Editor, MaybeCaller, ReadSession, WriteSession
+from web.errors import responses
+from web.policy import resolution_policy
+
+router = APIRouter(tags=["resolution"])
+
+
+class SnapshotOut(BaseModel):
+    id: int | None
+    rule_index: int
+    url: str
+    final_url: str
+    fetched_at: str
+    status: int | None
+    content_type: str | None
+    sha256: str
+    body_size: int
+    value: Any
+    decision: str | None
+    error: str | None
+    proposal_id: int | None
+
+
+class CheckOut(BaseModel):
+    claim: str
+    checked_at: str
+    outcome: str  # what the rules say now: yes, no, conflict or none
+    snapshots: list[SnapshotOut]
+
+
+class DisputeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    note: LongText | None = None
+
+
+class ProposalOut(BaseModel):
+    claim: str
+    outcome: str
+    state: str
+    proposed_at: str
+    closed_at: str
+    closes_early: bool
+    challenge_ends_at: str
+    ledger_seq: int | None
+
+
+class QueueItemOut(BaseModel):
+    kind: str
+    claim: str
+    title: str
+    since: str
+    outcome: str | None
+    challenge_ends_at: str | None
+    failures: int
+    error: str | None
+
+
+def snapshot_out(snapshot: EvidenceSnapshot) -> SnapshotOut:
+    return SnapshotOut(
+        id=snapshot.id,
+        rule_index=snapshot.rule_index,
+        url=snapshot.url,
+        final_url=snapshot.final_url,
+        fetched_at=stamp(snapshot.fetched_at),
+        status=snapshot.status,
+        content_type=snapshot.content_type,
+        sha256=snapshot.sha256,
+        body_size=snapshot.body_size,
+        value=snapshot.value,
+        decision=snapshot.decision,
+        error=snapshot.error,
+        proposal_id=snapshot.proposal_id,
+    )
+
+
+def _queue_item_out(item: QueueItem) -> QueueItemOut:
+    ends = item.challenge_ends_at
+    return QueueItemOut(
+        kind=item.kind,
+        claim=item.claim,
+        title=item.title,
+        since=stamp(item.since),
+        outcome=item.outcome,
+        challenge_ends_at=stamp(ends) if ends else None,
+        failures=item.failures,
+        error=item.error,
+    )
+
+
+@router.post("/claims/{slug}/check", response_model=CheckOut, responses=responses(401, 403, 404))
+def check_rules(slug: str, session: ReadSession, ctx: Ctx, _editor: Editor) -> CheckOut:
+    """Fetch and judge the claim's rules now; stores and changes nothing."""
+    claim = get_claim(session, slug)
+    assert claim.id is not None
+    item = ClaimRules(claim.id, claim.rules, claim.resolves_at)
+    policy = resolution_policy(ctx.settings)
+    check = asyncio.run(check_claim(item, policy.fetch, clock=ctx.clock))
+    return CheckOut(
+        claim=claim.slug,
+        checked_at=stamp(check.checked_at),
+        outcome=check.outcome,
+        snapshots=[snapshot_out(snapshot_of(claim.id, result)) for result in check.results],
+    )
+
+
+@router.post(
+    "/claims/{slug}/dispute",
+    response_model=ProposalOut,
+    responses=responses(401, 404, 409, 422),
+)
+def dispute(
+    slug: str, session: WriteSession, ctx: Ctx, caller: Caller, body: DisputeIn | None = None
+) -> ProposalOut:
+    """Dispute a proposed outcome while it is in its challenge window: editors decide it."""
+    note = body.note if body else None
+    proposal = dispute_proposal(session, slug, handle=caller.handle, note=note, now=ctx.clock())
+    return _proposal_out(slug, proposal)
+
+
+def _proposal_out(slug: str, proposal: Proposal) -> ProposalOut:
+    return ProposalOut(
+        claim=slug,
+        outcome=proposal.outcome,
+        state=proposal.state,
+        proposed_at=stamp(proposal.proposed_at),
+        closed_at=stamp(proposal.tc),
+        closes_early=proposal.closes_early,
+        challenge_ends_at=stamp(proposal.challenge_ends_at),
+        ledger_seq=proposal.ledger_seq,
+    )
+
+
+@router.get(
+    "/claims/{slug}/evidence",
+    response_model=Page[SnapshotOut],
+    responses=responses(401, 404, 422),
+)
+def list_evidence(
+    slug: str,
+    session: ReadSession,
+    caller: MaybeCaller,
+    cursor: Cursor = None,
+    limit: Limit = 50,
+) -> Page[SnapshotOut]:
+    """Every evidence snapshot kept for the claim, newest first."""
+    claim = get_claim(session, slug)
+    if claim.state == DRAFT and (caller is None or caller.role == "forecaster"):
+        raise NotFound(f"no claim with slug {slug!r}")
+    query = (
+        select(EvidenceSnapshot)
+        .where(EvidenceSnapshot.claim_id == claim.id)
+        .order_by(col(EvidenceSnapshot.id).desc())
+        .limit(limit + 1)
+    )
+    before = decode_cursor(cursor)
+    if before is not None:
+        query = query.where(col(EvidenceSnapshot.id) < before)
+    rows = list(session.exec(query))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = encode_cursor(rows[-1].id) if more and rows[-1].id else None
+    return Page[SnapshotOut](items=[snapshot_out(row) for row in rows], next_cursor=next_cursor)
+
+
+@router.get("/queue", response_model=Page[QueueItemOut], responses=responses(401, 403))
+def queue(session: ReadSession, _editor: Editor) -> Page[QueueItemOut]:
+    """What editors should look at: proposals, disputes, failing rules and conflicts."""
+    items = [_queue_item_out(item) for item in editors_queue(session)]
+    return Page[QueueItemOut](items=items, next_cursor=None)
