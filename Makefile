@@ -25,8 +25,15 @@ lint: $(STAMP)
 	$(BIN)/mypy claims forecasts
 	$(BIN)/lint-imports
 
+# The whole suite on SQLite, then again on a throwaway PostgreSQL cluster (tests/postgres.sh)
+# when Debian's server is installed; CI installs it, so there it always runs.
 test: lint
 	$(BIN)/pytest -q -n 2
+	@if [ -n "$$CI" ] || ls -d /usr/lib/postgresql/*/bin >/dev/null 2>&1; then \
+		tests/postgres.sh $(BIN)/pytest -q -n 2; \
+	else \
+		echo "PostgreSQL server not installed (apt-get install postgresql): PostgreSQL run skipped"; \
+	fi
 
 format: $(STAMP)
 	$(BIN)/ruff format .

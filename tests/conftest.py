@@ -1,6 +1,13 @@
-"""Shared fixtures: a migrated SQLite file copied per test, a fake clock, the app's client."""
+"""Shared fixtures: a fresh migrated database per test, a fake clock, the app's client.
 
+SQLite by default (a migrated file copied per test). With FORECAST_LEDGER_TEST_DATABASE_URL
+set to a PostgreSQL server (see tests/postgres.sh), each test gets its own database cloned
+from a migrated template instead, so the same suite runs on both engines.
+"""
+
+import os
 import shutil
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -8,27 +15,47 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from tests import pg
 from tests.factories import FakeClock, make_account
 from web.app import create_app
 from web.db import Database
 from web.migrate import upgrade
 from web.settings import Settings
 
+SERVER_URL = os.environ.get("FORECAST_LEDGER_TEST_DATABASE_URL", "")
+ON_POSTGRES = SERVER_URL.startswith("postgresql")
+
 
 @pytest.fixture(scope="session")
-def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("template") / "template.sqlite3"
-    db = Database(f"sqlite:///{path}")
+def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A migrated SQLite file's path, or the name of a migrated PostgreSQL template database."""
+    if not ON_POSTGRES:
+        path = tmp_path_factory.mktemp("template") / "template.sqlite3"
+        db = Database(f"sqlite:///{path}")
+        upgrade(db.write_engine)
+        db.dispose()
+        yield str(path)
+        return
+    name = f"fl_template_{uuid.uuid4().hex[:12]}"
+    pg.create_database(SERVER_URL, name)
+    db = Database(pg.with_database(SERVER_URL, name))
     upgrade(db.write_engine)
     db.dispose()
-    return path
+    yield name
+    pg.drop_database(SERVER_URL, name)
 
 
 @pytest.fixture
-def database_url(tmp_path: Path, migrated_template: Path) -> str:
-    path = tmp_path / "ledger.sqlite3"
-    shutil.copy(migrated_template, path)
-    return f"sqlite:///{path}"
+def database_url(tmp_path: Path, migrated_template: str) -> Iterator[str]:
+    if not ON_POSTGRES:
+        path = tmp_path / "ledger.sqlite3"
+        shutil.copy(migrated_template, path)
+        yield f"sqlite:///{path}"
+        return
+    name = f"fl_test_{uuid.uuid4().hex[:12]}"
+    pg.create_database(SERVER_URL, name, template=migrated_template)
+    yield pg.with_database(SERVER_URL, name)
+    pg.drop_database(SERVER_URL, name)
 
 
 @pytest.fixture

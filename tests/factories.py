@@ -95,3 +95,22 @@ def make_domain_claim(
         )
         assert claim.id is not None
         return claim.id
+
+
+def rewrite_behind_the_app(database_url: str, table: str, statement: str) -> None:
+    """Run an UPDATE or DELETE on an append-only table, the way an intruder with database
+    access would: switch its guard triggers off first."""
+    from sqlalchemy import create_engine
+
+    engine = create_engine(database_url)
+    try:
+        with engine.begin() as conn:
+            if conn.dialect.name == "sqlite":
+                conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+                conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {table}_no_update")
+                conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {table}_no_delete")
+            else:
+                conn.exec_driver_sql(f"ALTER TABLE {table} DISABLE TRIGGER ALL")
+            conn.exec_driver_sql(statement)
+    finally:
+        engine.dispose()

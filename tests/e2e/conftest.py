@@ -28,7 +28,16 @@ def free_port() -> int:
 class Service:
     url: str
     env: dict[str, str]
-    database: Path
+    database_url: str
+
+    def scalar(self, sql: str) -> object:
+        """One value straight from the database (not through the app)."""
+        db = Database(self.database_url)
+        try:
+            with db.read_engine.connect() as conn:
+                return conn.exec_driver_sql(sql).scalar()
+        finally:
+            db.dispose()
 
     def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -79,16 +88,15 @@ def start_server(
 
 
 @pytest.fixture
-def service(tmp_path: Path) -> Iterator[Service]:
-    database = tmp_path / "ledger.sqlite3"
+def service(tmp_path: Path, database_url: str) -> Iterator[Service]:
     env = {
         **os.environ,
-        "FORECAST_LEDGER_DATABASE_URL": f"sqlite:///{database}",
+        "FORECAST_LEDGER_DATABASE_URL": database_url,
         "FORECAST_LEDGER_RATE_LIMIT": "0",
     }
     process, url = start_server(env, tmp_path / "serve.log", "--no-scheduler")
     try:
-        yield Service(url, env, database)
+        yield Service(url, env, database_url)
     finally:
         process.terminate()
         process.wait(timeout=10)

@@ -1,11 +1,14 @@
 """The real service under concurrent clients, and `verify` catching tampering."""
 
-import sqlite3
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import httpx
+import pytest
+from sqlalchemy.exc import DatabaseError
 
 from tests.e2e.conftest import Service
+from tests.factories import rewrite_behind_the_app
 
 CLAIM = {
     "slug": "concurrent",
@@ -15,7 +18,7 @@ CLAIM = {
 }
 
 
-def test_concurrent_submissions_are_all_stored_once(service: Service) -> None:
+def test_concurrent_submissions_are_all_stored_once(service: Service, tmp_path: Path) -> None:
     editor = service.token("editor", "editor")
     tokens = [service.direct_token(f"f{index}") for index in range(8)]
     created = httpx.post(
@@ -43,21 +46,19 @@ def test_concurrent_submissions_are_all_stored_once(service: Service) -> None:
         replays = list(pool.map(submit, range(0, 400, 7)))
     assert [seq for _, seq in replays] == seqs[::7]
     http.close()
-    raw = sqlite3.connect(service.database)
-    assert raw.execute("SELECT count(*) FROM forecasts").fetchone() == (400,)
-    raw.close()
+    assert service.scalar("SELECT count(*) FROM forecasts") == 400
     head = httpx.get(f"{service.url}/api/v1/ledger/head").json()
     assert head["seq"] == 401
     verified = service.cli("verify", "--expect-head", head["hash"])
     assert verified.returncode == 0 and "OK" in verified.stdout
-    export = service.database.parent / "ledger.jsonl"
+    export = tmp_path / "ledger.jsonl"
     service.cli("export", "--file", str(export))
     assert (
         service.cli("verify", "--file", str(export), "--expect-head", head["hash"]).returncode == 0
     )
 
 
-def test_verify_fails_and_names_a_tampered_row(service: Service) -> None:
+def test_verify_fails_and_names_a_tampered_row(service: Service, tmp_path: Path) -> None:
     editor = service.token("editor", "editor")
     alice = service.token("alice")
     httpx.post(
@@ -77,16 +78,13 @@ def test_verify_fails_and_names_a_tampered_row(service: Service) -> None:
         headers={"Authorization": f"Bearer {alice}"},
     )
     assert revoked.status_code == 401  # even while the server's token cache still holds it
-    raw = sqlite3.connect(service.database)
-    try:
-        raw.execute("UPDATE forecasts SET probability = 0.9 WHERE ledger_seq = 3")
-        raise AssertionError("the trigger should refuse the update")
-    except sqlite3.DatabaseError as error:
-        assert "append-only" in str(error)
-    raw.execute("DROP TRIGGER forecasts_no_update")
-    raw.execute("UPDATE forecasts SET probability = 0.9 WHERE ledger_seq = 3")
-    raw.commit()
-    raw.close()
+    with pytest.raises(DatabaseError, match="append-only"):
+        service.scalar("UPDATE forecasts SET probability = 0.9 WHERE ledger_seq = 3")
+    rewrite_behind_the_app(
+        service.database_url,
+        "forecasts",
+        "UPDATE forecasts SET probability = 0.9 WHERE ledger_seq = 3",
+    )
     result = service.cli("verify", check=False)
     assert result.returncode != 0
     assert "seq 3" in result.stdout

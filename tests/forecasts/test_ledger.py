@@ -1,7 +1,6 @@
 """The hash chain: links, commitments, the close with its reveal, export and offline verify."""
 
 import json
-import sqlite3
 from datetime import timedelta
 
 import pytest
@@ -12,7 +11,7 @@ from forecasts.ledger import GENESIS_HASH, canonical, commitment_body, commitmen
 from forecasts.reveal import close_due_claims
 from forecasts.verify import export_lines, verify_database, verify_export
 from tests.conftest import Tokens
-from tests.factories import T0, FakeClock, auth, make_claim
+from tests.factories import T0, FakeClock, auth, make_claim, rewrite_behind_the_app
 from web.db import Database
 
 SLUG = "gen-video-out-of-top-five"
@@ -128,12 +127,9 @@ def test_verify_names_a_row_changed_behind_the_apps_back(
     client: TestClient, tokens: Tokens, db: Database, database_url: str
 ) -> None:
     _populate(client, tokens)
-    path = database_url.removeprefix("sqlite:///")
-    raw = sqlite3.connect(path)
-    raw.execute("DROP TRIGGER forecasts_no_update")
-    raw.execute("UPDATE forecasts SET probability = 0.01 WHERE ledger_seq = 3")
-    raw.commit()
-    raw.close()
+    rewrite_behind_the_app(
+        database_url, "forecasts", "UPDATE forecasts SET probability = 0.01 WHERE ledger_seq = 3"
+    )
     with db.reading() as session:
         report = verify_database(session)
     assert [p.seq for p in report.problems] == [3]
@@ -144,11 +140,6 @@ def test_verify_names_a_deleted_row(
     client: TestClient, tokens: Tokens, db: Database, database_url: str
 ) -> None:
     _populate(client, tokens)
-    raw = sqlite3.connect(database_url.removeprefix("sqlite:///"))
-    raw.execute("PRAGMA foreign_keys=OFF")
-    raw.execute("DROP TRIGGER forecasts_no_delete")
-    raw.execute("DELETE FROM forecasts WHERE ledger_seq = 4")
-    raw.commit()
-    raw.close()
+    rewrite_behind_the_app(database_url, "forecasts", "DELETE FROM forecasts WHERE ledger_seq = 4")
     with db.reading() as session:
         assert [p.seq for p in verify_database(session).problems] == [4]
