@@ -11,7 +11,6 @@ from web.context import AppContext
 from web.policy import resolution_policy
 
 log = logging.getLogger(__name__)
-CLOSE_EVERY_SECONDS = 5
 
 
 def jobs(ctx: AppContext) -> dict[str, Callable[[], object]]:
@@ -34,7 +33,12 @@ def start(ctx: AppContext) -> BackgroundScheduler:
     scheduler = BackgroundScheduler(timezone="UTC")
     for name, job in jobs(ctx).items():
         scheduler.add_job(
-            job, "interval", seconds=CLOSE_EVERY_SECONDS, id=name, max_instances=1, coalesce=True
+            job,
+            "interval",
+            seconds=ctx.settings.job_interval,
+            id=name,
+            max_instances=1,
+            coalesce=True,
         )
     scheduler.start()
     return scheduler

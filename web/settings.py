@@ -14,8 +14,11 @@ class Settings(BaseSettings):
     challenge_window: float = Field(default=24 * 3600, ge=0)
     rate_limit: int = Field(default=120, ge=0)
     secret_key: str = ""
+    secure_cookies: bool = False  # session cookie only over HTTPS
     peer_accuracy_prior: float = Field(default=10.0, gt=0)
     max_body_bytes: int = Field(default=1_000_000, gt=0)
+    # how often the scheduler looks for due work (each rule still polls at its own interval)
+    job_interval: float = Field(default=5.0, gt=0)
 
 
 @lru_cache

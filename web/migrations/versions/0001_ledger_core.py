@@ -178,6 +178,8 @@ def upgrade() -> None:
 
     # ### end Alembic commands ###
     _append_only_triggers()
+    # the chain's head exists from the start, so concurrent first appends lock the same row
+    op.execute("INSERT INTO ledger_head (id, seq, hash) VALUES (1, 0, '" + "0" * 64 + "')")
 
 
 APPEND_ONLY = ("forecasts", "ledger_entries")
