@@ -11,8 +11,9 @@ from sqlmodel import Session, col, select
 from claims.clock import as_utc, stamp
 from claims.errors import Conflict, Invalid
 from claims.lifecycle import accepts_forecasts, effective_close
-from claims.models import DRAFT, Claim
+from claims.models import DRAFT, RESOLVED, Claim
 from claims.text import Handle, Slug
+from forecasts.claim_scores import replace_claim_scores
 from forecasts.ledger import flush, lock_head
 from forecasts.models import Account
 from forecasts.schemas import check_probability
@@ -85,6 +86,9 @@ def import_forecasts(session: Session, rows: list[ImportedForecast], *, now: dat
         conn.execute(forecasts_t.insert(), forecast_rows)
     for claim_id in {r["claim_id"] for r in forecast_rows}:
         rebuild_standings(conn, claim_id, chain.seq)
+    for claim in {claims[row.claim].slug: claims[row.claim] for row in rows}.values():
+        if claim.state == RESOLVED:
+            replace_claim_scores(session, claim, now=now)  # scores are derived from the record
     session.commit()
     return seqs
 

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import Index, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from claims.columns import UTCDateTime
@@ -147,3 +147,30 @@ class Score(SQLModel, table=True):
     outcome: int
     resolves_at: datetime = Field(sa_type=UTCDateTime)
     scored_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class ForecasterTotals(SQLModel, table=True):
+    """Derived: one forecaster's (or `@crowd`'s) sums over their Score rows, for the leaderboard.
+
+    Kept up to date by the transaction that changes the scores (old rows subtracted, new rows
+    added), so the leaderboard never aggregates the scores table. `revision` changes with
+    every update; it keys the cached bootstrap interval.
+    """
+
+    __tablename__ = "forecaster_totals"
+
+    handle: str = Field(max_length=40, primary_key=True)
+    account_id: int | None = Field(default=None, foreign_key="accounts.id")
+    claims_scored: int = Field(default=0, index=True)
+    brier_sum: float = 0.0
+    brier_count: int = 0
+    mean_brier: float | None = Field(default=None, index=True)
+    time_averaged_brier_sum: float = 0.0
+    time_averaged_brier_count: int = 0
+    mean_time_averaged_brier: float | None = Field(default=None, index=True)
+    peer_sum: float = 0.0
+    coverage_sum: float = 0.0
+    baseline_total: float = 0.0
+    market_points_sum: float = 0.0
+    market_points_count: int = 0
+    revision: int = Field(default=0, sa_type=BigInteger)

@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from claims.clock import Clock, utc_now
 from forecasts.groupcommit import GroupCommitter
 from web import errors, scheduler
-from web.api import accounts, claims, forecasts, imports, ledger, resolution
+from web.api import accounts, claims, forecasts, imports, ledger, resolution, scores
 from web.context import AppContext, RateLimiter
 from web.db import Database
 from web.migrate import upgrade
@@ -50,7 +50,7 @@ def create_app(
     )
     app.state.ctx = ctx
     errors.install(app)
-    for module in (claims, forecasts, ledger, imports, accounts, resolution):
+    for module in (claims, forecasts, ledger, imports, accounts, resolution, scores):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(ledger.health_router)
     return app

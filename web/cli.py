@@ -188,6 +188,26 @@ def export(
 
 
 @app.command()
+def rescore() -> None:
+    """Rebuild every score and per-forecaster total from the record, with a progress bar."""
+    from rich.progress import MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from forecasts.claim_scores import rescore_all
+
+    db = _database()
+    columns = (*Progress.get_default_columns(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err) as bar, db.writing() as session:
+        task = bar.add_task("rescoring resolved claims", total=None)
+        report = rescore_all(
+            session,
+            now=utc_now(),
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
+    db.dispose()
+    print(f"rescored {report.claims} claims: {report.rows} score rows, {report.handles} handles")
+
+
+@app.command()
 def demo() -> None:
     """Seed the demo claims and a few forecasters (does nothing if they exist)."""
     from web.demo import seed_demo

@@ -45,6 +45,8 @@ class AppContext:
     tokens: dict[str, tuple[Principal, float]] = field(default_factory=dict)
     in_flight: set[tuple[int, str]] = field(default_factory=set)
     crowd_cache: "OrderedDict[tuple[int, int], Any]" = field(default_factory=OrderedDict)
+    # bootstrap intervals of mean_brier by (handle, totals revision); see forecasts.standings
+    interval_cache: "OrderedDict[tuple[str, int], Any]" = field(default_factory=OrderedDict)
 
     def cached_principal(self, token_hash: str) -> Principal | None:
         hit = self.tokens.get(token_hash)

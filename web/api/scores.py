@@ -1,0 +1,242 @@
+"""Resolution by editors, scores of resolved claims, the leaderboard and forecaster profiles."""
+
+import math
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+from pydantic import AwareDatetime, BaseModel, ConfigDict
+from sqlmodel import col, select
+
+from claims.errors import Conflict, NotFound
+from claims.lifecycle import get_claim
+from claims.models import DRAFT, RESOLVED
+from claims.text import LongText
+from forecasts.aggregates import CalibrationBin
+from forecasts.models import Score
+from forecasts.settle import Outcome, settle_claim
+from forecasts.standings import LeaderboardRow, Metric, forecaster_profile, leaderboard
+from web.api.claims import render_claim
+from web.api.paging import Cursor, Limit, decode_cursor, encode_cursor
+from web.api.views import ClaimOut, Page
+from web.deps import Ctx, Editor, MaybeCaller, ReadSession, WriteSession
+from web.errors import responses
+
+router = APIRouter(tags=["scores"])
+
+
+class ResolutionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    outcome: Outcome
+    note: LongText | None = None
+    closed_at: AwareDatetime | None = None
+
+
+class ScoreOut(BaseModel):
+    handle: str
+    brier: float | None
+    time_averaged_brier: float | None
+    coverage: float
+    log_score: float | None
+    baseline_score: float | None
+    peer_score: float | None
+    market_points: float | None
+
+
+class LeaderboardOut(BaseModel):
+    handle: str
+    claims_scored: int
+    mean_brier: float | None
+    mean_brier_ci: tuple[float, float] | None
+    mean_time_averaged_brier: float | None
+    peer_accuracy: float | None
+    baseline_total: float | None
+    market_points: float | None
+
+
+class ClaimScoreOut(ScoreOut):
+    claim: str
+    outcome: Literal["yes", "no"]
+    probability_at_close: float | None
+
+
+class CalibrationOut(BaseModel):
+    bin: int
+    mean_forecast: float | None
+    observed_frequency: float | None
+    count: int
+
+
+class MurphyOut(BaseModel):
+    reliability: float | None
+    resolution: float | None
+    uncertainty: float | None
+    within_bin: float | None
+    brier: float | None
+    count: int
+
+
+class ForecasterOut(BaseModel):
+    handle: str
+    summary: LeaderboardOut | None
+    scores: list[ClaimScoreOut]
+    calibration: list[CalibrationOut]
+    murphy: MurphyOut
+
+
+def _finite(value: float | None) -> float | None:
+    """JSON has no NaN or infinity: an undefined figure is null."""
+    return value if value is not None and math.isfinite(value) else None
+
+
+@router.post(
+    "/claims/{slug}/resolution",
+    response_model=ClaimOut,
+    responses=responses(401, 403, 404, 409, 422),
+)
+def post_resolution(
+    slug: str, body: ResolutionIn, session: WriteSession, ctx: Ctx, editor: Editor
+) -> ClaimOut:
+    """Resolve (yes/no), annul or call ambiguous; posting again re-resolves and rescores."""
+    claim = get_claim(session, slug)
+    claim = settle_claim(
+        session,
+        claim,
+        body.outcome,
+        now=ctx.clock(),
+        closed_at=body.closed_at,
+        note=body.note,
+        by=editor.handle,
+    )
+    return render_claim(session, ctx, claim, editor)
+
+
+@router.get(
+    "/claims/{slug}/scores", response_model=Page[ScoreOut], responses=responses(401, 404, 409, 422)
+)
+def get_scores(
+    slug: str, session: ReadSession, caller: MaybeCaller, cursor: Cursor = None, limit: Limit = 50
+) -> Page[ScoreOut]:
+    """One row per forecaster with coverage, and `@crowd`; a 409 unless the claim is resolved."""
+    claim = get_claim(session, slug)
+    if claim.state == DRAFT and (caller is None or caller.role == "forecaster"):
+        raise NotFound(f"no claim with slug {slug!r}")
+    if claim.state != RESOLVED:
+        raise Conflict(f"the claim is {claim.state}, not resolved: it has no scores")
+    query = select(Score).where(Score.claim_id == claim.id).order_by(col(Score.id)).limit(limit + 1)
+    after = decode_cursor(cursor)
+    if after is not None:
+        query = query.where(col(Score.id) > after)
+    rows = list(session.exec(query))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    items = [
+        ScoreOut(
+            handle=row.handle,
+            brier=_finite(row.brier),
+            time_averaged_brier=_finite(row.time_averaged_brier),
+            coverage=row.coverage,
+            log_score=_finite(row.log_score),
+            baseline_score=_finite(row.baseline_score),
+            peer_score=_finite(row.peer_score),
+            market_points=_finite(row.market_points),
+        )
+        for row in rows
+    ]
+    next_cursor = encode_cursor(rows[-1].id) if more and rows[-1].id is not None else None
+    return Page(items=items, next_cursor=next_cursor)
+
+
+def _leaderboard_out(row: LeaderboardRow) -> LeaderboardOut:
+    interval = row.mean_brier_ci
+    if interval is not None and not all(map(math.isfinite, interval)):
+        interval = None
+    return LeaderboardOut(
+        handle=row.handle,
+        claims_scored=row.claims_scored,
+        mean_brier=_finite(row.mean_brier),
+        mean_brier_ci=interval
+        if interval is not None and all(map(math.isfinite, interval))
+        else None,
+        mean_time_averaged_brier=_finite(row.mean_time_averaged_brier),
+        peer_accuracy=_finite(row.peer_accuracy),
+        baseline_total=_finite(row.baseline_total),
+        market_points=_finite(row.market_points),
+    )
+
+
+@router.get("/leaderboard", response_model=Page[LeaderboardOut], responses=responses(422))
+def get_leaderboard(
+    session: ReadSession,
+    ctx: Ctx,
+    metric: Annotated[Metric, Query(description="Sort key; Brier means ascend, others descend")] = (
+        "mean_brier"
+    ),
+    min_claims: Annotated[int, Query(ge=0, le=1_000_000)] = 1,
+    cursor: Cursor = None,
+    limit: Limit = 50,
+) -> Page[LeaderboardOut]:
+    """Forecasters (and `@crowd`) over resolved claims, best first by `metric`."""
+    offset = decode_cursor(cursor) or 0
+    rows, more = leaderboard(
+        session,
+        metric=metric,
+        min_claims=min_claims,
+        offset=offset,
+        limit=limit,
+        k=ctx.settings.peer_accuracy_prior,
+        cache=ctx.interval_cache,
+    )
+    items = [_leaderboard_out(row) for row in rows]
+    return Page(items=items, next_cursor=encode_cursor(offset + limit) if more else None)
+
+
+def _calibration_out(cell: CalibrationBin) -> CalibrationOut:
+    return CalibrationOut(
+        bin=cell.bin,
+        mean_forecast=_finite(cell.mean_forecast),
+        observed_frequency=_finite(cell.observed_frequency),
+        count=cell.count,
+    )
+
+
+@router.get("/forecasters/{handle}", response_model=ForecasterOut, responses=responses(404, 422))
+def get_forecaster(handle: str, session: ReadSession, ctx: Ctx) -> ForecasterOut:
+    """Totals, every score, calibration at close and its Murphy decomposition."""
+    profile = forecaster_profile(
+        session,
+        handle,
+        now=ctx.clock(),
+        k=ctx.settings.peer_accuracy_prior,
+        cache=ctx.interval_cache,
+    )
+    murphy = profile.murphy
+    return ForecasterOut(
+        handle=profile.handle,
+        summary=None if profile.summary is None else _leaderboard_out(profile.summary),
+        scores=[
+            ClaimScoreOut(
+                claim=row.claim,
+                outcome="yes" if row.outcome == 1 else "no",
+                probability_at_close=row.probability_at_close,
+                handle=profile.handle,
+                brier=_finite(row.brier),
+                time_averaged_brier=_finite(row.time_averaged_brier),
+                coverage=row.coverage,
+                log_score=_finite(row.log_score),
+                baseline_score=_finite(row.baseline_score),
+                peer_score=_finite(row.peer_score),
+                market_points=_finite(row.market_points),
+            )
+            for row in profile.scores
+        ],
+        calibration=[_calibration_out(cell) for cell in profile.calibration],
+        murphy=MurphyOut(
+            reliability=_finite(murphy.reliability),
+            resolution=_finite(murphy.resolution),
+            uncertainty=_finite(murphy.uncertainty),
+            within_bin=_finite(murphy.within_bin),
+            brier=_finite(murphy.brier),
+            count=murphy.count,
+        ),
+    )
