@@ -14,19 +14,21 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, Text, cast, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session
+from sqlmodel import Session, col
+from sqlmodel import select as select_rows
 
 from claims.clock import Clock, stamp
 from claims.evidence import ClaimCheck, ClaimRules, check_claims, snapshot_of
 from claims.fetch import FetchPolicy, Resolver
 from claims.models import CLOSED, PROPOSED, PUBLISHED, Claim, Proposal, RuleRun
 from forecasts.ledger import record
-from forecasts.proposals import finalise_proposal, proposals_t
+from forecasts.proposals import finalise_proposal, proposals_t, sweep_overridden
 from forecasts.reveal import record_close
 
 runs_t = RuleRun.__table__  # type: ignore[attr-defined]
 claims_t = Claim.__table__  # type: ignore[attr-defined]
 _CHECKABLE = (PUBLISHED, CLOSED)
+_STORE_BATCH = 100  # checks stored per transaction at most
 
 
 @dataclass(frozen=True)
@@ -69,25 +71,57 @@ def run_due_rules(
     if not items:
         return report
 
-    async def store(check: ClaimCheck) -> None:
-        outcome = await asyncio.to_thread(apply_check, engine, check, clock, policy)
-        report.checked += 1
-        report.proposed += outcome in ("yes", "no")
-        report.failed += check.failed
+    asyncio.run(_check_and_store(engine, items, clock, policy, report, resolver))
+    if policy.challenge_window <= timedelta(0):
+        report.finalised = finalise_expired(engine, clock)
+    return report
 
-    asyncio.run(
-        check_claims(
+
+async def _check_and_store(
+    engine: Engine,
+    items: list[ClaimRules],
+    clock: Clock,
+    policy: ResolutionPolicy,
+    report: RunReport,
+    resolver: Resolver | None,
+) -> None:
+    """Check concurrently; one writer stores finished checks, as many per transaction as wait.
+
+    A single writer matters on SQLite: threads competing for the write lock would sleep in
+    its busy handler, and one commit (one fsync) serves every check that finished meanwhile.
+    """
+    finished: asyncio.Queue[ClaimCheck | None] = asyncio.Queue()
+
+    async def writer() -> None:
+        while True:
+            batch = [await finished.get()]
+            while not finished.empty() and len(batch) < _STORE_BATCH:
+                batch.append(finished.get_nowait())
+            checks = [check for check in batch if check is not None]
+            if checks:
+                outcomes = await asyncio.to_thread(apply_checks, engine, checks, clock, policy)
+                report.checked += len(checks)
+                report.proposed += sum(outcome in ("yes", "no") for outcome in outcomes)
+                report.failed += sum(check.failed for check in checks)
+            if None in batch:
+                return
+
+    async def on_checked(check: ClaimCheck) -> None:
+        await finished.put(check)
+
+    writing = asyncio.create_task(writer())
+    try:
+        await check_claims(
             items,
             policy.fetch,
             concurrency=policy.concurrency,
             clock=clock,
-            on_checked=store,
+            on_checked=on_checked,
             resolver=resolver,
         )
-    )
-    if policy.challenge_window <= timedelta(0):
-        report.finalised = finalise_expired(engine, clock)
-    return report
+    finally:
+        await finished.put(None)
+        await writing
 
 
 def lease_due_claims(engine: Engine, now: datetime, policy: ResolutionPolicy) -> list[ClaimRules]:
@@ -132,26 +166,47 @@ def lease_due_claims(engine: Engine, now: datetime, policy: ResolutionPolicy) ->
     return leased
 
 
-def apply_check(engine: Engine, check: ClaimCheck, clock: Clock, policy: ResolutionPolicy) -> str:
-    """Store a check's snapshots and act on its outcome, in one transaction; releases the lease.
+def apply_checks(
+    engine: Engine, checks: list[ClaimCheck], clock: Clock, policy: ResolutionPolicy
+) -> list[str]:
+    """Store checks' snapshots and act on their outcomes in one transaction; ends the leases.
 
-    Returns the outcome acted on ("none" when the claim was no longer waiting for its rules).
+    Returns the outcome acted on per check ("none" when the claim no longer awaited its rules).
     """
+    ids = [check.claim_id for check in checks]
     with Session(engine, expire_on_commit=False) as session:
         now = clock()
-        claim = session.get(Claim, check.claim_id, with_for_update=True)
-        run = session.get(RuleRun, check.claim_id)
-        assert claim is not None and run is not None
-        snapshots = [snapshot_of(check.claim_id, result) for result in check.results]
-        session.add_all(snapshots)
-        outcome: str = check.outcome if claim.state in _CHECKABLE else "none"
-        if outcome in ("yes", "no"):
-            proposal = _propose(session, claim, check, now, policy)
-            for snapshot in snapshots:
-                snapshot.proposal_id = proposal.id
-        _schedule_next(run, claim, check, now, policy)
-        session.add(run)
+        claims = session.exec(
+            select_rows(Claim).where(col(Claim.id).in_(ids)).with_for_update()
+        ).all()
+        runs = session.exec(select_rows(RuleRun).where(col(RuleRun.claim_id).in_(ids))).all()
+        claim_of = {claim.id: claim for claim in claims}
+        run_of = {run.claim_id: run for run in runs}
+        outcomes = [
+            _apply(session, claim_of[check.claim_id], run_of[check.claim_id], check, now, policy)
+            for check in checks
+        ]
         session.commit()
+    return outcomes
+
+
+def _apply(
+    session: Session,
+    claim: Claim,
+    run: RuleRun,
+    check: ClaimCheck,
+    now: datetime,
+    policy: ResolutionPolicy,
+) -> str:
+    snapshots = [snapshot_of(check.claim_id, result) for result in check.results]
+    session.add_all(snapshots)
+    outcome: str = check.outcome if claim.state in _CHECKABLE else "none"
+    if outcome in ("yes", "no"):
+        proposal = _propose(session, claim, check, now, policy)
+        for snapshot in snapshots:
+            snapshot.proposal_id = proposal.id
+    _schedule_next(run, claim, check, now, policy)
+    session.add(run)
     return outcome
 
 
@@ -229,6 +284,8 @@ def _schedule_next(
 def finalise_expired(engine: Engine, clock: Clock) -> int:
     """The finalise job: settle every proposal whose window passed undisputed."""
     now = clock()
+    with Session(engine) as session:
+        sweep_overridden(session, now=now)
     with engine.connect() as conn:
         due = list(
             conn.execute(

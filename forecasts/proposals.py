@@ -11,11 +11,11 @@ from datetime import datetime
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from claims.clock import stamp
 from claims.errors import Conflict
 from claims.lifecycle import get_claim
-from claims.models import PROPOSED, RESOLVED, SETTLED_STATES, Claim, Proposal, RuleRun
+from claims.models import PROPOSED, SETTLED_STATES, Claim, Proposal, RuleRun
 from forecasts.ledger import record
+from forecasts.settle import Outcome, settle_claim
 
 proposals_t = Proposal.__table__  # type: ignore[attr-defined]
 QUEUE_AFTER_FAILURES = 3
@@ -74,8 +74,10 @@ def dispute_proposal(
 def finalise_proposal(session: Session, proposal_id: int, *, now: datetime) -> bool:
     """Make an undisputed proposal final once its window has passed; commits.
 
-    Returns False (changing nothing, or marking the proposal overridden when an editor has
-    settled the claim meanwhile) when there was nothing to finalise.
+    The claim is settled by `settle_claim` (status, ledger entry and scores in the same
+    transaction as the proposal's move). Returns False when there was nothing to finalise:
+    changing nothing, or marking the proposal overridden when an editor has settled the claim
+    meanwhile.
     """
     proposal = session.get(Proposal, proposal_id)
     if proposal is None or proposal.state != OPEN or proposal.challenge_ends_at > now:
@@ -89,19 +91,21 @@ def finalise_proposal(session: Session, proposal_id: int, *, now: datetime) -> b
     if not _move(session, proposal_id, OPEN, FINALISED, decided_at=now):
         session.rollback()
         return False
-    claim.state = RESOLVED
-    claim.outcome = proposal.outcome
-    claim.updated_at = now
-    session.add(claim)
-    payload = {
-        "claim": claim.slug,
-        "outcome": proposal.outcome,
-        "closed_at": stamp(proposal.tc),
-        "proposal_seq": proposal.ledger_seq,
-    }
-    record(session, "resolution_finalised", now, payload, claim.id)
-    session.commit()
+    outcome: Outcome = "yes" if proposal.outcome == "yes" else "no"
+    settle_claim(session, claim, outcome, now=now, extra={"proposal_seq": proposal.ledger_seq})
     return True
+
+
+def sweep_overridden(session: Session, *, now: datetime) -> int:
+    """Proposals of claims an editor has settled by hand become `overridden`; commits."""
+    settled = select(Claim.id).where(col(Claim.state).in_(SETTLED_STATES))
+    moved = session.connection().execute(
+        update(proposals_t)
+        .where(proposals_t.c.state.in_((OPEN, DISPUTED)), proposals_t.c.claim_id.in_(settled))
+        .values(state=OVERRIDDEN, decided_at=now)
+    )
+    session.commit()
+    return int(moved.rowcount or 0)
 
 
 @dataclass(frozen=True)

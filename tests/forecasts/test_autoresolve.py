@@ -247,3 +247,24 @@ def test_only_one_worker_leases_a_claim(db: Database, server: EvidenceServer) ->
 def test_claims_without_rules_are_left_to_editors(db: Database) -> None:
     make_domain_claim(db, slug="no-rules", closes_at=CLOSES)
     assert run_due_rules(db.write_engine, after_resolves_at(), POLICY).checked == 0
+
+
+def test_an_editor_settling_by_hand_overrides_the_proposal(
+    db: Database, server: EvidenceServer
+) -> None:
+    from forecasts.settle import settle_claim
+
+    claim_id = claim_with(db, rule(server, YES))
+    clock = after_resolves_at()
+    run_due_rules(db.write_engine, clock, POLICY)
+    with db.writing() as session:
+        dispute_proposal(session, "sora-top-five", handle="alice", note=None, now=clock())
+        claim = session.get(Claim, claim_id)
+        assert claim is not None
+        settle_claim(session, claim, "no", now=clock(), by="eddie")
+    assert finalise_expired(db.write_engine, clock) == 0
+    claim, _, [proposal] = load(db, claim_id)
+    assert (claim.state, claim.outcome, proposal.state) == ("resolved", "no", "overridden")
+    with db.reading() as session:
+        assert editors_queue(session) == []
+        assert verify_database(session).problems == []
