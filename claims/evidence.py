@@ -22,7 +22,6 @@ from claims.fetch import FetchPolicy, FetchResult, Resolver, fetch, make_client
 from claims.models import EvidenceSnapshot
 from claims.rules import Outcome, RuleSpec, Verdict, assess, decide
 
-KEPT_BODY_BYTES = 1_000_000  # of a body, before compression; the sha256 covers all of it
 KEPT_VALUE_CHARS = 16_000  # an extracted value larger than this is kept as a preview
 
 
@@ -193,7 +192,7 @@ def snapshot_of(
         content_type=fetched.content_type[:200] if fetched.content_type else None,
         sha256=fetched.sha256,
         body_size=len(fetched.body),
-        body=zlib.compress(fetched.body[:KEPT_BODY_BYTES], 6),
+        body=zlib.compress(fetched.body, 6),  # all of it: the fetcher caps it
         value=_kept_value(result.verdict.value),
         decision=result.decision,
         error=result.error,
@@ -202,7 +201,7 @@ def snapshot_of(
 
 
 def snapshot_body(snapshot: EvidenceSnapshot) -> bytes:
-    """The kept body (the first `KEPT_BODY_BYTES` of what was fetched)."""
+    """The body as fetched (up to the fetcher's cap); its sha256 is the snapshot's `sha256`."""
     return zlib.decompress(snapshot.body) if snapshot.body else b""
 
 

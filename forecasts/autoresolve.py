@@ -12,7 +12,7 @@ import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, Text, cast, or_, select, update
+from sqlalchemy import Engine, ScalarSelect, Text, cast, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col
 from sqlmodel import select as select_rows
@@ -125,7 +125,10 @@ async def _check_and_store(
 
 
 def lease_due_claims(engine: Engine, now: datetime, policy: ResolutionPolicy) -> list[ClaimRules]:
-    """Claims with rules that are due, each leased to this caller (skipped if another holds it)."""
+    """Claims with rules that are due, each leased to this caller (skipped if another holds it).
+
+    Due: never checked, `next_run_at` reached, or changed by an editor since the last check.
+    """
     with engine.connect() as conn:
         rows = conn.execute(
             select(claims_t.c.id, claims_t.c.rules, claims_t.c.resolves_at)
@@ -134,7 +137,11 @@ def lease_due_claims(engine: Engine, now: datetime, policy: ResolutionPolicy) ->
                 claims_t.c.state.in_(_CHECKABLE),
                 claims_t.c.opens_at <= now,
                 cast(claims_t.c.rules, Text) != "[]",
-                or_(runs_t.c.claim_id.is_(None), runs_t.c.next_run_at <= now),
+                or_(
+                    runs_t.c.claim_id.is_(None),
+                    runs_t.c.next_run_at <= now,
+                    runs_t.c.last_run_at < claims_t.c.updated_at,
+                ),
                 or_(runs_t.c.leased_until.is_(None), runs_t.c.leased_until <= now),
             )
             .order_by(claims_t.c.id)
@@ -156,7 +163,7 @@ def lease_due_claims(engine: Engine, now: datetime, policy: ResolutionPolicy) ->
                 update(runs_t)
                 .where(
                     runs_t.c.claim_id == claim_id,
-                    runs_t.c.next_run_at <= now,
+                    or_(runs_t.c.next_run_at <= now, runs_t.c.last_run_at < edited_at(claim_id)),
                     or_(runs_t.c.leased_until.is_(None), runs_t.c.leased_until <= now),
                 )
                 .values(leased_until=now + policy.lease)
@@ -164,6 +171,11 @@ def lease_due_claims(engine: Engine, now: datetime, policy: ResolutionPolicy) ->
             if taken.rowcount == 1:
                 leased.append(ClaimRules(claim_id, row.rules, row.resolves_at))
     return leased
+
+
+def edited_at(claim_id: int) -> ScalarSelect[datetime]:
+    """When an editor last changed the claim: a change (say, a fixed rule) makes it due again."""
+    return select(claims_t.c.updated_at).where(claims_t.c.id == claim_id).scalar_subquery()
 
 
 def apply_checks(

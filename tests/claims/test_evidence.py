@@ -6,7 +6,6 @@ from datetime import timedelta
 from typing import Any
 
 from claims.evidence import (
-    KEPT_BODY_BYTES,
     ClaimCheck,
     ClaimRules,
     check_claim,
@@ -98,7 +97,9 @@ def test_failures_are_no_decision_with_the_error_kept(server: EvidenceServer) ->
         snapshot = snapshot_of(1, check.results[0])
         assert snapshot.decision is None and error in (snapshot.error or "")
     oversize = snapshot_of(1, run([rule(server, NOT_IN_TOP_5, "/oversize")]).results[0])
-    assert len(snapshot_body(oversize)) == KEPT_BODY_BYTES < oversize.body_size
+    kept = snapshot_body(oversize)
+    assert len(kept) == POLICY.max_bytes == oversize.body_size > len(oversize.body) * 100
+    assert hashlib.sha256(kept).hexdigest() == oversize.sha256
 
 
 def test_redirect_into_a_forbidden_address_is_refused_unseen(

@@ -1,12 +1,15 @@
 """Automatic resolution through the HTTP API: check, evidence, dispute, the editors' queue."""
 
+import hashlib
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from forecasts.autoresolve import RunReport
 from tests.claims.evidence_server import EvidenceServer
+from tests.claims.payloads import APPSTORE_V2
 from tests.conftest import Tokens
 from tests.factories import T0, FakeClock, auth, make_claim
 from web import scheduler
@@ -41,7 +44,14 @@ def rules(server: EvidenceServer, *expressions: str, early: bool = False) -> lis
 
 
 def tick(client: TestClient) -> dict[str, object]:
-    return scheduler.run_once(client.app.state.ctx)  # type: ignore[attr-defined]
+    return scheduler.run_once(client.app.state.ctx)
+
+
+def rules_run(client: TestClient) -> RunReport:
+    """Run every job once; the due-rule job's report."""
+    report = tick(client)["run_due_rules"]
+    assert isinstance(report, RunReport)
+    return report
 
 
 def status(client: TestClient) -> tuple[str, str | None]:
@@ -86,12 +96,18 @@ def test_proposal_evidence_and_a_dispute_that_goes_to_the_editors(
     dispute_url = f"/api/v1/claims/{SLUG}/dispute"
     assert client.post(dispute_url, headers=auth(tokens.alice)).status_code == 409  # open
     clock.set(CLOSES + timedelta(minutes=1))
-    assert tick(client)["run_due_rules"].proposed == 1  # type: ignore[attr-defined]
+    assert rules_run(client).proposed == 1
     assert status(client) == ("proposed", None)
 
     evidence = client.get(f"/api/v1/claims/{SLUG}/evidence").json()
     [snapshot] = evidence["items"]
     assert snapshot["decision"] == "yes" and snapshot["proposal_id"] is not None
+    body = client.get(f"/api/v1/claims/{SLUG}/evidence/{snapshot['id']}/body")
+    assert body.status_code == 200 and body.content == APPSTORE_V2
+    assert hashlib.sha256(body.content).hexdigest() == snapshot["sha256"]
+    assert body.headers["content-type"] == "application/octet-stream"
+    assert body.headers["x-content-type-options"] == "nosniff"
+    assert client.get(f"/api/v1/claims/{SLUG}/evidence/999/body").status_code == 404
     queue = client.get("/api/v1/queue", headers=auth(tokens.editor)).json()["items"]
     assert [(item["kind"], item["claim"], item["outcome"]) for item in queue] == [
         ("proposal", SLUG, "yes")
@@ -151,8 +167,8 @@ def test_early_yes_closes_at_once_and_refuses_later_forecasts(
     early = client.post(url, json={"probability": 0.4}, headers=auth(tokens.alice))
     assert early.status_code == 201
     clock.advance(days=1)
-    report = tick(client)["run_due_rules"]
-    assert (report.proposed, report.finalised) == (1, 1)  # type: ignore[attr-defined]
+    report = rules_run(client)
+    assert (report.proposed, report.finalised) == (1, 1)
     assert status(client) == ("resolved", "yes")
     refused = client.post(url, json={"probability": 0.9}, headers=auth(tokens.bob))
     assert refused.status_code == 409
@@ -194,3 +210,20 @@ def test_evidence_pages(
     assert ids == sorted(ids, reverse=True) and len(ids) == 3
     queue = client.get("/api/v1/queue", headers=auth(tokens.editor)).json()["items"]
     assert [(item["kind"], item["failures"]) for item in queue] == [("failing", 3)]
+
+
+def test_an_editor_fixing_a_failing_rule_makes_the_claim_due_at_once(
+    client: TestClient, tokens: Tokens, server: EvidenceServer, clock: FakeClock
+) -> None:
+    broken = [{**rules(server, YES)[0], "url": server.url("/error/503")}]
+    make_claim(client, tokens.editor, slug=SLUG, closes_at=CLOSES, resolves_at=CLOSES, rules=broken)
+    clock.set(CLOSES + timedelta(minutes=1))
+    assert rules_run(client).failed == 1
+    clock.advance(minutes=1)
+    assert rules_run(client).checked == 0  # backing off
+    fixed = client.patch(
+        f"/api/v1/claims/{SLUG}", json={"rules": rules(server, YES)}, headers=auth(tokens.editor)
+    )
+    assert fixed.status_code == 200, fixed.text
+    assert rules_run(client).proposed == 1
+    assert status(client) == ("proposed", None)

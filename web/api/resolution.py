@@ -3,16 +3,17 @@
 import asyncio
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from claims.clock import stamp
 from claims.errors import NotFound
-from claims.evidence import ClaimRules, check_claim, snapshot_of
+from claims.evidence import ClaimRules, check_claim, snapshot_body, snapshot_of
 from claims.lifecycle import get_claim
-from claims.models import DRAFT, EvidenceSnapshot, Proposal
+from claims.models import DRAFT, Claim, EvidenceSnapshot, Proposal
 from claims.text import LongText
+from forecasts.accounts import Principal
 from forecasts.proposals import QueueItem, dispute_proposal, editors_queue
 from web.api.paging import Cursor, Limit, decode_cursor, encode_cursor
 from web.api.views import Page
@@ -162,9 +163,7 @@ def list_evidence(
     limit: Limit = 50,
 ) -> Page[SnapshotOut]:
     """Every evidence snapshot kept for the claim, newest first."""
-    claim = get_claim(session, slug)
-    if claim.state == DRAFT and (caller is None or caller.role == "forecaster"):
-        raise NotFound(f"no claim with slug {slug!r}")
+    claim = _visible_claim(session, slug, caller)
     query = (
         select(EvidenceSnapshot)
         .where(EvidenceSnapshot.claim_id == claim.id)
@@ -179,6 +178,35 @@ def list_evidence(
     rows = rows[:limit]
     next_cursor = encode_cursor(rows[-1].id) if more and rows[-1].id else None
     return Page[SnapshotOut](items=[snapshot_out(row) for row in rows], next_cursor=next_cursor)
+
+
+@router.get(
+    "/claims/{slug}/evidence/{snapshot_id}/body",
+    response_class=Response,
+    responses={200: {"content": {"application/octet-stream": {}}}, **responses(401, 404)},
+)
+def evidence_body(
+    slug: str, snapshot_id: int, session: ReadSession, caller: MaybeCaller
+) -> Response:
+    """The body a snapshot fetched, byte for byte (its sha256 is the snapshot's `sha256`)."""
+    claim = _visible_claim(session, slug, caller)
+    snapshot = session.get(EvidenceSnapshot, snapshot_id)
+    if snapshot is None or snapshot.claim_id != claim.id:
+        raise NotFound(f"no snapshot {snapshot_id} of claim {slug!r}")
+    headers = {
+        # never rendered by a browser as a page of ours, whatever the source sent
+        "Content-Disposition": f'attachment; filename="evidence-{snapshot_id}"',
+        "X-Content-Type-Options": "nosniff",
+        "X-Evidence-SHA256": snapshot.sha256,
+    }
+    return Response(snapshot_body(snapshot), media_type="application/octet-stream", headers=headers)
+
+
+def _visible_claim(session: Session, slug: str, caller: Principal | None) -> Claim:
+    claim = get_claim(session, slug)
+    if claim.state == DRAFT and (caller is None or caller.role == "forecaster"):
+        raise NotFound(f"no claim with slug {slug!r}")
+    return claim
 
 
 @router.get("/queue", response_model=Page[QueueItemOut], responses=responses(401, 403))
