@@ -13,7 +13,7 @@ from typing import Any
 from tests.claims.payloads import CONTENT
 
 TLS_NAME = "evidence.test"  # the name in the HTTPS server's certificate
-SLOW_SECONDS = 3.0
+SLOW_SECONDS = 5.0
 OVERSIZE_BYTES = 3_000_000
 
 

@@ -19,7 +19,9 @@ from tests.claims.evidence_server import EvidenceServer
 from tests.claims.payloads import APPSTORE_V2
 from tests.factories import T0, FakeClock
 
-POLICY = FetchPolicy(allow=parse_allow_list("127.0.0.1/32"), timeout=0.5)
+POLICY = FetchPolicy(
+    allow=parse_allow_list("127.0.0.1/32"), timeout=2.5
+)  # generous: a loaded CI machine is slow; /slow sleeps 5 s
 NOT_IN_TOP_5 = "length(feed.results[:5] | [?contains(name,'Sora')]) == `0`"
 NOT_IN_TOP_6 = "length(feed.results[:6] | [?contains(name,'Sora')]) == `0`"
 FIRST_NAME = "feed.results[0].name"

@@ -25,7 +25,9 @@ from tests.claims.payloads import APPSTORE_V2
 from tests.factories import T0, FakeClock, make_domain_claim
 from web.db import Database
 
-FETCH = FetchPolicy(allow=parse_allow_list("127.0.0.1/32"), timeout=0.5)
+FETCH = FetchPolicy(
+    allow=parse_allow_list("127.0.0.1/32"), timeout=2.5
+)  # generous: a loaded CI machine is slow; /slow sleeps 5 s
 POLICY = ResolutionPolicy(fetch=FETCH)
 AT_ONCE = ResolutionPolicy(fetch=FETCH, challenge_window=timedelta(0))
 YES = "length(feed.results[:5] | [?contains(name,'Sora')]) == `0`"
