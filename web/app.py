@@ -7,7 +7,7 @@ from fastapi import FastAPI
 
 from claims.clock import Clock, utc_now
 from forecasts.groupcommit import GroupCommitter
-from web import errors, scheduler
+from web import errors, pages, scheduler
 from web.api import accounts, claims, forecasts, imports, ledger, resolution, scores
 from web.context import AppContext, RateLimiter
 from web.db import Database
@@ -53,4 +53,5 @@ def create_app(
     for module in (claims, forecasts, ledger, imports, accounts, resolution, scores):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(ledger.health_router)
+    pages.install(app, settings)
     return app

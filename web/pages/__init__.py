@@ -1,0 +1,45 @@
+"""The public site and the editors' desk: server-rendered pages, no script."""
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from web.pages import account, desk, public
+from web.pages.session import COOKIE, MAX_AGE, session_secret
+from web.settings import Settings
+
+STATIC = Path(__file__).parent / "static"
+
+
+class PagesOnlySessions:
+    """Session cookies serve the pages; API requests (bearer tokens) skip them entirely, which
+    keeps the cookie machinery off the forecast-submission hot path."""
+
+    def __init__(self, app: ASGIApp, **options: Any) -> None:
+        self.app = app
+        self.sessions = SessionMiddleware(app, **options)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith("/api/"):
+            await self.app(scope, receive, send)
+        else:
+            await self.sessions(scope, receive, send)
+
+
+def install(app: FastAPI, settings: Settings) -> None:
+    """Add the pages, their stylesheet and the signed session cookie to the app."""
+    for module in (public, account, desk):
+        app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.add_middleware(
+        PagesOnlySessions,
+        secret_key=session_secret(settings),
+        session_cookie=COOKIE,
+        max_age=MAX_AGE,
+        same_site="lax",
+        https_only=settings.secure_cookies,
+    )

@@ -1,0 +1,34 @@
+"""The public probability history: crowd and market after each event, names left out."""
+
+from datetime import UTC, datetime, timedelta
+
+from forecasts.crowd import crowd_probability
+from forecasts.history import HistoryPoint, history_of
+
+T = datetime(2026, 3, 1, tzinfo=UTC)
+
+
+def at(hours: int) -> datetime:
+    return T + timedelta(hours=hours)
+
+
+def test_history_follows_crowd_and_market_through_updates_and_withdrawals() -> None:
+    events = [
+        (2, at(2), 11, 0.8),
+        (1, at(1), 10, 0.2),  # given out of order: sorted by time, then seq
+        (1, at(3), 12, 0.4),  # an update replaces 0.2
+        (2, at(4), 13, None),  # a withdrawal: the market keeps the last forecast
+    ]
+    points = history_of(events)
+    assert [p.at for p in points] == [at(1), at(2), at(3), at(4)]
+    assert points[0] == HistoryPoint(at(1), 0.2, 0.2)
+    assert points[1].crowd == crowd_probability([(at(1), 10, 0.2), (at(2), 11, 0.8)])
+    assert points[2].crowd == crowd_probability([(at(2), 11, 0.8), (at(3), 12, 0.4)])
+    assert points[2].market == 0.4
+    assert points[3] == HistoryPoint(at(4), 0.4, 0.4)
+
+
+def test_everyone_withdrawn_leaves_no_crowd_but_keeps_the_market() -> None:
+    points = history_of([(1, at(1), 1, 0.3), (1, at(2), 2, None)])
+    assert points[-1] == HistoryPoint(at(2), None, 0.3)
+    assert history_of([]) == []

@@ -1,0 +1,142 @@
+"""The forms behind the pages: CSRF, accounts and tokens, forecasts, the editors' desk."""
+
+import re
+from datetime import UTC, datetime, timedelta
+
+from fastapi.testclient import TestClient
+
+from tests.web.pages.conftest import PASSWORD, csrf_of, sign_in
+from web.db import Database
+
+OPEN_SLUG = "top-five-video-are-reasoning-stack-features-2026"
+
+
+def _post(client: TestClient, form_page: str, action: str, data: dict[str, str]) -> str:
+    token = csrf_of(client.get(form_page).text)
+    response = client.post(action, data={**data, "csrf_token": token})
+    assert response.status_code == 200, response.text[:800]
+    return response.text
+
+
+def test_a_form_without_its_csrf_token_is_refused(site: TestClient) -> None:
+    response = site.post("/signup", data={"handle": "mallory", "password": PASSWORD})
+    assert response.status_code == 403 and "expired" in response.text
+    site.get("/signup")  # the session now has a token, but the form must carry it
+    response = site.post(
+        "/signup", data={"handle": "mallory", "password": PASSWORD, "csrf_token": "x"}
+    )
+    assert response.status_code == 403
+
+
+def test_sign_up_forecast_and_withdraw(site: TestClient) -> None:
+    html = _post(site, "/signup", "/signup", {"handle": "newbie", "password": PASSWORD})
+    assert "Welcome, newbie" in html
+    html = _post(site, f"/claims/{OPEN_SLUG}", f"/claims/{OPEN_SLUG}/forecast", {"percent": "99.9"})
+    assert "Your forecast of 99.9% is recorded" in html and "You stand at" in html
+    api = site.get(f"/api/v1/claims/{OPEN_SLUG}").json()
+    assert api["forecasters"] == 6 and api["market_probability"] == 0.999
+    html = _post(site, f"/claims/{OPEN_SLUG}", f"/claims/{OPEN_SLUG}/forecast", {"percent": "0"})
+    assert "Not recorded" in html
+    html = _post(site, f"/claims/{OPEN_SLUG}", f"/claims/{OPEN_SLUG}/withdraw", {})
+    assert "withdrawn" in html
+    assert site.get(f"/api/v1/claims/{OPEN_SLUG}").json()["forecasters"] == 5
+
+
+def test_sign_up_refuses_taken_handles_and_short_passwords(site: TestClient) -> None:
+    token = csrf_of(site.get("/signup").text)
+    taken = site.post("/signup", data={"handle": "ana", "password": PASSWORD, "csrf_token": token})
+    assert taken.status_code == 422 and "taken" in taken.text
+    short = site.post("/signup", data={"handle": "zed", "password": "short", "csrf_token": token})
+    assert short.status_code == 422 and "at least 10" in short.text
+
+
+def test_wrong_password_and_sign_out(site: TestClient) -> None:
+    token = csrf_of(site.get("/signin").text)
+    wrong = site.post("/signin", data={"handle": "maria", "password": "nope", "csrf_token": token})
+    assert wrong.status_code == 401 and "Wrong handle or password" in wrong.text
+    sign_in(site, "maria")
+    html = _post(site, "/", "/signout", {})
+    assert 'href="/signin"' in html and "/desk" not in html
+
+
+def test_tokens_are_shown_once_and_revoked(site: TestClient) -> None:
+    sign_in(site, "maria")
+    html = _post(site, "/account", "/account/tokens", {"label": "my-bot"})
+    token = re.search(r'<code class="token">([^<]+)</code>', html)
+    assert token is not None
+    bearer = {"Authorization": f"Bearer {token.group(1)}"}
+    assert site.get("/api/v1/me", headers=bearer).json()["handle"] == "maria"
+    token_id = re.search(r'action="/account/tokens/(\d+)/revoke"', html)
+    assert token_id is not None
+    html = _post(site, "/account", f"/account/tokens/{token_id.group(1)}/revoke", {})
+    assert "Token revoked" in html
+    assert site.get("/api/v1/me", headers=bearer).status_code == 401
+
+
+def test_pages_that_need_a_role(site: TestClient) -> None:
+    assert (
+        site.get("/account", follow_redirects=False).headers["location"] == "/signin?next=/account"
+    )
+    _post(site, "/signup", "/signup", {"handle": "plain", "password": PASSWORD})
+    assert site.get("/desk").status_code == 403
+
+
+def _claim_form(closes: datetime, **extra: str) -> dict[str, str]:
+    return {
+        "slug": "desk-made-claim",
+        "title": "A claim made at the desk",
+        "resolution_criteria": "Yes if it happens.\r\nLine two.",
+        "description": "",
+        "fine_print": "",
+        "tags": "desk video",
+        "opens_at": "",
+        "closes_at": closes.strftime("%Y-%m-%dT%H:%M:%S"),
+        "resolves_at": "",
+        "rules": "",
+        "source_url": "",
+        "source_claimant": "",
+        "source_quote": "",
+        "source_published_at": "",
+        "action": "save",
+        **extra,
+    }
+
+
+def test_editor_creates_edits_and_resolves_a_claim(site: TestClient, db: Database) -> None:
+    sign_in(site, "maria")
+    closes = datetime.now(UTC) + timedelta(days=3)
+    bad = _claim_form(closes, rules="[{not json")
+    token = csrf_of(site.get("/desk/claims/new").text)
+    response = site.post("/desk/claims/new", data={**bad, "csrf_token": token})
+    assert response.status_code == 422 and "not valid JSON" in response.text
+    html = _post(site, "/desk/claims/new", "/desk/claims/new", _claim_form(closes))
+    assert "Published." in html and "A claim made at the desk" in html
+    # saving the unchanged form changes nothing (CRLF from browsers included)
+    form = csrf_of(site.get("/desk/claims/desk-made-claim").text)
+    edited = _claim_form(closes, title="A claim made at the desk, retitled")
+    response = site.post("/desk/claims/desk-made-claim", data={**edited, "csrf_token": form})
+    assert "changed: title" in response.text
+    claim = site.get("/api/v1/claims/desk-made-claim").json()
+    assert claim["version"] == 1 and claim["tags"] == ["desk", "video"]
+    settled_at = (datetime.now(UTC) - timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%S")
+    html = _post(
+        site,
+        "/desk/claims/desk-made-claim",
+        "/desk/claims/desk-made-claim/resolve",
+        {"outcome": "annulled", "note": "Premise failed.", "closed_at": settled_at},
+    )
+    assert "Not settled" in html  # it opened after that moment
+    html = _post(
+        site,
+        "/desk/claims/desk-made-claim",
+        "/desk/claims/desk-made-claim/resolve",
+        {"outcome": "annulled", "note": "Premise failed.", "closed_at": ""},
+    )
+    assert "Not settled" in html and "still open" in html
+    html = _post(
+        site,
+        "/desk/claims/gemini-omni-announced-at-io-2026",
+        "/desk/claims/gemini-omni-announced-at-io-2026/resolve",
+        {"outcome": "no", "note": "Re-read the keynote.", "closed_at": ""},
+    )
+    assert "Settled: no" in html and "re resolved" in html

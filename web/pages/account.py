@@ -1,0 +1,218 @@
+"""Accounts on the web: sign up, sign in and out, API tokens; forecasting and disputing."""
+
+import asyncio
+from functools import lru_cache
+from typing import Annotated
+
+from fastapi import Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import TypeAdapter, ValidationError
+from sqlmodel import Session, col, select
+
+from claims.errors import Conflict, DomainError
+from claims.text import Handle, LongText, ShortText
+from forecasts.accounts import (
+    Principal,
+    check_password,
+    create_account,
+    get_account,
+    issue_token,
+    revoke_token,
+)
+from forecasts.models import FORECASTER, Account, ApiToken
+from forecasts.proposals import dispute_proposal
+from forecasts.schemas import ForecastIn
+from forecasts.submit import Accepted, Replayed, SubmitRequest
+from web.context import AppContext
+from web.deps import Ctx, ReadSession, WriteSession
+from web.pages.rendering import pct, render
+from web.pages.routing import page_router
+from web.pages.session import Form, Me, Page, flash, sign_in, sign_out, take_flash
+
+router = page_router()
+MIN_PASSWORD = 10
+_handle = TypeAdapter(Handle)
+_short = TypeAdapter(ShortText)
+_long = TypeAdapter(LongText)
+
+
+def _local(target: str | None) -> str:
+    """Only same-site paths are followed after signing in."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/"
+
+
+def _back(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+def _problem(error: ValidationError) -> str:
+    return "; ".join(str(item["msg"]) for item in error.errors())
+
+
+@lru_cache(maxsize=1)
+def _decoy() -> Account:
+    """An account with a real hash, so an unknown handle costs as long as a wrong password."""
+    from argon2 import PasswordHasher
+
+    return Account(handle="", role=FORECASTER, password_hash=PasswordHasher().hash("decoy"))
+
+
+@router.get("/signup", response_class=HTMLResponse)
+def signup_form(request: Request, page: Page) -> Response:
+    return render(request, "signup.html", {"flash": None, "error": None, "handle": ""})
+
+
+@router.post("/signup", response_class=HTMLResponse)
+def signup(request: Request, page: Page, form: Form, session: WriteSession, ctx: Ctx) -> Response:
+    handle, password = form.get("handle", "").strip(), form.get("password", "")
+    error = None
+    try:
+        handle = _handle.validate_python(handle)
+    except ValidationError:
+        error = "A handle is 1 to 40 lower-case letters, digits and single hyphens, like 'ana-b'."
+    if error is None and not MIN_PASSWORD <= len(password) <= 1000:
+        error = f"Choose a password of at least {MIN_PASSWORD} characters."
+    if error is None:
+        try:
+            account = create_account(
+                session, handle, role=FORECASTER, now=ctx.clock(), password=password
+            )
+        except Conflict:
+            error = "That handle is taken."
+    if error is not None:
+        context = {"flash": None, "error": error, "handle": form.get("handle", "")}
+        return render(request, "signup.html", context, status_code=422)
+    sign_in(request, account)
+    flash(request, f"Welcome, {account.handle}. You can forecast on any open claim.")
+    return _back("/")
+
+
+@router.get("/signin", response_class=HTMLResponse)
+def signin_form(
+    request: Request, page: Page, next: Annotated[str | None, Query(max_length=500)] = None
+) -> Response:
+    context = {"flash": take_flash(request), "error": None, "handle": "", "next": _local(next)}
+    return render(request, "signin.html", context)
+
+
+@router.post("/signin", response_class=HTMLResponse)
+def signin(request: Request, page: Page, form: Form, session: ReadSession) -> Response:
+    handle, password = form.get("handle", "").strip(), form.get("password", "")[:1000]
+    account = session.exec(select(Account).where(Account.handle == handle)).first()
+    if account is None or not check_password(account, password):
+        if account is None:
+            check_password(_decoy(), password)
+        context = {
+            "flash": None,
+            "error": "Wrong handle or password.",
+            "handle": form.get("handle", ""),
+            "next": _local(form.get("next")),
+        }
+        return render(request, "signin.html", context, status_code=401)
+    sign_in(request, account)
+    return _back(_local(form.get("next")))
+
+
+@router.post("/signout")
+def signout(request: Request, page: Page, form: Form) -> Response:
+    sign_out(request)
+    return _back("/")
+
+
+@router.get("/account", response_class=HTMLResponse)
+def account_page(request: Request, me: Me, session: ReadSession) -> Response:
+    return _account(request, me.account_id, session, new_token=None)
+
+
+def _account(
+    request: Request, account_id: int, session: Session, new_token: str | None
+) -> Response:
+    tokens = session.exec(
+        select(ApiToken).where(ApiToken.account_id == account_id).order_by(col(ApiToken.id).desc())
+    )
+    context = {"flash": take_flash(request), "tokens": list(tokens), "new_token": new_token}
+    return render(request, "account.html", context)
+
+
+@router.post("/account/tokens", response_class=HTMLResponse)
+def new_token(request: Request, me: Me, form: Form, session: WriteSession, ctx: Ctx) -> Response:
+    try:
+        label = _short.validate_python(form.get("label", "").strip()[:100])
+    except ValidationError as error:
+        flash(request, f"Label: {_problem(error)}")
+        return _back("/account")
+    account = get_account(session, me.handle)
+    token = issue_token(session, account, now=ctx.clock(), label=label)
+    return _account(request, me.account_id, session, new_token=token)
+
+
+@router.post("/account/tokens/{token_id}/revoke")
+def revoke(
+    request: Request, token_id: int, me: Me, form: Form, session: WriteSession, ctx: Ctx
+) -> Response:
+    revoke_token(session, token_id, account_id=me.account_id, now=ctx.clock())
+    ctx.forget_tokens()
+    flash(request, "Token revoked: it no longer works.")
+    return _back("/account")
+
+
+async def _append(
+    ctx: AppContext, me: Principal, slug: str, probability: float | None, rationale: str | None
+) -> str:
+    """Submit or withdraw through the group committer, like the API; returns a notice."""
+    if probability is not None and ctx.rate.retry_after(f"page:{me.account_id}") is not None:
+        return "Too many forecasts in a minute: wait a little and try again."
+    assert ctx.committer is not None
+    request = SubmitRequest(
+        account_id=me.account_id,
+        handle=me.handle,
+        slug=slug,
+        probability=probability,
+        rationale=rationale,
+    )
+    outcome = await asyncio.wrap_future(ctx.committer.submit(request))
+    if isinstance(outcome, DomainError):
+        return f"Not recorded: {outcome.detail}"
+    assert isinstance(outcome, Accepted | Replayed)
+    if probability is None:
+        return "Your forecast is withdrawn."
+    return f"Your forecast of {pct(probability, 1)} is recorded in the ledger."
+
+
+@router.post("/claims/{slug}/forecast")
+async def post_forecast(request: Request, slug: str, ctx: Ctx, me: Me, form: Form) -> Response:
+    text = form.get("percent", "").strip().rstrip("%").strip()
+    rationale = form.get("rationale", "").strip() or None
+    try:
+        percent = float(text)
+        body = ForecastIn.model_validate(
+            {"probability": round(percent / 100, 6), "rationale": rationale}
+        )
+    except ValueError as error:  # pydantic's ValidationError is a ValueError too
+        problem = _problem(error) if isinstance(error, ValidationError) else "not a number"
+        flash(request, f"Not recorded: give a percentage from 0.1 to 99.9 ({problem}).")
+        return _back(f"/claims/{slug}#forecast")
+    flash(request, await _append(ctx, me, slug, body.value, body.rationale))
+    return _back(f"/claims/{slug}#forecast")
+
+
+@router.post("/claims/{slug}/withdraw")
+async def post_withdraw(request: Request, slug: str, ctx: Ctx, me: Me, form: Form) -> Response:
+    flash(request, await _append(ctx, me, slug, None, None))
+    return _back(f"/claims/{slug}#forecast")
+
+
+@router.post("/claims/{slug}/dispute")
+def post_dispute(
+    request: Request, slug: str, me: Me, form: Form, session: WriteSession, ctx: Ctx
+) -> Response:
+    try:
+        note = _long.validate_python(form.get("note", "").strip()) or None
+    except ValidationError as error:
+        flash(request, f"Not sent: {_problem(error)}")
+        return _back(f"/claims/{slug}#resolution")
+    dispute_proposal(session, slug, handle=me.handle, note=note, now=ctx.clock())
+    flash(request, "Dispute sent: the editors will decide the outcome.")
+    return _back(f"/claims/{slug}#resolution")

@@ -1,0 +1,204 @@
+"""The editors' desk: the queue, new and changed claims, testing rules, resolving."""
+
+import asyncio
+from datetime import datetime
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import and_, or_
+from sqlmodel import col, select
+
+from claims.clock import as_utc
+from claims.errors import DomainError
+from claims.evidence import ClaimCheck, ClaimRules, check_claim, snapshot_of
+from claims.lifecycle import amend_claim, create_claim, get_claim, publish_claim, tags_of
+from claims.models import DRAFT, PUBLISHED, Claim
+from forecasts.ledger import record
+from forecasts.proposals import editors_queue
+from forecasts.settle import OUTCOMES, settle_claim
+from forecasts.submit import has_forecasts
+from web.context import AppContext
+from web.deps import Ctx, ReadSession, WriteSession
+from web.pages.claim_form import (
+    ClaimForm,
+    claim_create,
+    claim_patch,
+    empty_form,
+    form_from_post,
+    form_of_claim,
+    rules_to_check,
+)
+from web.pages.rendering import render
+from web.pages.routing import page_router
+from web.pages.session import EditorMe, Form, flash, take_flash
+from web.policy import resolution_policy
+
+router = page_router()
+
+
+def _back(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+@router.get("/desk", response_class=HTMLResponse)
+def desk(request: Request, me: EditorMe, session: ReadSession, ctx: Ctx) -> Response:
+    """What needs an editor: the resolution queue, claims awaiting an outcome, drafts."""
+    now = ctx.clock()
+    closed = or_(
+        col(Claim.closes_at) <= now,
+        and_(col(Claim.closed_early_at).is_not(None), col(Claim.closed_early_at) <= now),
+    )
+    awaiting = session.exec(
+        select(Claim).where(Claim.state == PUBLISHED, closed).order_by(col(Claim.resolves_at))
+    )
+    drafts = session.exec(select(Claim).where(Claim.state == DRAFT).order_by(col(Claim.id)))
+    context = {
+        "flash": take_flash(request),
+        "queue": editors_queue(session),
+        "awaiting": list(awaiting),
+        "drafts": list(drafts),
+    }
+    return render(request, "desk/queue.html", context)
+
+
+def _check(ctx: AppContext, form: ClaimForm) -> tuple[ClaimCheck | None, list[Any]]:
+    """Dry-run the form's rules now (issue 5's check): fetch, judge, store nothing."""
+    rules = rules_to_check(form)
+    if form.errors or not rules:
+        if not rules and not form.errors:
+            form.errors.append("rules: there are no rules to test")
+        return None, []
+    resolves = form.values["resolves_at"] or form.values["closes_at"]
+    try:
+        resolves_at = _parse(resolves) if resolves else ctx.clock()
+    except ValueError:
+        resolves_at = ctx.clock()
+    item = ClaimRules(0, rules, resolves_at)
+    policy = resolution_policy(ctx.settings)
+    check = asyncio.run(check_claim(item, policy.fetch, clock=ctx.clock))
+    return check, [snapshot_of(0, result) for result in check.results]
+
+
+def _parse(text: str) -> datetime:
+    """A `datetime-local` value; read as UTC when it names no zone."""
+    return as_utc(datetime.fromisoformat(text))
+
+
+def _form_page(
+    request: Request,
+    form: ClaimForm,
+    *,
+    claim: Claim | None,
+    check: ClaimCheck | None = None,
+    snapshots: list[Any] | None = None,
+    status_code: int = 200,
+) -> Response:
+    context = {
+        "flash": take_flash(request),
+        "form": form,
+        "claim": claim,
+        "check": check,
+        "snapshots": snapshots or [],
+        "outcomes": OUTCOMES,
+    }
+    return render(request, "desk/claim_form.html", context, status_code=status_code)
+
+
+@router.get("/desk/claims/new", response_class=HTMLResponse)
+def new_claim_form(request: Request, me: EditorMe) -> Response:
+    return _form_page(request, empty_form(), claim=None)
+
+
+@router.post("/desk/claims/new", response_class=HTMLResponse)
+def new_claim(
+    request: Request, me: EditorMe, posted: Form, session: WriteSession, ctx: Ctx
+) -> Response:
+    form = form_from_post(posted)
+    if posted.get("action") == "check":
+        check, snapshots = _check(ctx, form)
+        return _form_page(request, form, claim=None, check=check, snapshots=snapshots)
+    data = claim_create(form)
+    if data is None:
+        return _form_page(request, form, claim=None, status_code=422)
+    try:
+        claim = create_claim(session, data, editor_id=me.account_id, now=ctx.clock(), record=record)
+    except DomainError as error:
+        form.errors.append(_said(error))
+        return _form_page(request, form, claim=None, status_code=409)
+    flash(request, "Saved as a draft." if claim.state == DRAFT else "Published.")
+    return _back(f"/claims/{claim.slug}")
+
+
+def _said(error: DomainError) -> str:
+    detail = error.detail
+    if isinstance(detail, list):
+        return "; ".join(f"{item['loc'][-1]}: {item['msg']}" for item in detail)
+    return str(detail)
+
+
+@router.get("/desk/claims/{slug}", response_class=HTMLResponse)
+def edit_claim_form(request: Request, slug: str, me: EditorMe, session: ReadSession) -> Response:
+    claim = get_claim(session, slug)
+    assert claim.id is not None
+    return _form_page(request, form_of_claim(claim, tags_of(session, claim.id)), claim=claim)
+
+
+@router.post("/desk/claims/{slug}", response_class=HTMLResponse)
+def edit_claim(
+    request: Request, slug: str, me: EditorMe, posted: Form, session: WriteSession, ctx: Ctx
+) -> Response:
+    claim = get_claim(session, slug)
+    assert claim.id is not None
+    form = form_from_post(posted | {"slug": claim.slug})
+    action = posted.get("action")
+    if action == "check":
+        check, snapshots = _check(ctx, form)
+        return _form_page(request, form, claim=claim, check=check, snapshots=snapshots)
+    if action == "publish":
+        publish_claim(session, slug, now=ctx.clock(), record=record)
+        flash(request, "Published.")
+        return _back(f"/claims/{slug}")
+    patch = claim_patch(form, claim, tags_of(session, claim.id))
+    if patch is None:
+        return _form_page(request, form, claim=claim, status_code=422)
+    seen = has_forecasts(session.connection(), claim.id)
+    try:
+        amend_claim(session, claim, patch, forecast_seen=seen, now=ctx.clock(), record=record)
+    except DomainError as error:
+        session.rollback()
+        form.errors.append(_said(error))
+        return _form_page(request, form, claim=get_claim(session, slug), status_code=409)
+    changed = ", ".join(sorted(patch.model_dump(exclude_unset=True))) or "nothing"
+    flash(request, f"Saved (changed: {changed.replace('_', ' ')}).")
+    return _back(f"/claims/{slug}")
+
+
+@router.post("/desk/claims/{slug}/resolve")
+def resolve(
+    request: Request, slug: str, me: EditorMe, posted: Form, session: WriteSession, ctx: Ctx
+) -> Response:
+    """Resolve, annul or call ambiguous (again, to re-resolve): issue 4's settle_claim."""
+    outcome = posted.get("outcome", "")
+    note = posted.get("note", "").strip()[:20_000] or None
+    closed_text = posted.get("closed_at", "").strip()
+    try:
+        if outcome not in OUTCOMES:
+            raise ValueError("choose an outcome")
+        closed_at = _parse(closed_text) if closed_text else None
+        claim = settle_claim(
+            session,
+            get_claim(session, slug),
+            outcome,  # type: ignore[arg-type]
+            now=ctx.clock(),
+            closed_at=closed_at,
+            note=note,
+            by=me.handle,
+        )
+    except (DomainError, ValueError) as error:
+        session.rollback()
+        message = _said(error) if isinstance(error, DomainError) else str(error)
+        flash(request, f"Not settled: {message}")
+        return _back(f"/desk/claims/{slug}#resolve")
+    flash(request, f"Settled: {claim.outcome or claim.state}. Scores are updated.")
+    return _back(f"/claims/{slug}")

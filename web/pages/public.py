@@ -1,0 +1,267 @@
+"""The public site: claims, one claim, the leaderboard, a forecaster, the ledger."""
+
+import json
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import Query, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlmodel import Session, col, select
+
+from claims.clock import stamp
+from claims.errors import NotFound
+from claims.lifecycle import effective_close, get_claim
+from claims.models import DRAFT, Claim, ClaimTag, EvidenceSnapshot, Proposal
+from forecasts.accounts import Principal
+from forecasts.history import probability_history
+from forecasts.ledger import head
+from forecasts.models import Account, Forecast, LedgerEntry, Score
+from forecasts.scoring import CROWD_HANDLE
+from forecasts.standings import METRICS, forecaster_profile, leaderboard
+from web.api.claims import Status, list_claims, render_claim
+from web.api.paging import Cursor
+from web.deps import Ctx, ReadSession
+from web.pages.charts import calibration_plot, history_chart, sparkline
+from web.pages.rendering import render
+from web.pages.routing import page_router
+from web.pages.session import Page, PageState, take_flash
+
+router = page_router()
+# Entries that say what a forecaster did; the claim's timeline shows the others.
+_FORECAST_KINDS = ("forecast_submitted", "forecast_withdrawn", "forecast_imported")
+METRIC_LABELS = {
+    "mean_brier": "Mean Brier (0-1), lower is better",
+    "mean_time_averaged_brier": "Time-averaged Brier, lower is better",
+    "peer_accuracy": "Peer accuracy, higher is better",
+    "baseline_total": "Baseline score, higher is better",
+    "market_points": "Market points, higher is better",
+    "claims_scored": "Claims scored",
+}
+
+
+def _chart_end(claim: Claim, now: datetime) -> datetime:
+    return min(now, effective_close(claim))
+
+
+def _visible(claim: Claim, page: PageState) -> Claim:
+    if claim.state == DRAFT and not page.is_editor:
+        raise NotFound(f"no claim with slug {claim.slug!r}")
+    return claim
+
+
+def _base(request: Request, **context: Any) -> dict[str, Any]:
+    return {"flash": take_flash(request), **context}
+
+
+@router.get("/", response_class=HTMLResponse)
+def index(
+    request: Request,
+    session: ReadSession,
+    ctx: Ctx,
+    page: Page,
+    status: Status | None = None,
+    tag: Annotated[str | None, Query(max_length=40)] = None,
+    cursor: Cursor = None,
+) -> Response:
+    """Claims, newest first, with crowd probability, a sparkline and filters."""
+    tag = tag or None
+    listed = list_claims(session, ctx, page.me, status, tag, cursor, 30)
+    now = ctx.clock()
+    rows = []
+    for item in listed.items:
+        claim = get_claim(session, item.slug)
+        assert claim.id is not None
+        history = probability_history(session, claim.id)
+        spark = sparkline(history, start=claim.opens_at, end=_chart_end(claim, now))
+        rows.append({"claim": item, "spark": spark})
+    tags = list(session.exec(select(ClaimTag.tag).distinct().order_by(ClaimTag.tag)))
+    context = _base(
+        request,
+        rows=rows,
+        tags=tags,
+        statuses=["upcoming", "open", "closed", "proposed", "resolved", "annulled", "ambiguous"],
+        status=status,
+        tag=tag,
+        next_cursor=listed.next_cursor,
+    )
+    return render(request, "index.html", context)
+
+
+@router.get("/claims/{slug}", response_class=HTMLResponse)
+def claim_page(request: Request, slug: str, session: ReadSession, ctx: Ctx, page: Page) -> Response:
+    claim = _visible(get_claim(session, slug), page)
+    assert claim.id is not None
+    out = render_claim(session, ctx, claim, page.me)
+    now = ctx.clock()
+    history = probability_history(session, claim.id)
+    chart = history_chart(history, start=claim.opens_at, end=_chart_end(claim, now))
+    revealed = out.status not in ("draft", "upcoming", "open")
+    context = _base(
+        request,
+        claim=out,
+        chart=chart,
+        timeline=_timeline(session, claim.id),
+        snapshots=_snapshots(session, claim.id),
+        proposal=_proposal(session, claim.id),
+        forecasts=_forecasts(session, claim.id, revealed=revealed, me=page.me),
+        revealed=revealed,
+        scores=_scores(session, claim.id),
+        is_editor=page.is_editor,
+    )
+    return render(request, "claim.html", context)
+
+
+def _timeline(session: Session, claim_id: int) -> list[dict[str, Any]]:
+    entries = session.exec(
+        select(LedgerEntry)
+        .where(LedgerEntry.claim_id == claim_id, col(LedgerEntry.kind).not_in(_FORECAST_KINDS))
+        .order_by(col(LedgerEntry.seq))
+    )
+    timeline = []
+    for entry in entries:
+        payload = json.loads(entry.payload) if entry.payload else {}
+        timeline.append(
+            {
+                "seq": entry.seq,
+                "kind": entry.kind.replace("_", " "),
+                "at": entry.created_at,
+                "hash": entry.hash,
+                "outcome": payload.get("outcome"),
+                "note": payload.get("note"),
+                "by": payload.get("by") or payload.get("handle"),
+                "reveals": len(payload.get("reveals", [])),
+            }
+        )
+    return timeline
+
+
+def _snapshots(session: Session, claim_id: int) -> list[EvidenceSnapshot]:
+    query = (
+        select(EvidenceSnapshot)
+        .where(EvidenceSnapshot.claim_id == claim_id)
+        .order_by(col(EvidenceSnapshot.id).desc())
+        .limit(20)
+    )
+    return list(session.exec(query))
+
+
+def _proposal(session: Session, claim_id: int) -> Proposal | None:
+    query = select(Proposal).where(Proposal.claim_id == claim_id).order_by(col(Proposal.id).desc())
+    return session.exec(query).first()
+
+
+def _forecasts(
+    session: Session, claim_id: int, *, revealed: bool, me: Principal | None
+) -> list[dict[str, Any]]:
+    """Everyone's forecasts once the claim has closed; before that only the caller's own."""
+    if not revealed and me is None:
+        return []
+    query = (
+        select(Forecast, Account.handle)
+        .join(Account, col(Account.id) == Forecast.account_id)
+        .where(Forecast.claim_id == claim_id)
+        .order_by(col(Forecast.ledger_seq).desc())
+        .limit(500)
+    )
+    if not revealed:
+        assert me is not None
+        query = query.where(Forecast.account_id == me.account_id)
+    return [
+        {
+            "handle": handle,
+            "probability": forecast.probability,
+            "rationale": forecast.rationale,
+            "at": forecast.created_at,
+            "seq": forecast.ledger_seq,
+            "imported": forecast.imported,
+        }
+        for forecast, handle in session.exec(query)
+    ]
+
+
+def _scores(session: Session, claim_id: int) -> list[Score]:
+    query = select(Score).where(Score.claim_id == claim_id).order_by(col(Score.brier), Score.handle)
+    return list(session.exec(query))
+
+
+@router.get("/leaderboard", response_class=HTMLResponse)
+def leaderboard_page(
+    request: Request,
+    session: ReadSession,
+    ctx: Ctx,
+    page: Page,
+    metric: Annotated[str, Query(max_length=40)] = "mean_brier",
+    min_claims: Annotated[int, Query(ge=0, le=1_000_000)] = 1,
+) -> Response:
+    if metric not in METRICS:
+        metric = "mean_brier"
+    rows, _more = leaderboard(
+        session,
+        metric=metric,
+        min_claims=min_claims,
+        limit=200,
+        k=ctx.settings.peer_accuracy_prior,
+        cache=ctx.interval_cache,
+    )
+    context = _base(
+        request,
+        rows=rows,
+        metric=metric,
+        metrics=METRIC_LABELS,
+        min_claims=min_claims,
+        crowd=CROWD_HANDLE,
+    )
+    return render(request, "leaderboard.html", context)
+
+
+@router.get("/forecasters/{handle}", response_class=HTMLResponse)
+def forecaster_page(
+    request: Request, handle: str, session: ReadSession, ctx: Ctx, page: Page
+) -> Response:
+    profile = forecaster_profile(
+        session,
+        handle,
+        now=ctx.clock(),
+        k=ctx.settings.peer_accuracy_prior,
+        cache=ctx.interval_cache,
+    )
+    context = _base(
+        request,
+        profile=profile,
+        plot=calibration_plot(profile.calibration),
+        crowd=CROWD_HANDLE,
+    )
+    return render(request, "forecaster.html", context)
+
+
+@router.get("/ledger", response_class=HTMLResponse)
+def ledger_page(
+    request: Request,
+    session: ReadSession,
+    ctx: Ctx,
+    page: Page,
+    before: Annotated[int | None, Query(ge=1)] = None,
+) -> Response:
+    seq, digest = head(session)
+    query = select(LedgerEntry).order_by(col(LedgerEntry.seq).desc()).limit(25)
+    if before is not None:
+        query = query.where(LedgerEntry.seq < before)
+    entries = list(session.exec(query))
+    slugs = _slugs(session, {e.claim_id for e in entries if e.claim_id is not None})
+    context = _base(
+        request,
+        head_seq=seq,
+        head_hash=digest,
+        head_at=stamp(entries[0].created_at) if entries and before is None else None,
+        entries=[{"entry": e, "claim": slugs.get(e.claim_id or 0)} for e in entries],
+        older=entries[-1].seq if entries and entries[-1].seq > 1 else None,
+        base_url=str(request.base_url).rstrip("/"),
+    )
+    return render(request, "ledger.html", context)
+
+
+def _slugs(session: Session, ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    rows = session.exec(select(Claim.id, Claim.slug).where(col(Claim.id).in_(ids)))
+    return {int(claim_id or 0): slug for claim_id, slug in rows}

@@ -1,0 +1,84 @@
+"""Templates (Jinja2, autoescaped, StrictUndefined), their filters, and HTML responses."""
+
+import math
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from claims.clock import as_utc, parse_stamp
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+# No script runs on these pages, inline or not; styles come from our one stylesheet.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self' data:; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+}
+
+
+def _moment(value: str | datetime) -> datetime:
+    return parse_stamp(value) if isinstance(value, str) else as_utc(value)
+
+
+def when(value: str | datetime | None) -> str:
+    """A time as people read it, always in UTC: '24 Nov 2026, 17:20 UTC'."""
+    if value is None:
+        return "—"
+    return _moment(value).strftime("%-d %b %Y, %H:%M UTC")
+
+
+def day(value: str | datetime | None) -> str:
+    if value is None:
+        return "—"
+    return _moment(value).strftime("%-d %b %Y")
+
+
+def iso(value: str | datetime) -> str:
+    """The machine-readable form for `<time datetime=…>`."""
+    return _moment(value).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def pct(value: float | None, digits: int = 0) -> str:
+    if value is None or not math.isfinite(value):
+        return "—"
+    return f"{100 * value:.{digits}f}%"
+
+
+def num(value: float | None, digits: int = 3) -> str:
+    if value is None or not math.isfinite(value):
+        return "—"
+    return f"{value:.{digits}f}"
+
+
+def _environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(["html", "svg"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(when=when, day=day, iso=iso, pct=pct, num=num)
+    return env
+
+
+ENV = _environment()
+
+
+def render(
+    request: Request, name: str, context: dict[str, Any], *, status_code: int = 200
+) -> HTMLResponse:
+    """Render a page; `request.state.page` (the caller, CSRF token) is always available."""
+    page = getattr(request.state, "page", None)
+    html = ENV.get_template(name).render(
+        {"request": request, "me": page.me if page else None, "csrf": page.csrf if page else ""}
+        | context
+    )
+    return HTMLResponse(html, status_code=status_code, headers=SECURITY_HEADERS)
