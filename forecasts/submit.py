@@ -7,6 +7,7 @@ fsync serves many requests.
 """
 
 import json
+from functools import lru_cache
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -317,12 +318,19 @@ def _write(batch: _Batch, chain: Any) -> None:
 
 def upsert(conn: Connection, table: Table, rows: list[dict[str, Any]], keys: list[str]) -> None:
     """INSERT … ON CONFLICT DO UPDATE on SQLite and PostgreSQL alike."""
-    if not rows:
-        return
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    if rows:
+        conn.execute(_upsert_statement(conn.dialect.name, table, tuple(rows[0]), tuple(keys)), rows)
+
+
+@lru_cache(maxsize=64)
+def _upsert_statement(
+    dialect_name: str, table: Table, columns: tuple[str, ...], keys: tuple[str, ...]
+) -> Any:
+    # built once per shape: constructing `excluded` is costly on the group-commit hot path
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
     statement = dialect.insert(table)
-    changed = {c: statement.excluded[c] for c in rows[0] if c not in keys}
-    conn.execute(statement.on_conflict_do_update(index_elements=keys, set_=changed), rows)
+    changed = {c: statement.excluded[c] for c in columns if c not in keys}
+    return statement.on_conflict_do_update(index_elements=list(keys), set_=changed)
 
 
 def has_forecasts(conn: Connection, claim_id: int) -> bool:

@@ -11,6 +11,7 @@ from web import errors, pages, scheduler
 from web.api import accounts, claims, forecasts, imports, ledger, resolution, scores
 from web.context import AppContext, RateLimiter
 from web.db import Database
+from web.fastpath import SubmitFastPath
 from web.migrate import upgrade
 from web.settings import Settings, get_settings
 
@@ -49,6 +50,8 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.ctx = ctx
+    # added first, so it sits innermost: every other middleware still sees these requests
+    app.add_middleware(SubmitFastPath, context=ctx)
     errors.install(app)
     for module in (claims, forecasts, ledger, imports, accounts, resolution, scores):
         app.include_router(module.router, prefix=API_PREFIX)

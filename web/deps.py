@@ -20,7 +20,8 @@ class Unauthenticated(DomainError):
     """No token, or a bad or revoked one (401)."""
 
 
-def get_context(request: Request) -> AppContext:
+async def get_context(request: Request) -> AppContext:
+    # async on purpose: a plain `def` dependency costs a thread-pool hop on every request
     ctx: AppContext = request.app.state.ctx
     return ctx
 
@@ -48,10 +49,12 @@ WriteSession = Annotated[Session, Depends(write_session)]
 
 
 async def optional_principal(
-    ctx: Ctx, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal | None:
     if credentials is None:
         return None
+    ctx: AppContext = request.app.state.ctx
     token = credentials.credentials
     principal = ctx.cached_principal(hash_token(token))
     if principal is None:

@@ -40,7 +40,7 @@ def _request_hash(slug: str, action: str, value: float | None, rationale: str | 
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-async def _append(
+async def submit_or_withdraw(
     ctx: AppContext,
     caller: Principal,
     slug: str,
@@ -96,7 +96,7 @@ async def submit_forecast(
     slug: Slug, body: ForecastIn, ctx: Ctx, caller: Caller, idempotency_key: IdempotencyKey = None
 ) -> Response:
     """Submit (or update) your forecast; stamped and stored before the answer."""
-    return await _append(ctx, caller, slug, body.value, body.rationale, idempotency_key)
+    return await submit_or_withdraw(ctx, caller, slug, body.value, body.rationale, idempotency_key)
 
 
 @router.post(
@@ -109,7 +109,7 @@ async def withdraw_forecast(
     slug: Slug, ctx: Ctx, caller: Caller, idempotency_key: IdempotencyKey = None
 ) -> Response:
     """Withdraw your standing forecast (a new record; nothing is deleted)."""
-    return await _append(ctx, caller, slug, None, None, idempotency_key)
+    return await submit_or_withdraw(ctx, caller, slug, None, None, idempotency_key)
 
 
 @router.get(
