@@ -223,3 +223,21 @@ def test_tokens_are_revocable(client: TestClient, tokens: Tokens, claim: object)
     assert client.post(URL, json={"probability": 0.5}, headers=auth(bot)).status_code == 401
     assert client.get("/api/v1/me", headers=auth(bot)).status_code == 401
     assert client.delete(f"/api/v1/me/tokens/{bot_id}", headers=auth(tokens.bob)).status_code == 404
+
+
+def test_both_lanes_answer_alike(client: TestClient, tokens: Tokens, claim: object) -> None:
+    """The first request of a token goes through FastAPI (and caches the token); later ones
+    take the fast lane in web/fastpath.py. Both must give the same shapes and errors."""
+    first = client.post(URL, json={"probability": 0.3}, headers=auth(tokens.bob))
+    second = client.post(URL, json={"probability": 0.4}, headers=auth(tokens.bob))
+    assert first.status_code == second.status_code == 201
+    assert set(first.json()) == set(second.json())
+    assert second.json()["ledger_seq"] == first.json()["ledger_seq"] + 1
+    bad = client.post(URL, json={"probability": 2}, headers=auth(tokens.bob))
+    assert bad.status_code == 422 and "probability" in bad.text
+    huge = client.post(
+        URL, json={"probability": 0.5, "rationale": "x" * 100_000}, headers=auth(tokens.bob)
+    )
+    assert huge.status_code in (413, 422)
+    text = client.post(URL, content=b'{"probability": 0.5}', headers=auth(tokens.bob))
+    assert text.status_code in (415, 422)  # no JSON content type: FastAPI judges it
