@@ -140,20 +140,20 @@ def page(context: BrowserContext, dialogs: list[str]) -> Page:
     return opened
 
 
-def sign_up(page: Page, site: Site, handle: str) -> None:
-    page.goto(site.at("/signup"))
+def _credentials(page: Page, site: Site, path: str, handle: str, button: str) -> None:
+    page.goto(site.at(path))
     page.get_by_label("Handle").fill(handle)
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Create account").click()
+    page.get_by_role("button", name=button).click()
     expect(page).to_have_url(site.at("/"))
+
+
+def sign_up(page: Page, site: Site, handle: str) -> None:
+    _credentials(page, site, "/signup", handle, "Create account")
 
 
 def sign_in(page: Page, site: Site, handle: str) -> None:
-    page.goto(site.at("/signin"))
-    page.get_by_label("Handle").fill(handle)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(site.at("/"))
+    _credentials(page, site, "/signin", handle, "Sign in")
 
 
 def screenshot(page: Page, name: str) -> Path:

@@ -1,0 +1,73 @@
+"""The resolution flow on the pages: proposals, evidence, a dispute and the editors' queue."""
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+
+from claims.fetch import FetchPolicy, parse_allow_list
+from forecasts.accounts import create_account
+from forecasts.autoresolve import ResolutionPolicy, run_due_rules
+from tests.claims.evidence_server import EvidenceServer
+from tests.factories import T0, FakeClock, make_domain_claim
+from tests.web.pages.conftest import PASSWORD, csrf_of, sign_in
+from web.app import create_app
+from web.db import Database
+from web.settings import Settings
+
+POLICY = ResolutionPolicy(fetch=FetchPolicy(allow=parse_allow_list("127.0.0.1/32"), timeout=2.5))
+CLOSES = T0 + timedelta(days=10)
+YES = "length(feed.results[:5] | [?contains(name,'Sora')]) == `0`"
+
+
+@pytest.fixture
+def desk(database_url: str, db: Database) -> Iterator[tuple[TestClient, FakeClock]]:
+    clock = FakeClock(now=T0)
+    with db.writing() as session:
+        create_account(session, "maria", role="editor", now=T0, password=PASSWORD)
+        create_account(session, "fran", role="forecaster", now=T0, password=PASSWORD)
+    settings = Settings(database_url=database_url, rate_limit=0, secret_key="k")
+    with TestClient(create_app(settings, clock=clock, migrate=False)) as client:
+        yield client, clock
+
+
+def _claim(db: Database, server: EvidenceServer, slug: str, path: str, expression: str) -> None:
+    rule = {"url": server.url(path), "format": "json", "expression": expression}
+    make_domain_claim(db, slug=slug, closes_at=CLOSES, resolves_at=CLOSES, rules=[rule])
+
+
+def test_proposal_evidence_dispute_and_queue(
+    desk: tuple[TestClient, FakeClock], db: Database, server: EvidenceServer
+) -> None:
+    client, clock = desk
+    _claim(db, server, "sora-top-five", "/appstore/v2.json", YES)
+    _claim(db, server, "broken-feed", "/error/500", YES)
+    clock.set(CLOSES + timedelta(minutes=1))
+    for _ in range(3):  # the broken one fails three times and reaches the queue
+        run_due_rules(db.write_engine, clock, POLICY)
+        clock.advance(hours=5)
+
+    sign_in(client, "fran")
+    html = client.get("/claims/sora-top-five").text
+    assert "The rules propose <strong>yes</strong>" in html
+    assert "Evidence snapshots" in html and "/evidence/" in html
+    assert "resolution proposed" in html
+    response = client.post(
+        "/claims/sora-top-five/dispute",
+        data={"note": "The chart was <b>stale</b>", "csrf_token": csrf_of(html)},
+    )
+    assert "Dispute sent" in response.text and "resolution disputed" in response.text
+
+    client.post("/signout", data={"csrf_token": csrf_of(response.text)})
+    sign_in(client, "maria")
+    queue = client.get("/desk").text
+    assert "status-dispute" in queue and "The chart was &lt;b&gt;stale&lt;/b&gt;" in queue
+    assert "status-failing" in queue and "3 failed fetches" in queue
+    form = client.get("/desk/claims/sora-top-five").text
+    response = client.post(
+        "/desk/claims/sora-top-five/resolve",
+        data={"outcome": "no", "note": "Upheld the dispute.", "csrf_token": csrf_of(form)},
+    )
+    assert "Settled: no" in response.text
+    assert "status-dispute" not in client.get("/desk").text
