@@ -5,6 +5,8 @@ from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy.exc import DatabaseError
 
 from forecasts.ledger import GENESIS_HASH, canonical, commitment_body, commitment_hash, entry_hash
@@ -143,3 +145,22 @@ def test_verify_names_a_deleted_row(
     rewrite_behind_the_app(database_url, "forecasts", "DELETE FROM forecasts WHERE ledger_seq = 4")
     with db.reading() as session:
         assert [p.seq for p in verify_database(session).problems] == [4]
+
+
+@given(
+    claim=st.from_regex(r"[a-z0-9](-?[a-z0-9]){0,30}", fullmatch=True),
+    handle=st.from_regex(r"[a-z0-9](-?[a-z0-9]){0,20}", fullmatch=True),
+    probability=st.one_of(st.none(), st.floats(min_value=0.001, max_value=0.999)),
+    micros=st.integers(min_value=0, max_value=10**15),
+)
+@settings(deadline=None, max_examples=300)
+def test_quick_commitment_bytes_are_rfc8785(
+    claim: str, handle: str, probability: float | None, micros: int
+) -> None:
+    from datetime import UTC, datetime
+
+    from forecasts.ledger import _commitment_json
+
+    at = datetime(2000, 1, 1, tzinfo=UTC) + timedelta(microseconds=micros)
+    body = commitment_body(claim, handle, probability, at)
+    assert _commitment_json(body) == canonical(body)
