@@ -9,10 +9,11 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import Session, col, select
 
-from claims.errors import Conflict, Forbidden, NotFound
+from claims.errors import Conflict, Forbidden, Invalid, NotFound
 from forecasts.models import ROLE_RANK, Account, ApiToken
 
 TOKEN_PREFIX = "fl_"
+MIN_PASSWORD_LENGTH = 10
 _passwords = PasswordHasher()
 
 
@@ -97,6 +98,15 @@ def principal_for_token(session: Session, token: str) -> Principal | None:
     account = row[0]
     assert account.id is not None
     return Principal(account.id, account.handle, account.role, digest)
+
+
+def set_password(session: Session, account: Account, password: str) -> None:
+    """Give the account a (new) password, stored as an argon2 hash; commits."""
+    if not MIN_PASSWORD_LENGTH <= len(password) <= 1000:
+        raise Invalid("password", f"must have {MIN_PASSWORD_LENGTH} to 1000 characters")
+    account.password_hash = _passwords.hash(password)
+    session.add(account)
+    session.commit()
 
 
 def check_password(account: Account, password: str) -> bool:

@@ -141,6 +141,20 @@ def user_revoke(handle: str) -> None:
     err.print(f"revoked {len(live)} token(s) of @{handle}")
 
 
+@user_app.command("password")
+def user_password(
+    handle: str,
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
+) -> None:
+    """Set an account's password, for signing in on the site (editors, admins, bots' owners)."""
+    from forecasts.accounts import set_password
+
+    db = _database()
+    with db.writing() as session:
+        set_password(session, get_account(session, handle), password)
+    err.print(f"password set for @{handle}")
+
+
 @app.command()
 def verify(
     file: Annotated[Path | None, typer.Option(help="Check an export offline instead")] = None,

@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 from claims.errors import Conflict, DomainError
 from claims.text import Handle, LongText, ShortText
 from forecasts.accounts import (
+    MIN_PASSWORD_LENGTH,
     Principal,
     check_password,
     create_account,
@@ -28,12 +29,14 @@ from web.deps import Ctx, ReadSession, WriteSession
 from web.pages.rendering import pct, render
 from web.pages.routing import page_router
 from web.pages.session import Form, Me, Page, flash, sign_in, sign_out, take_flash
+from web.pages.throttle import FailedSignIns
 
 router = page_router()
-MIN_PASSWORD = 10
+MIN_PASSWORD = MIN_PASSWORD_LENGTH
 _handle = TypeAdapter(Handle)
 _short = TypeAdapter(ShortText)
 _long = TypeAdapter(LongText)
+_failed = FailedSignIns()
 
 
 def _local(target: str | None) -> str:
@@ -99,20 +102,29 @@ def signin_form(
 
 @router.post("/signin", response_class=HTMLResponse)
 def signin(request: Request, page: Page, form: Form, session: ReadSession) -> Response:
-    handle, password = form.get("handle", "").strip(), form.get("password", "")[:1000]
+    handle, password = form.get("handle", "").strip()[:40], form.get("password", "")[:1000]
+    wait = _failed.wait(handle)
+    if wait:
+        message = f"Too many wrong passwords: try again in {wait} s."
+        return _signin_error(request, form, message, 429)
     account = session.exec(select(Account).where(Account.handle == handle)).first()
     if account is None or not check_password(account, password):
         if account is None:
             check_password(_decoy(), password)
-        context = {
-            "flash": None,
-            "error": "Wrong handle or password.",
-            "handle": form.get("handle", ""),
-            "next": _local(form.get("next")),
-        }
-        return render(request, "signin.html", context, status_code=401)
+        _failed.failed(handle)
+        return _signin_error(request, form, "Wrong handle or password.", 401)
     sign_in(request, account)
     return _back(_local(form.get("next")))
+
+
+def _signin_error(request: Request, form: dict[str, str], error: str, status: int) -> Response:
+    context = {
+        "flash": None,
+        "error": error,
+        "handle": form.get("handle", ""),
+        "next": _local(form.get("next")),
+    }
+    return render(request, "signin.html", context, status_code=status)
 
 
 @router.post("/signout")

@@ -3,6 +3,7 @@
 import re
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.web.pages.conftest import PASSWORD, csrf_of, sign_in
@@ -140,3 +141,30 @@ def test_editor_creates_edits_and_resolves_a_claim(site: TestClient, db: Databas
         {"outcome": "no", "note": "Re-read the keynote.", "closed_at": ""},
     )
     assert "Settled: no" in html and "re resolved" in html
+
+
+def test_an_account_made_by_the_command_signs_in_once_it_has_a_password(
+    site: TestClient, db: Database
+) -> None:
+    from claims.errors import Invalid
+    from forecasts.accounts import get_account, set_password
+
+    with db.writing() as session:
+        account = get_account(session, "desk")  # the demo editor, made without a password
+        with pytest.raises(Invalid):
+            set_password(session, account, "short")
+        set_password(session, account, PASSWORD)
+    sign_in(site, "desk")
+    assert "Editors' desk" in site.get("/desk").text
+
+
+def test_wrong_passwords_lock_the_handle_for_a_while() -> None:
+    from web.pages.throttle import FailedSignIns
+
+    failed = FailedSignIns(limit=3, window=60)
+    for second in range(3):
+        assert failed.wait("ana", now=100 + second) == 0
+        failed.failed("ana", now=100 + second)
+    assert failed.wait("ana", now=103) == 58
+    assert failed.wait("bob", now=103) == 0
+    assert failed.wait("ana", now=160.5) == 0  # the first failure has aged out
