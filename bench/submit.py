@@ -31,6 +31,7 @@ import shutil
 import signal
 import socket
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -421,28 +422,48 @@ def measure_python(
 # --------------------------------------------------------------------------- report
 
 
-def report(args: Any, bare: Result, real: Result, stored: tuple[int, int] | None) -> None:
+def _row(r: Result, label: str) -> str:
+    line = f"{label:8} {r.rps:9.0f} {r.p50_ms:8.2f} {r.p99_ms:8.2f} {r.max_ms:8.1f}"
+    line += f" {r.requests:9d} {r.non2xx:8d}"
+    other = max(0.0, r.machine_cpu_s - r.server_cpu_s - r.client_cpu_s)
+    per_request = 1000 * r.server_cpu_s / r.requests if r.requests else float("nan")
+    line += f" {r.server_cpu_s / r.seconds:11.0%} {per_request:11.3f}"
+    line += f" {r.client_cpu_s / r.seconds:11.0%}"
+    line += f" {other / r.seconds:10.0%}"
+    if r.socket_errors:
+        line += f"\n         socket errors: {r.socket_errors}"
+    if r.statuses and set(r.statuses) - {201}:
+        line += f"\n         statuses: {dict(sorted(r.statuses.items()))}"
+    return line
+
+
+def report(
+    args: Any, bares: list[Result], reals: list[Result], stored: tuple[int, int] | None
+) -> None:
     print()
+    real = reals[0]
     print(f"generator: {real.generator}; {args.seconds:g}s measured after {args.warmup:g}s warm-up")
-    header = f"{'':6} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'requests':>9}"
+    header = f"{'':8} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'requests':>9}"
     header += f" {'non-2xx':>8} {'server CPU':>11} {'ms CPU/req':>11} {'client CPU':>11}"
     header += f" {'other CPU':>10}"
     print(header)
-    for r in (bare, real):
-        line = f"{r.name:6} {r.rps:9.0f} {r.p50_ms:8.2f} {r.p99_ms:8.2f} {r.max_ms:8.1f}"
-        line += f" {r.requests:9d} {r.non2xx:8d}"
-        other = max(0.0, r.machine_cpu_s - r.server_cpu_s - r.client_cpu_s)
-        per_request = 1000 * r.server_cpu_s / r.requests if r.requests else float("nan")
-        line += f" {r.server_cpu_s / r.seconds:11.0%} {per_request:11.3f}"
-        line += f" {r.client_cpu_s / r.seconds:11.0%}"
-        line += f" {other / r.seconds:10.0%}"
-        print(line)
-        if r.socket_errors:
-            print(f"       socket errors: {r.socket_errors}")
-        if r.statuses and set(r.statuses) - {201}:
-            print(f"       statuses: {dict(sorted(r.statuses.items()))}")
-    ratio = real.rps / bare.rps if bare.rps else float("nan")
-    print(f"ratio real/bare throughput: {ratio:.3f}")
+    several = len(reals) > 1
+    for k, (bare, real) in enumerate(zip(bares, reals, strict=True), 1):
+        suffix = f" {k}" if several else ""
+        print(_row(bare, "bare" + suffix))
+        print(_row(real, "real" + suffix))
+    ratios = [r.rps / b.rps if b.rps else float("nan") for b, r in zip(bares, reals, strict=True)]
+    if several:
+        for name, results in (("bare", bares), ("real", reals)):
+            print(
+                f"median {name}: {statistics.median(r.rps for r in results):.0f} req/s, "
+                f"p50 {statistics.median(r.p50_ms for r in results):.2f} ms, "
+                f"p99 {statistics.median(r.p99_ms for r in results):.2f} ms"
+            )
+        shown = ", ".join(f"{x:.3f}" for x in ratios)
+        print(f"ratio real/bare throughput: median {statistics.median(ratios):.3f} ({shown})")
+    else:
+        print(f"ratio real/bare throughput: {ratios[0]:.3f}")
     print("goal context: real >= 0.5 x bare throughput, real p99 < 50 ms")
     print(
         f"(CPU: seconds per wall second, 100% = one core busy, {os.cpu_count()} cores; "
@@ -453,16 +474,16 @@ def report(args: Any, bare: Result, real: Result, stored: tuple[int, int] | None
         rows, acked = stored
         extra = rows - acked
         print(
-            f"stored vs acknowledged (real, measured window): {rows} forecast rows stored, "
+            f"stored vs acknowledged (real, measured windows): {rows} forecast rows stored, "
             f"{acked} 201s acknowledged, difference {extra:+d}"
         )
         if real.generator.startswith("wrk"):
             print(
                 f"  (wrk does not count responses still in flight when it stops, so up to "
-                f"{args.connections} more rows than 201s are expected; fewer rows than 201s "
-                f"would mean acknowledged forecasts were lost)"
+                f"{args.connections * len(reals)} more rows than 201s are expected; fewer rows "
+                f"than 201s would mean acknowledged forecasts were lost)"
             )
-    if real.non2xx or real.socket_errors:
+    if any(r.non2xx or r.socket_errors for r in reals):
         print("note: the real endpoint returned errors, so its figures are not valid")
     if not real.generator.startswith("wrk"):
         print(
@@ -479,6 +500,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seconds", type=int, default=10, help="measured seconds per target")
     parser.add_argument("--warmup", type=int, default=2, help="warm-up seconds per target")
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="measure bare then real this many times (medians)"
+    )
     parser.add_argument("--threads", type=int, default=1, help="wrk threads (1 uses least CPU)")
     parser.add_argument("--forecasters", type=int, default=32, help="accounts whose tokens rotate")
     parser.add_argument(
@@ -495,6 +519,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     parser.add_argument("-v", "--verbose", action="store_true", help="show wrk's own output")
     args = parser.parse_args()
+    if args.rounds < 1 or args.seconds < 1 or args.connections < 1:
+        parser.error("--rounds, --seconds and --connections must be at least 1")
     args.wrk = shutil.which("wrk")
     if args.generator == "wrk" and not args.wrk:
         parser.error("wrk is not installed: apt-get install -y wrk")
@@ -536,22 +562,27 @@ def main() -> int:
         create_claim(real.url, editor)
         check_submit(real, tokens[0])
         check_submit(bare, tokens[0])
-        if args.generator == "wrk":
-            script = wrk_script(tmp, tokens)
-            print(f"measuring bare ({bare.url}) ...")
-            bare_result, _ = measure_wrk(args, "bare", bare, script, None)
-            print(f"measuring real ({real.url}) ...")
-            real_result, stored = measure_wrk(args, "real", real, script, db)
-        else:
-            print(f"measuring bare ({bare.url}) ...")
-            bare_result, _ = measure_python(args, "bare", bare, tokens, None)
-            print(f"measuring real ({real.url}) ...")
-            real_result, stored = measure_python(args, "real", real, tokens, db)
-        for server in servers:
-            if server.proc.poll() is not None:
-                raise RuntimeError(f"{server.name} server died:\n{server.log_tail()}")
-        report(args, bare_result, real_result, stored)
-        if real_result.non2xx:
+        script = wrk_script(tmp, tokens) if args.generator == "wrk" else None
+        bares: list[Result] = []
+        reals: list[Result] = []
+        rows = acked = 0
+        for k in range(1, args.rounds + 1):
+            round_note = f" round {k}/{args.rounds}" if args.rounds > 1 else ""
+            for name, server in (("bare", bare), ("real", real)):
+                print(f"measuring {name}{round_note} ({server.url}) ...")
+                target_db = db if name == "real" else None
+                if script is not None:
+                    result, stored = measure_wrk(args, name, server, script, target_db)
+                else:
+                    result, stored = measure_python(args, name, server, tokens, target_db)
+                (bares if name == "bare" else reals).append(result)
+                if stored is not None:
+                    rows, acked = rows + stored[0], acked + stored[1]
+            for server in servers:
+                if server.proc.poll() is not None:
+                    raise RuntimeError(f"{server.name} server died:\n{server.log_tail()}")
+        report(args, bares, reals, (rows, acked))
+        if any(r.non2xx for r in reals):
             print(f"real server log (tail):\n{textwrap.indent(real.log_tail(15), '    ')}")
         return 0
     except (RuntimeError, subprocess.TimeoutExpired) as error:
