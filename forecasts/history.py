@@ -4,14 +4,20 @@ Like a price chart, the history is public while the claim is open (SPEC §2): it
 one, only the moments the probabilities moved and where they went.
 """
 
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlalchemy import Table, select
+from sqlmodel import Session
 
 from forecasts.crowd import MARKET_PRIOR, CrowdTracker
-from forecasts.models import Forecast
+from forecasts.models import ClaimStats, Forecast
+
+forecasts_t: Table = Forecast.__table__  # type: ignore[attr-defined]
+_CACHE_SIZE = 2048
 
 
 @dataclass(frozen=True)
@@ -39,11 +45,35 @@ def history_of(events: Iterable[tuple[int, datetime, int, float | None]]) -> lis
     return points
 
 
-def probability_history(session: Session, claim_id: int) -> list[HistoryPoint]:
-    """The claim's history from every forecast and withdrawal on it (imported ones too)."""
-    rows = session.exec(
-        select(Forecast.account_id, Forecast.created_at, Forecast.ledger_seq, Forecast.probability)
-        .where(Forecast.claim_id == claim_id)
-        .order_by(col(Forecast.created_at), col(Forecast.ledger_seq))
+def probability_history(
+    session: Session,
+    claim_id: int,
+    cache: "OrderedDict[tuple[int, int], Any] | None" = None,
+) -> list[HistoryPoint]:
+    """The claim's history from every forecast and withdrawal on it (imported ones too).
+
+    With a cache, it is kept by the claim's last ledger seq (as the crowd is), so a claim's
+    history is replayed again only after its forecasts change.
+    """
+    stats = session.get(ClaimStats, claim_id)
+    key = (claim_id, stats.last_seq if stats is not None else 0)
+    if cache is not None and key in cache:
+        cache.move_to_end(key)
+        hit: list[HistoryPoint] = cache[key]
+        return hit
+    rows = session.connection().execute(
+        select(
+            forecasts_t.c.account_id,
+            forecasts_t.c.created_at,
+            forecasts_t.c.ledger_seq,
+            forecasts_t.c.probability,
+        )
+        .where(forecasts_t.c.claim_id == claim_id)
+        .order_by(forecasts_t.c.created_at, forecasts_t.c.ledger_seq)
     )
-    return history_of((row[0], row[1], row[2], row[3]) for row in rows)
+    points = history_of((row[0], row[1], row[2], row[3]) for row in rows)
+    if cache is not None:
+        cache[key] = points
+        if len(cache) > _CACHE_SIZE:
+            cache.popitem(last=False)
+    return points

@@ -71,7 +71,7 @@ def index(
     for item in listed.items:
         claim = get_claim(session, item.slug)
         assert claim.id is not None
-        history = probability_history(session, claim.id)
+        history = probability_history(session, claim.id, ctx.history_cache)
         spark = sparkline(history, start=claim.opens_at, end=_chart_end(claim, now))
         rows.append({"claim": item, "spark": spark})
     tags = list(session.exec(select(ClaimTag.tag).distinct().order_by(ClaimTag.tag)))
@@ -93,7 +93,7 @@ def claim_page(request: Request, slug: str, session: ReadSession, ctx: Ctx, page
     assert claim.id is not None
     out = render_claim(session, ctx, claim, page.me)
     now = ctx.clock()
-    history = probability_history(session, claim.id)
+    history = probability_history(session, claim.id, ctx.history_cache)
     chart = history_chart(history, start=claim.opens_at, end=_chart_end(claim, now))
     revealed = out.status not in ("draft", "upcoming", "open")
     context = _base(
