@@ -83,6 +83,12 @@ def _claim_form(page: Page, slug: str, text: str) -> None:
     page.get_by_label("Opens (UTC; empty: on publishing)").fill(opens.strftime("%Y-%m-%dT%H:%M:%S"))
     closes = datetime.now(UTC) + timedelta(days=10)
     page.get_by_label("Closes (UTC)").fill(closes.strftime("%Y-%m-%dT%H:%M:%S"))
+    rule = {
+        "url": "https://example.org/feed.json",
+        "format": "json",
+        "expression": f"'{text}' == 'x'",
+    }
+    page.get_by_label("Rules").fill(json.dumps([rule]))
 
 
 def _assert_inert(page: Page, text: str, dialogs: list[str]) -> None:
@@ -163,6 +169,9 @@ def test_pages_read_without_javascript(site: Site, browser: object) -> None:
         context.close()
 
 
+# form fields a person fills in that no <label> names
+UNLABELLED = """[...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
+    .filter(field => field.labels.length === 0).map(field => field.name)"""
 PAGES = {
     "claims": "/",
     "claim": f"/claims/{RESOLVED_SLUG}",
@@ -171,6 +180,8 @@ PAGES = {
     "forecaster": "/forecasters/ana",
     "ledger": "/ledger",
     "desk": "/desk",
+    "account": "/account",
+    "new-claim": "/desk/claims/new",
     "claim-form": "/desk/claims/standalone-video-out-of-top-five-2026",
 }
 
@@ -183,6 +194,8 @@ def test_screenshots_and_no_sideways_scrolling(page: Page, site: Site, width: in
         page.goto(site.at(path))
         expect(page.locator("h1")).to_be_visible()
         screenshot(page, f"{name}-{width}")
+        unlabelled = page.evaluate(UNLABELLED)
+        assert unlabelled == [], f"{path}: fields without a label: {unlabelled}"
         overflow = page.evaluate("document.documentElement.scrollWidth")
         assert overflow <= width, f"{path} is {overflow}px wide at {width}px"
         assert not re.search(r"Internal Server Error|Traceback", page.content())
