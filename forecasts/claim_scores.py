@@ -5,9 +5,12 @@ forecasts, which is what `rescore_all` does. Replacing a claim's rows also moves
 per-forecaster totals (forecasts.totals) in the same transaction.
 """
 
+import multiprocessing
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Table, bindparam, delete, select, text
@@ -27,7 +30,6 @@ accounts_t: Table = Account.__table__  # type: ignore[attr-defined]
 claims_t: Table = Claim.__table__  # type: ignore[attr-defined]
 
 OUTCOME_VALUE = {"yes": 1, "no": 0}
-_INSERT_BATCH = 20_000
 
 
 @dataclass(frozen=True)
@@ -111,15 +113,15 @@ def _standing_at_close(events: Sequence[ScoringEvent], window: ClaimWindow) -> d
 
 def claim_events(conn: Connection, claim_id: int) -> tuple[list[ScoringEvent], dict[str, int]]:
     """Every forecast and withdrawal on the claim (imported ones too), and the handles' ids."""
-    f = forecasts_t.c
     rows = conn.execute(
-        select(f.account_id, accounts_t.c.handle, f.created_at, f.ledger_seq, f.probability)
-        .join(accounts_t, accounts_t.c.id == f.account_id)
-        .where(f.claim_id == claim_id)
-        .order_by(f.created_at, f.ledger_seq)
+        text(
+            "SELECT f.account_id, a.handle, f.created_at, f.ledger_seq, f.probability "
+            "FROM forecasts f JOIN accounts a ON a.id = f.account_id WHERE f.claim_id = :claim"
+        ),
+        {"claim": claim_id},
     ).all()
-    events = [ScoringEvent(r.handle, r.created_at, r.ledger_seq, r.probability) for r in rows]
-    return events, {r.handle: r.account_id for r in rows}
+    events = [ScoringEvent(handle, _moment(at), seq, p) for _, handle, at, seq, p in rows]
+    return events, {row[1]: row[0] for row in rows}
 
 
 def replace_claim_scores(session: Session, claim: Claim, *, now: datetime) -> int:
@@ -129,31 +131,75 @@ def replace_claim_scores(session: Session, claim: Claim, *, now: datetime) -> in
     """
     assert claim.id is not None
     conn = session.connection()
-    old = [dict(row._mapping) for row in conn.execute(_score_columns(claims=[claim.id]))]
+    old = [dict(row._mapping) for row in conn.execute(_scores_of(claim.id))]
     conn.execute(delete(scores_t).where(scores_t.c.claim_id == claim.id))
     new: list[dict[str, Any]] = []
     if claim.state == RESOLVED and claim.outcome in OUTCOME_VALUE:
         events, account_of = claim_events(conn, claim.id)
         new = score_rows(ClaimWindow.of(claim), events, account_of, now=now)
-        if new:
-            conn.execute(scores_t.insert(), new)
+        _write_scores(conn, new)
     apply_changes(conn, old, new)
     return len(new)
 
 
-def _score_columns(*, claims: list[int]) -> Any:
-    s = scores_t.c
-    columns = [
-        s.handle,
-        s.account_id,
-        s.brier,
-        s.time_averaged_brier,
-        s.coverage,
-        s.peer_score,
-        s.baseline_score,
-        s.market_points,
-    ]
-    return select(*columns).where(s.claim_id.in_(claims))
+_COLUMNS = (
+    "claim_id",
+    "account_id",
+    "handle",
+    "brier",
+    "time_averaged_brier",
+    "coverage",
+    "log_score",
+    "baseline_score",
+    "peer_score",
+    "market_points",
+    "probability_at_close",
+    "outcome",
+    "resolves_at",
+    "scored_at",
+)
+
+
+def _write_scores(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Insert Score rows straight through the driver (executemany of plain tuples).
+
+    SQLAlchemy's per-row parameter processing costs more than the insert itself at a million
+    rows; the two time columns are converted with the column type's own bind processor, once
+    per distinct value (every row of a claim shares them).
+    """
+    if not rows:
+        return
+    dialect = conn.dialect
+    time_type = scores_t.c.resolves_at.type
+    convert = time_type.dialect_impl(dialect).bind_processor(dialect)
+    stored: dict[datetime, Any] = {}
+
+    def time_of(value: datetime) -> Any:
+        if value not in stored:
+            stored[value] = value if convert is None else convert(value)
+        return stored[value]
+
+    marks = ", ".join(["?" if dialect.paramstyle == "qmark" else "%s"] * len(_COLUMNS))
+    sql = f"INSERT INTO {scores_t.name} ({', '.join(_COLUMNS)}) VALUES ({marks})"
+    conn.exec_driver_sql(
+        sql,
+        [
+            (
+                *(row[name] for name in _COLUMNS[:-2]),
+                time_of(row["resolves_at"]),
+                time_of(row["scored_at"]),
+            )
+            for row in rows
+        ],
+    )
+
+
+def _scores_of(claim_id: int) -> Any:
+    """The claim's Score rows, as much of them as the totals need (no type processing)."""
+    return text(
+        "SELECT handle, account_id, brier, time_averaged_brier, coverage, peer_score, "
+        "baseline_score, market_points FROM scores WHERE claim_id = :claim"
+    ).bindparams(claim=claim_id)
 
 
 @dataclass(frozen=True)
@@ -167,33 +213,67 @@ Progress = Callable[[int, int], None]
 
 
 def rescore_all(
-    session: Session, *, now: datetime, progress: Progress | None = None, chunk: int = 500
+    session: Session,
+    *,
+    now: datetime,
+    progress: Progress | None = None,
+    chunk: int = 500,
+    workers: int = 1,
 ) -> RescoreReport:
     """Rebuild every Score row and every total from the record, in one transaction; commits.
 
-    `progress(done, total)` is called after each chunk of claims.
+    Claims are read and scored a chunk at a time, by `workers` processes when above 1 (the
+    scoring is CPU-bound and pure; reading and writing stay in this process). `progress(done,
+    total)` is called after each chunk.
     """
     conn = session.connection()
     windows = _resolved_windows(conn)
     handle_of = {int(r.id): str(r.handle) for r in conn.execute(select(accounts_t))}
-    conn.execute(delete(scores_t))
     account_of = {handle: account for account, handle in handle_of.items()}
-    written = 0
-    pending: list[dict[str, Any]] = []
-    for done, (window, events) in enumerate(_events_by_claim(conn, windows, handle_of, chunk), 1):
-        pending.extend(score_rows(window, events, account_of, now=now))
-        if len(pending) >= _INSERT_BATCH:
-            conn.execute(scores_t.insert(), pending)
-            written += len(pending)
-            pending = []
-        if progress is not None and (done % chunk == 0 or done == len(windows)):
+    conn.execute(delete(scores_t))
+    written = done = 0
+    chunks = _event_chunks(conn, windows, handle_of, chunk)
+    for claims, rows in _score_chunks(chunks, account_of, now, workers):
+        _write_scores(conn, rows)
+        written += len(rows)
+        done += claims
+        if progress is not None:
             progress(done, len(windows))
-    if pending:
-        conn.execute(scores_t.insert(), pending)
-        written += len(pending)
     handles = rebuild_totals(conn)
     session.commit()
     return RescoreReport(claims=len(windows), rows=written, handles=handles)
+
+
+_Chunk = list[tuple[ClaimWindow, list[ScoringEvent]]]
+
+
+def score_chunk(
+    chunk: _Chunk, account_of: dict[str, int], now: datetime
+) -> tuple[int, list[dict[str, Any]]]:
+    """Score rows of a chunk of claims (a worker process's unit of work)."""
+    rows: list[dict[str, Any]] = []
+    for window, events in chunk:
+        rows.extend(score_rows(window, events, account_of, now=now))
+    return len(chunk), rows
+
+
+def _score_chunks(
+    chunks: Iterator[_Chunk], account_of: dict[str, int], now: datetime, workers: int
+) -> Iterator[tuple[int, list[dict[str, Any]]]]:
+    """Each chunk's rows in order; with workers, a few chunks ahead in other processes."""
+    if workers <= 1:
+        for chunk in chunks:
+            yield score_chunk(chunk, account_of, now)
+        return
+    context = multiprocessing.get_context("spawn")  # no forked copies of open connections
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        ahead: deque[Future[tuple[int, list[dict[str, Any]]]]] = deque()
+        for chunk in chunks:
+            ahead.append(pool.submit(score_chunk, chunk, account_of, now))
+            if len(ahead) > workers:
+                yield ahead.popleft().result()
+        while ahead:
+            yield ahead.popleft().result()
 
 
 def _resolved_windows(conn: Connection) -> list[ClaimWindow]:
@@ -218,10 +298,10 @@ def _resolved_windows(conn: Connection) -> list[ClaimWindow]:
     ]
 
 
-def _events_by_claim(
+def _event_chunks(
     conn: Connection, windows: list[ClaimWindow], handle_of: dict[int, str], chunk: int
-) -> Iterator[tuple[ClaimWindow, list[ScoringEvent]]]:
-    """Each claim's events, read a chunk of claims at a time without per-row type processing."""
+) -> Iterator[_Chunk]:
+    """The claims with their events, a chunk of claims per query, without type processing."""
     query = text(
         "SELECT claim_id, account_id, created_at, ledger_seq, probability FROM forecasts "
         "WHERE claim_id IN :ids"
@@ -235,12 +315,11 @@ def _events_by_claim(
             grouped[claim_id].append(
                 ScoringEvent(handle_of[account_id], _moment(at), seq, probability)
             )
-        for window in part:
-            yield window, grouped[window.id]
+        yield [(window, grouped[window.id]) for window in part]
 
 
 def _moment(value: Any) -> datetime:
     """A stored time as aware UTC: SQLite gives back text, PostgreSQL a datetime."""
     if isinstance(value, str):
-        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+        return datetime.fromisoformat(value + "+00:00")
     return as_utc(value)

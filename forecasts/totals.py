@@ -15,29 +15,69 @@ from sqlalchemy import (
     BigInteger,
     Connection,
     Table,
-    bindparam,
-    case,
     delete,
     func,
     insert,
     literal,
     select,
-    update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 
 from forecasts.models import ForecasterTotals, Score
 
 totals_t: Table = ForecasterTotals.__table__  # type: ignore[attr-defined]
 scores_t: Table = Score.__table__  # type: ignore[attr-defined]
 
-# (sum column, count column, mean column) of the two means the table keeps
-_MEANS = (
-    ("brier_sum", "brier_count", "mean_brier"),
-    ("time_averaged_brier_sum", "time_averaged_brier_count", "mean_time_averaged_brier"),
+_COLUMNS = (
+    "handle",
+    "account_id",
+    "claims_scored",
+    "brier_sum",
+    "brier_count",
+    "mean_brier",
+    "time_averaged_brier_sum",
+    "time_averaged_brier_count",
+    "mean_time_averaged_brier",
+    "peer_sum",
+    "coverage_sum",
+    "baseline_total",
+    "market_points_sum",
+    "market_points_count",
+    "revision",
 )
-_SUMS = ("peer_sum", "coverage_sum", "baseline_total", "market_points_sum")
-_COUNTS = ("claims_scored", "brier_count", "time_averaged_brier_count", "market_points_count")
+
+
+def _upsert_sql(mark: str) -> str:
+    """One statement per handle: insert its change, or add it to the row already there."""
+    t = totals_t.name
+    added = [
+        f"{name} = {t}.{name} + excluded.{name}"
+        for name in (
+            "claims_scored",
+            "peer_sum",
+            "coverage_sum",
+            "baseline_total",
+            "market_points_sum",
+            "market_points_count",
+        )
+    ]
+    for field in ("brier", "time_averaged_brier"):
+        count = f"({t}.{field}_count + excluded.{field}_count)"
+        total = f"({t}.{field}_sum + excluded.{field}_sum)"
+        added += [
+            f"{field}_count = {count}",
+            # an emptied sum restarts at exactly 0, dropping what the subtractions left over
+            f"{field}_sum = CASE WHEN {count} > 0 THEN {total} ELSE 0.0 END",
+            f"mean_{field} = CASE WHEN {count} > 0 THEN {total} / {count} END",
+        ]
+    added.append("revision = excluded.revision")
+    marks = ", ".join([mark] * len(_COLUMNS))
+    return (
+        f"INSERT INTO {t} ({', '.join(_COLUMNS)}) VALUES ({marks}) "
+        f"ON CONFLICT (handle) DO UPDATE SET {', '.join(added)}"
+    )
+
+
+_UPSERT = {"qmark": _upsert_sql("?"), "format": _upsert_sql("%s"), "pyformat": _upsert_sql("%s")}
 
 
 def new_revision() -> int:
@@ -63,11 +103,12 @@ class _Change:
 
     def add(self, row: Mapping[str, Any], sign: int) -> None:
         self.claims_scored += sign
-        for field, column in (("brier", "brier"), ("time_averaged_brier", "time_averaged_brier")):
-            value = row[column]
-            if value is not None:
-                setattr(self, f"{field}_sum", getattr(self, f"{field}_sum") + sign * value)
-                setattr(self, f"{field}_count", getattr(self, f"{field}_count") + sign)
+        if row["brier"] is not None:
+            self.brier_sum += sign * row["brier"]
+            self.brier_count += sign
+        if row["time_averaged_brier"] is not None:
+            self.time_averaged_brier_sum += sign * row["time_averaged_brier"]
+            self.time_averaged_brier_count += sign
         self.peer_sum += sign * (row["peer_score"] or 0.0)
         self.coverage_sum += sign * row["coverage"]
         self.baseline_total += sign * (row["baseline_score"] or 0.0)
@@ -75,56 +116,51 @@ class _Change:
             self.market_points_sum += sign * row["market_points"]
             self.market_points_count += sign
 
+    def values(self, handle: str, revision: int) -> tuple[Any, ...]:
+        """The row inserted for a handle that has none yet (the upsert's VALUES)."""
+        return (
+            handle,
+            self.account_id,
+            self.claims_scored,
+            self.brier_sum,
+            self.brier_count,
+            self.brier_sum / self.brier_count if self.brier_count > 0 else None,
+            self.time_averaged_brier_sum,
+            self.time_averaged_brier_count,
+            self.time_averaged_brier_sum / self.time_averaged_brier_count
+            if self.time_averaged_brier_count > 0
+            else None,
+            self.peer_sum,
+            self.coverage_sum,
+            self.baseline_total,
+            self.market_points_sum,
+            self.market_points_count,
+            revision,
+        )
+
 
 def apply_changes(
     conn: Connection, removed: Iterable[Mapping[str, Any]], added: Iterable[Mapping[str, Any]]
 ) -> None:
-    """Move the totals of every handle in `removed` or `added` (Score rows as mappings)."""
+    """Move the totals of every handle in `removed` or `added` (Score rows as mappings).
+
+    A plain driver executemany of one upsert: resolving a claim with a thousand forecasters
+    moves a thousand rows, and SQLAlchemy's per-row parameter handling would cost more than
+    the statements themselves.
+    """
     changes: dict[str, _Change] = {}
     for rows, sign in ((removed, -1), (added, 1)):
         for row in rows:
-            change = changes.setdefault(row["handle"], _Change(row["account_id"]))
+            change = changes.get(row["handle"])
+            if change is None:
+                change = changes[row["handle"]] = _Change(row["account_id"])
             change.add(row, sign)
     if not changes:
         return
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    conn.execute(
-        dialect.insert(totals_t).on_conflict_do_nothing(index_elements=["handle"]),
-        [
-            {"handle": handle, "account_id": change.account_id, "revision": 0}
-            | dict.fromkeys(_COUNTS, 0)
-            | dict.fromkeys(("brier_sum", "time_averaged_brier_sum", *_SUMS), 0.0)
-            for handle, change in changes.items()
-        ],
-    )
-    conn.execute(_update_statement(), _update_params(changes))
-    conn.execute(delete(totals_t).where(totals_t.c.claims_scored <= 0))
-
-
-def _update_statement() -> Any:
-    c = totals_t.c
-    values: dict[str, Any] = {"revision": bindparam("p_revision")}
-    for name in ("claims_scored", *_SUMS):
-        values[name] = c[name] + bindparam(f"p_{name}")
-    for total, count, mean in _MEANS:
-        new_count = c[count] + bindparam(f"p_{count}")
-        new_sum = c[total] + bindparam(f"p_{total}")
-        values[count] = new_count
-        # an emptied sum restarts at exactly 0, dropping the rounding left by the subtractions
-        values[total] = case((new_count > 0, new_sum), else_=0.0)
-        values[mean] = case((new_count > 0, new_sum / new_count), else_=None)
-    values["market_points_count"] = c.market_points_count + bindparam("p_market_points_count")
-    return update(totals_t).where(c.handle == bindparam("p_handle")).values(values)
-
-
-def _update_params(changes: dict[str, _Change]) -> list[dict[str, Any]]:
     revision = new_revision()
-    names = (*_COUNTS, *_SUMS, "brier_sum", "time_averaged_brier_sum")
-    return [
-        {"p_handle": handle, "p_revision": revision}
-        | {f"p_{name}": getattr(change, name) for name in names}
-        for handle, change in changes.items()
-    ]
+    params = [change.values(handle, revision) for handle, change in changes.items()]
+    conn.exec_driver_sql(_UPSERT[conn.dialect.paramstyle], params)
+    conn.execute(delete(totals_t).where(totals_t.c.claims_scored <= 0))
 
 
 def rebuild_totals(conn: Connection) -> int:
@@ -148,22 +184,5 @@ def rebuild_totals(conn: Connection) -> int:
         func.count(s.market_points),
         literal(new_revision(), BigInteger),
     ).group_by(s.handle)
-    columns = [
-        "handle",
-        "account_id",
-        "claims_scored",
-        "brier_sum",
-        "brier_count",
-        "mean_brier",
-        "time_averaged_brier_sum",
-        "time_averaged_brier_count",
-        "mean_time_averaged_brier",
-        "peer_sum",
-        "coverage_sum",
-        "baseline_total",
-        "market_points_sum",
-        "market_points_count",
-        "revision",
-    ]
-    result = conn.execute(insert(totals_t).from_select(columns, query))
+    result = conn.execute(insert(totals_t).from_select(list(_COLUMNS), query))
     return int(result.rowcount)

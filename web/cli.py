@@ -1,6 +1,7 @@
 """The `forecast-ledger` command."""
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -202,7 +203,11 @@ def export(
 
 
 @app.command()
-def rescore() -> None:
+def rescore(
+    workers: Annotated[
+        int, typer.Option(min=1, help="Processes that score claims (default: one per CPU)")
+    ] = os.cpu_count() or 1,
+) -> None:
     """Rebuild every score and per-forecaster total from the record, with a progress bar."""
     from rich.progress import MofNCompleteColumn, Progress, TimeElapsedColumn
 
@@ -216,6 +221,7 @@ def rescore() -> None:
             session,
             now=utc_now(),
             progress=lambda done, total: bar.update(task, completed=done, total=total),
+            workers=workers,
         )
     db.dispose()
     print(f"rescored {report.claims} claims: {report.rows} score rows, {report.handles} handles")
