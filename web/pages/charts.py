@@ -79,6 +79,15 @@ def _scale(
     ]
 
 
+def _time_format(span_seconds: float) -> str:
+    """Dates for a long span, times of day for a short one, so the ticks differ."""
+    if span_seconds >= 4 * 86400:
+        return "%-d %b %Y"
+    if span_seconds >= 3 * 3600:
+        return "%-d %b %H:%M"
+    return "%H:%M:%S"
+
+
 def history_chart(
     points: Sequence[HistoryPoint],
     *,
@@ -104,14 +113,15 @@ def history_chart(
     if axes:
         for i in range(4):
             moment = start + (end - start) * i / 3
-            x_ticks.append(Tick(left + (right - left) * i / 3, moment.strftime("%-d %b %Y")))
+            x_ticks.append(Tick(left + (right - left) * i / 3, moment.strftime(_time_format(span))))
     last = points[-1] if points else None
     if last is None:
         summary = "No forecasts yet."
     else:
         crowd = "none" if last.crowd is None else f"{100 * last.crowd:.0f}%"
         summary = (
-            f"{len(points)} changes from {start:%-d %b %Y} to {end:%-d %b %Y}; latest crowd "
+            f"{len(points)} changes from {start.strftime(_time_format(span))} to "
+            f"{end.strftime(_time_format(span))}; latest crowd "
             f"{crowd}, market {100 * last.market:.0f}%."
         )
     return LineChart(width, height, *box, lines, x_ticks, y_ticks if axes else [], summary)
