@@ -17,15 +17,19 @@ STATIC = Path(__file__).parent / "static"
 
 class PagesOnlySessions:
     """Session cookies serve the pages; API requests (bearer tokens) skip them entirely, which
-    keeps the cookie machinery off the forecast-submission hot path."""
+    keeps the cookie machinery off the forecast-submission hot path. A page served over HTTPS
+    always gets a `Secure` cookie, whatever `secure_cookies` says."""
 
     def __init__(self, app: ASGIApp, **options: Any) -> None:
         self.app = app
         self.sessions = SessionMiddleware(app, **options)
+        self.secure_sessions = SessionMiddleware(app, **{**options, "https_only": True})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"].startswith("/api/"):
             await self.app(scope, receive, send)
+        elif scope.get("scheme") in ("https", "wss"):
+            await self.secure_sessions(scope, receive, send)
         else:
             await self.sessions(scope, receive, send)
 

@@ -5,7 +5,7 @@ from functools import lru_cache
 from typing import Annotated
 
 from fastapi import Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from pydantic import TypeAdapter, ValidationError
 from sqlmodel import Session, col, select
 
@@ -27,7 +27,7 @@ from forecasts.submit import Accepted, Replayed, SubmitRequest
 from web.context import AppContext
 from web.deps import Ctx, ReadSession, WriteSession
 from web.pages.rendering import pct, render
-from web.pages.routing import page_router
+from web.pages.routing import error_text, page_router, see_other
 from web.pages.session import Form, Me, Page, flash, sign_in, sign_out, take_flash
 from web.pages.throttle import FailedSignIns
 
@@ -44,10 +44,6 @@ def _local(target: str | None) -> str:
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
         return target
     return "/"
-
-
-def _back(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303)
 
 
 def _problem(error: ValidationError) -> str:
@@ -89,7 +85,7 @@ def signup(request: Request, page: Page, form: Form, session: WriteSession, ctx:
         return render(request, "signup.html", context, status_code=422)
     sign_in(request, account)
     flash(request, f"Welcome, {account.handle}. You can forecast on any open claim.")
-    return _back("/")
+    return see_other("/")
 
 
 @router.get("/signin", response_class=HTMLResponse)
@@ -114,7 +110,7 @@ def signin(request: Request, page: Page, form: Form, session: ReadSession) -> Re
         _failed.failed(handle)
         return _signin_error(request, form, "Wrong handle or password.", 401)
     sign_in(request, account)
-    return _back(_local(form.get("next")))
+    return see_other(_local(form.get("next")))
 
 
 def _signin_error(request: Request, form: dict[str, str], error: str, status: int) -> Response:
@@ -130,7 +126,7 @@ def _signin_error(request: Request, form: dict[str, str], error: str, status: in
 @router.post("/signout")
 def signout(request: Request, page: Page, form: Form) -> Response:
     sign_out(request)
-    return _back("/")
+    return see_other("/")
 
 
 @router.get("/account", response_class=HTMLResponse)
@@ -154,7 +150,7 @@ def new_token(request: Request, me: Me, form: Form, session: WriteSession, ctx: 
         label = _short.validate_python(form.get("label", "").strip()[:100])
     except ValidationError as error:
         flash(request, f"Label: {_problem(error)}")
-        return _back("/account")
+        return see_other("/account")
     account = get_account(session, me.handle)
     token = issue_token(session, account, now=ctx.clock(), label=label)
     return _account(request, me.account_id, session, new_token=token)
@@ -167,7 +163,7 @@ def revoke(
     revoke_token(session, token_id, account_id=me.account_id, now=ctx.clock())
     ctx.forget_tokens()
     flash(request, "Token revoked: it no longer works.")
-    return _back("/account")
+    return see_other("/account")
 
 
 async def _append(
@@ -186,7 +182,7 @@ async def _append(
     )
     outcome = await asyncio.wrap_future(ctx.committer.submit(request))
     if isinstance(outcome, DomainError):
-        return f"Not recorded: {outcome.detail}"
+        return f"Not recorded: {error_text(outcome)}"
     assert isinstance(outcome, Accepted | Replayed)
     if probability is None:
         return "Your forecast is withdrawn."
@@ -205,15 +201,15 @@ async def post_forecast(request: Request, slug: str, ctx: Ctx, me: Me, form: For
     except ValueError as error:  # pydantic's ValidationError is a ValueError too
         problem = _problem(error) if isinstance(error, ValidationError) else "not a number"
         flash(request, f"Not recorded: give a percentage from 0.1 to 99.9 ({problem}).")
-        return _back(f"/claims/{slug}#forecast")
+        return see_other(f"/claims/{slug}#forecast")
     flash(request, await _append(ctx, me, slug, body.value, body.rationale))
-    return _back(f"/claims/{slug}#forecast")
+    return see_other(f"/claims/{slug}#forecast")
 
 
 @router.post("/claims/{slug}/withdraw")
 async def post_withdraw(request: Request, slug: str, ctx: Ctx, me: Me, form: Form) -> Response:
     flash(request, await _append(ctx, me, slug, None, None))
-    return _back(f"/claims/{slug}#forecast")
+    return see_other(f"/claims/{slug}#forecast")
 
 
 @router.post("/claims/{slug}/dispute")
@@ -224,7 +220,7 @@ def post_dispute(
         note = _long.validate_python(form.get("note", "").strip()) or None
     except ValidationError as error:
         flash(request, f"Not sent: {_problem(error)}")
-        return _back(f"/claims/{slug}#resolution")
+        return see_other(f"/claims/{slug}#resolution")
     dispute_proposal(session, slug, handle=me.handle, note=note, now=ctx.clock())
     flash(request, "Dispute sent: the editors will decide the outcome.")
-    return _back(f"/claims/{slug}#resolution")
+    return see_other(f"/claims/{slug}#resolution")

@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import and_, or_
 from sqlmodel import col, select
 
@@ -30,15 +30,11 @@ from web.pages.claim_form import (
     rules_to_check,
 )
 from web.pages.rendering import render
-from web.pages.routing import page_router
+from web.pages.routing import error_text, page_router, see_other
 from web.pages.session import EditorMe, Form, flash, take_flash
 from web.policy import resolution_policy
 
 router = page_router()
-
-
-def _back(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303)
 
 
 @router.get("/desk", response_class=HTMLResponse)
@@ -124,17 +120,10 @@ def new_claim(
     try:
         claim = create_claim(session, data, editor_id=me.account_id, now=ctx.clock(), record=record)
     except DomainError as error:
-        form.errors.append(_said(error))
+        form.errors.append(error_text(error))
         return _form_page(request, form, claim=None, status_code=409)
     flash(request, "Saved as a draft." if claim.state == DRAFT else "Published.")
-    return _back(f"/claims/{claim.slug}")
-
-
-def _said(error: DomainError) -> str:
-    detail = error.detail
-    if isinstance(detail, list):
-        return "; ".join(f"{item['loc'][-1]}: {item['msg']}" for item in detail)
-    return str(detail)
+    return see_other(f"/claims/{claim.slug}")
 
 
 @router.get("/desk/claims/{slug}", response_class=HTMLResponse)
@@ -158,7 +147,7 @@ def edit_claim(
     if action == "publish":
         publish_claim(session, slug, now=ctx.clock(), record=record)
         flash(request, "Published.")
-        return _back(f"/claims/{slug}")
+        return see_other(f"/claims/{slug}")
     patch = claim_patch(form, claim, tags_of(session, claim.id))
     if patch is None:
         return _form_page(request, form, claim=claim, status_code=422)
@@ -167,11 +156,11 @@ def edit_claim(
         amend_claim(session, claim, patch, forecast_seen=seen, now=ctx.clock(), record=record)
     except DomainError as error:
         session.rollback()
-        form.errors.append(_said(error))
+        form.errors.append(error_text(error))
         return _form_page(request, form, claim=get_claim(session, slug), status_code=409)
     changed = ", ".join(sorted(patch.model_dump(exclude_unset=True))) or "nothing"
     flash(request, f"Saved (changed: {changed.replace('_', ' ')}).")
-    return _back(f"/claims/{slug}")
+    return see_other(f"/claims/{slug}")
 
 
 @router.post("/desk/claims/{slug}/resolve")
@@ -197,8 +186,8 @@ def resolve(
         )
     except (DomainError, ValueError) as error:
         session.rollback()
-        message = _said(error) if isinstance(error, DomainError) else str(error)
+        message = error_text(error) if isinstance(error, DomainError) else str(error)
         flash(request, f"Not settled: {message}")
-        return _back(f"/desk/claims/{slug}#resolve")
+        return see_other(f"/desk/claims/{slug}#resolve")
     flash(request, f"Settled: {claim.outcome or claim.state}. Scores are updated.")
-    return _back(f"/claims/{slug}")
+    return see_other(f"/claims/{slug}")

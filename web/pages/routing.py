@@ -26,11 +26,11 @@ class PageRoute(APIRoute):
                 return await handler(request)
             except SignInRequired:
                 target = quote(request.url.path, safe="/")
-                return RedirectResponse(f"/signin?next={target}", status_code=303)
+                return see_other(f"/signin?next={target}")
             except BadCsrfToken as error:
                 return error_page(request, 403, str(error.detail))
             except DomainError as error:
-                return error_page(request, status_of(error), _message(error.detail))
+                return error_page(request, status_of(error), error_text(error))
             except RequestValidationError as error:
                 fields = ", ".join(str(e["loc"][-1]) for e in error.errors() if e.get("loc"))
                 return error_page(request, 422, f"That request was not valid ({fields}).")
@@ -38,7 +38,14 @@ class PageRoute(APIRoute):
         return route
 
 
-def _message(detail: object) -> str:
+def see_other(url: str) -> RedirectResponse:
+    """After a form: go to `url` with a GET (post, redirect, get)."""
+    return RedirectResponse(url, status_code=303)
+
+
+def error_text(error: DomainError) -> str:
+    """A domain error in words (a list of field problems joined up)."""
+    detail = error.detail
     if isinstance(detail, list):
         return "; ".join(f"{item['loc'][-1]}: {item['msg']}" for item in detail)
     return str(detail)
