@@ -12,7 +12,9 @@ from web.api import accounts, claims, forecasts, imports, ledger, resolution, sc
 from web.context import AppContext, RateLimiter
 from web.db import Database
 from web.fastpath import SubmitFastPath
+from web.limits import BodySizeLimit
 from web.migrate import upgrade
+from web.security import SecurityHeaders
 from web.settings import Settings, get_settings
 
 API_PREFIX = "/api/v1"
@@ -57,4 +59,7 @@ def create_app(
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(ledger.health_router)
     pages.install(app, settings)
+    # outermost: the cap applies before anything reads a body; every answer gets the headers
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)
     return app

@@ -51,7 +51,10 @@ def me(session: ReadSession, caller: Caller) -> MeOut:
 
 @router.post("/me/tokens", status_code=201, response_model=NewToken, responses=responses(401, 422))
 def create_token(
-    session: WriteSession, ctx: Ctx, caller: Caller, label: ShortText = Body(default="", embed=True)
+    session: WriteSession,
+    ctx: Ctx,
+    caller: Caller,
+    label: ShortText = Body(default="", embed=True, max_length=100),
 ) -> NewToken:
     account = session.get(Account, caller.account_id)
     assert account is not None
