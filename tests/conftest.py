@@ -9,6 +9,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,17 +46,26 @@ def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
     pg.drop_database(SERVER_URL, name)
 
 
-@pytest.fixture
-def database_url(tmp_path: Path, migrated_template: str) -> Iterator[str]:
+@contextmanager
+def fresh_database(directory: Path, migrated_template: str) -> Iterator[str]:
+    """The URL of a new database copied from the migrated template, dropped afterwards."""
     if not ON_POSTGRES:
-        path = tmp_path / "ledger.sqlite3"
+        path = directory / "ledger.sqlite3"
         shutil.copy(migrated_template, path)
         yield f"sqlite:///{path}"
         return
     name = f"fl_test_{uuid.uuid4().hex[:12]}"
     pg.create_database(SERVER_URL, name, template=migrated_template)
-    yield pg.with_database(SERVER_URL, name)
-    pg.drop_database(SERVER_URL, name)
+    try:
+        yield pg.with_database(SERVER_URL, name)
+    finally:
+        pg.drop_database(SERVER_URL, name)
+
+
+@pytest.fixture
+def database_url(tmp_path: Path, migrated_template: str) -> Iterator[str]:
+    with fresh_database(tmp_path, migrated_template) as url:
+        yield url
 
 
 @pytest.fixture
