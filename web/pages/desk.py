@@ -7,13 +7,13 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import and_, or_
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from claims.clock import as_utc
 from claims.errors import DomainError
 from claims.evidence import ClaimCheck, ClaimRules, check_claim, snapshot_of
 from claims.lifecycle import amend_claim, create_claim, get_claim, publish_claim, tags_of
-from claims.models import DRAFT, PUBLISHED, Claim
+from claims.models import DRAFT, PUBLISHED, Claim, Proposal, RuleRun
 from forecasts.ledger import record
 from forecasts.proposals import editors_queue
 from forecasts.settle import OUTCOMES, settle_claim
@@ -86,6 +86,7 @@ def _form_page(
     form: ClaimForm,
     *,
     claim: Claim | None,
+    session: Session | None = None,
     check: ClaimCheck | None = None,
     snapshots: list[Any] | None = None,
     status_code: int = 200,
@@ -97,7 +98,16 @@ def _form_page(
         "check": check,
         "snapshots": snapshots or [],
         "outcomes": OUTCOMES,
+        "run": None,
+        "proposal": None,
     }
+    if claim is not None and session is not None:
+        context["run"] = session.get(RuleRun, claim.id)
+        context["proposal"] = session.exec(
+            select(Proposal)
+            .where(Proposal.claim_id == claim.id, col(Proposal.state).in_(("proposed", "disputed")))
+            .order_by(col(Proposal.id).desc())
+        ).first()
     return render(request, "desk/claim_form.html", context, status_code=status_code)
 
 
@@ -130,7 +140,8 @@ def new_claim(
 def edit_claim_form(request: Request, slug: str, me: EditorMe, session: ReadSession) -> Response:
     claim = get_claim(session, slug)
     assert claim.id is not None
-    return _form_page(request, form_of_claim(claim, tags_of(session, claim.id)), claim=claim)
+    form = form_of_claim(claim, tags_of(session, claim.id))
+    return _form_page(request, form, claim=claim, session=session)
 
 
 @router.post("/desk/claims/{slug}", response_class=HTMLResponse)
@@ -143,14 +154,16 @@ def edit_claim(
     action = posted.get("action")
     if action == "check":
         check, snapshots = _check(ctx, form)
-        return _form_page(request, form, claim=claim, check=check, snapshots=snapshots)
+        return _form_page(
+            request, form, claim=claim, session=session, check=check, snapshots=snapshots
+        )
     if action == "publish":
         publish_claim(session, slug, now=ctx.clock(), record=record)
         flash(request, "Published.")
         return see_other(f"/claims/{slug}")
     patch = claim_patch(form, claim, tags_of(session, claim.id))
     if patch is None:
-        return _form_page(request, form, claim=claim, status_code=422)
+        return _form_page(request, form, claim=claim, session=session, status_code=422)
     seen = has_forecasts(session.connection(), claim.id)
     try:
         amend_claim(session, claim, patch, forecast_seen=seen, now=ctx.clock(), record=record)

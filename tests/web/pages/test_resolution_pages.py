@@ -65,6 +65,9 @@ def test_proposal_evidence_dispute_and_queue(
     assert "status-dispute" in queue and "The chart was &lt;b&gt;stale&lt;/b&gt;" in queue
     assert "status-failing" in queue and "3 failed fetches" in queue
     form = client.get("/desk/claims/sora-top-five").text
+    assert "a forecaster disputed it" in form and 'value="yes" required checked' in form
+    broken = client.get("/desk/claims/broken-feed").text
+    assert "3 failures in a row" in broken
     response = client.post(
         "/desk/claims/sora-top-five/resolve",
         data={"outcome": "no", "note": "Upheld the dispute.", "csrf_token": csrf_of(form)},
