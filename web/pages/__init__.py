@@ -3,12 +3,14 @@
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from web.pages import account, desk, public
+from web.pages.routing import error_page
 from web.pages.session import COOKIE, MAX_AGE, session_secret
 from web.settings import Settings
 
@@ -34,11 +36,27 @@ class PagesOnlySessions:
             await self.sessions(scope, receive, send)
 
 
+def _html_not_found(app: FastAPI) -> None:
+    """A browser asking for an address that does not exist gets a page; programs keep JSON."""
+    json_handler = app.exception_handlers[StarletteHTTPException]
+
+    async def not_found(request: Request, error: Exception) -> Response:
+        assert isinstance(error, StarletteHTTPException)
+        wants_page = "text/html" in request.headers.get("accept", "")
+        if error.status_code == 404 and wants_page and not request.url.path.startswith("/api/"):
+            return error_page(request, 404, "There is no page at this address.")
+        response: Response = await json_handler(request, error)
+        return response
+
+    app.add_exception_handler(StarletteHTTPException, not_found)
+
+
 def install(app: FastAPI, settings: Settings) -> None:
     """Add the pages, their stylesheet and the signed session cookie to the app."""
     for module in (public, account, desk):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    _html_not_found(app)
     app.add_middleware(
         PagesOnlySessions,
         secret_key=session_secret(settings),

@@ -85,6 +85,11 @@ def test_unknown_things_are_html_404s(site: TestClient) -> None:
     for path in ("/claims/no-such-claim", "/forecasters/nobody"):
         response = site.get(path)
         assert response.status_code == 404 and "Not found" in response.text
+    browser = site.get("/no/such/page", headers={"Accept": "text/html,*/*"})
+    assert browser.status_code == 404 and "no page at this address" in browser.text
+    program = site.get("/api/v1/no-such-thing", headers={"Accept": "text/html"})
+    assert program.status_code == 404 and program.json() == {"detail": "Not Found"}
+    assert site.get("/no/such/page").json() == {"detail": "Not Found"}
 
 
 def test_desk_and_account_pages_for_an_editor(site: TestClient) -> None:
