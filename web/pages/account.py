@@ -10,6 +10,7 @@ from pydantic import TypeAdapter, ValidationError
 from sqlmodel import Session, col, select
 
 from claims.errors import Conflict, DomainError
+from claims.models import Claim
 from claims.text import Handle, LongText, ShortText
 from forecasts.accounts import (
     MIN_PASSWORD_LENGTH,
@@ -20,7 +21,7 @@ from forecasts.accounts import (
     issue_token,
     revoke_token,
 )
-from forecasts.models import FORECASTER, Account, ApiToken
+from forecasts.models import FORECASTER, Account, ApiToken, Standing
 from forecasts.proposals import dispute_proposal
 from forecasts.schemas import ForecastIn
 from forecasts.submit import Accepted, Replayed, SubmitRequest
@@ -140,7 +141,22 @@ def _account(
     tokens = session.exec(
         select(ApiToken).where(ApiToken.account_id == account_id).order_by(col(ApiToken.id).desc())
     )
-    context = {"flash": take_flash(request), "tokens": list(tokens), "new_token": new_token}
+    standing = session.exec(
+        select(Claim.slug, Claim.title, Standing.probability, Standing.at)
+        .join(Claim, col(Claim.id) == Standing.claim_id)
+        .where(Standing.account_id == account_id, col(Standing.probability).is_not(None))
+        .order_by(col(Standing.at).desc())
+        .limit(200)
+    )
+    context = {
+        "flash": take_flash(request),
+        "tokens": list(tokens),
+        "new_token": new_token,
+        "standing": [
+            {"slug": slug, "title": title, "probability": probability, "at": at}
+            for slug, title, probability, at in standing
+        ],
+    }
     return render(request, "account.html", context)
 
 

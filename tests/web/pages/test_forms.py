@@ -36,6 +36,9 @@ def test_sign_up_forecast_and_withdraw(site: TestClient) -> None:
     assert "Your forecast of 99.9% is recorded" in html and "You stand at" in html
     api = site.get(f"/api/v1/claims/{OPEN_SLUG}").json()
     assert api["forecasters"] == 6 and api["market_probability"] == 0.999
+    assert "you: 99.9%" in site.get("/").text
+    assert "Your standing forecasts" in site.get("/account").text
+    assert f'href="/claims/{OPEN_SLUG}"' in site.get("/account").text
     html = _post(site, f"/claims/{OPEN_SLUG}", f"/claims/{OPEN_SLUG}/forecast", {"percent": "0"})
     assert "Not recorded" in html
     html = _post(site, f"/claims/{OPEN_SLUG}", f"/claims/{OPEN_SLUG}/withdraw", {})
