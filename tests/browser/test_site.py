@@ -4,6 +4,7 @@ pages without script, and screenshots at 1280 and 390 pixels."""
 import json
 import re
 from datetime import UTC, datetime, timedelta
+from urllib.parse import quote
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -114,8 +115,21 @@ def test_hostile_text_in_every_field_renders_inert(
     expect(page.get_by_label("Handle")).to_have_value(text)
     assert dialogs == [] and page.locator("img").count() == 0
 
+    page.goto(site.at("/signin?next=" + quote(text)))
+    page.get_by_label("Handle").fill(text)
+    page.get_by_label("Password").fill("wrong password")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_label("Handle")).to_have_value(text)
+    for path in ("/?tag=", "/leaderboard?metric=", "/forecasters/", "/claims/"):
+        page.goto(site.at(path + quote(text)))
+    assert dialogs == [] and page.locator("img").count() == 0
+
     sign_in(page, site, "maria")
     page.goto(site.at("/desk/claims/new"))
+    _claim_form(page, text, text)  # a slug cannot hold it either
+    page.get_by_role("button", name="Create claim").click()
+    expect(page.locator(".error")).to_contain_text("slug")
+    expect(page.get_by_label("Slug")).to_have_value(text)
     _claim_form(page, slug, text)
     page.get_by_label("Tags").fill(text)  # refused: tags are slugs
     page.get_by_role("button", name="Create claim").click()
