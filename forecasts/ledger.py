@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import rfc8785
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, bindparam, select, update
 from sqlmodel import Session
 
 from claims.clock import stamp
@@ -136,10 +136,16 @@ def flush(conn: Connection, chain: Chain) -> None:
     if not chain.rows:
         return
     conn.execute(entries_table.insert(), chain.rows)
-    conn.execute(
-        update(head_table).where(head_table.c.id == 1).values(seq=chain.seq, hash=chain.hash)
-    )
+    conn.execute(_MOVE_HEAD, {"new_seq": chain.seq, "new_hash": chain.hash})
     chain.rows = []
+
+
+# Bound parameters instead of `.values(literal)`: compiled once, then served from the cache.
+_MOVE_HEAD = (
+    update(head_table)
+    .where(head_table.c.id == 1)
+    .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
+)
 
 
 def record(

@@ -7,13 +7,13 @@ fsync serves many requests.
 """
 
 import json
-from functools import lru_cache
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, Table, select, tuple_, update
+from sqlalchemy import Connection, Table, bindparam, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from claims.clock import stamp
@@ -305,15 +305,30 @@ def _write(batch: _Batch, chain: Any) -> None:
     if batch.idem_rows:
         conn.execute(idem_t.insert(), batch.idem_rows)
     upsert(conn, standings_t, list(batch.standing_rows.values()), ["claim_id", "account_id"])
-    touched = {row["claim_id"] for row in batch.forecast_rows}
-    for claim_id in touched:
+    inserts, updates = [], []
+    for claim_id in {row["claim_id"] for row in batch.forecast_rows}:
         market, count = batch.stats[claim_id]
         values = {"market": market, "forecasters": count, "last_seq": chain.seq}
         if claim_id in batch.new_stats:
-            conn.execute(stats_t.insert().values(claim_id=claim_id, **values))
+            inserts.append({"claim_id": claim_id, **values})
             batch.new_stats.discard(claim_id)
         else:
-            conn.execute(update(stats_t).where(stats_t.c.claim_id == claim_id).values(**values))
+            updates.append({"stats_claim": claim_id, **values})
+    if inserts:
+        conn.execute(stats_t.insert(), inserts)
+    if updates:
+        conn.execute(_UPDATE_STATS, updates)
+
+
+_UPDATE_STATS = (
+    update(stats_t)
+    .where(stats_t.c.claim_id == bindparam("stats_claim"))
+    .values(
+        market=bindparam("market"),
+        forecasters=bindparam("forecasters"),
+        last_seq=bindparam("last_seq"),
+    )
+)
 
 
 def upsert(conn: Connection, table: Table, rows: list[dict[str, Any]], keys: list[str]) -> None:
