@@ -4,7 +4,7 @@ import asyncio
 from functools import lru_cache
 from typing import Annotated
 
-from fastapi import Query, Request
+from fastapi import Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import TypeAdapter, ValidationError
 from sqlmodel import Session, col, select
@@ -174,7 +174,12 @@ def new_token(request: Request, me: Me, form: Form, session: WriteSession, ctx: 
 
 @router.post("/account/tokens/{token_id}/revoke")
 def revoke(
-    request: Request, token_id: int, me: Me, form: Form, session: WriteSession, ctx: Ctx
+    request: Request,
+    token_id: Annotated[int, Path(ge=1, le=2**62)],
+    me: Me,
+    form: Form,
+    session: WriteSession,
+    ctx: Ctx,
 ) -> Response:
     revoke_token(session, token_id, account_id=me.account_id, now=ctx.clock())
     ctx.forget_tokens()

@@ -240,7 +240,7 @@ def ledger_page(
     session: ReadSession,
     ctx: Ctx,
     page: Page,
-    before: Annotated[int | None, Query(ge=1)] = None,
+    before: Annotated[int | None, Query(ge=1, le=2**62)] = None,
 ) -> Response:
     seq, digest = head(session)
     query = select(LedgerEntry).order_by(col(LedgerEntry.seq).desc()).limit(25)

@@ -97,3 +97,25 @@ def test_desk_and_account_pages_for_an_editor(site: TestClient) -> None:
     sign_in(site, "maria")
     for path in ("/desk", "/desk/claims/new", f"/desk/claims/{OPEN_SLUG}", "/account"):
         _ok(site, path)
+
+
+def test_odd_parameters_are_refused_not_crashed_on(site: TestClient) -> None:
+    odd = [
+        "/ledger?before=99999999999999999999999",
+        "/?cursor=zzz",
+        "/?status=bogus",
+        "/leaderboard?min_claims=-5",
+        "/claims/%00",
+        "/forecasters/%ED%A0%80",
+        "/claims/" + "a" * 5000,
+    ]
+    for path in odd:
+        response = site.get(path)
+        assert response.status_code in (404, 422), path
+        assert "<h1>" in response.text
+    sign_in(site, "maria")
+    html = site.get("/account").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert token is not None
+    big = site.post("/account/tokens/99999999999999999999999/revoke", data={"csrf_token": token[1]})
+    assert big.status_code == 422
