@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
 
@@ -14,6 +15,7 @@ from claims.errors import DomainError
 from claims.evidence import ClaimCheck, ClaimRules, check_claim, snapshot_of
 from claims.lifecycle import amend_claim, create_claim, get_claim, publish_claim, tags_of
 from claims.models import DRAFT, PUBLISHED, Claim, Proposal, RuleRun
+from claims.text import LongText
 from forecasts.ledger import record
 from forecasts.proposals import editors_queue
 from forecasts.settle import OUTCOMES, settle_claim
@@ -35,6 +37,7 @@ from web.pages.session import EditorMe, Form, flash, take_flash
 from web.policy import resolution_policy
 
 router = page_router()
+_note = TypeAdapter(LongText)
 
 
 @router.get("/desk", response_class=HTMLResponse)
@@ -182,11 +185,12 @@ def resolve(
 ) -> Response:
     """Resolve, annul or call ambiguous (again, to re-resolve): issue 4's settle_claim."""
     outcome = posted.get("outcome", "")
-    note = posted.get("note", "").strip()[:20_000] or None
+    note_text = posted.get("note", "").strip()
     closed_text = posted.get("closed_at", "").strip()
     try:
         if outcome not in OUTCOMES:
             raise ValueError("choose an outcome")
+        note = _note.validate_python(note_text) or None
         closed_at = _parse(closed_text) if closed_text else None
         claim = settle_claim(
             session,
@@ -199,7 +203,10 @@ def resolve(
         )
     except (DomainError, ValueError) as error:
         session.rollback()
-        message = error_text(error) if isinstance(error, DomainError) else str(error)
+        if isinstance(error, ValidationError):
+            message = f"note: {error.errors()[0]['msg']}"
+        else:
+            message = error_text(error) if isinstance(error, DomainError) else str(error)
         flash(request, f"Not settled: {message}")
         return see_other(f"/desk/claims/{slug}#resolve")
     flash(request, f"Settled: {claim.outcome or claim.state}. Scores are updated.")

@@ -139,6 +139,13 @@ def test_editor_creates_edits_and_resolves_a_claim(site: TestClient, db: Databas
     assert "Not settled" in html and "still open" in html
     html = _post(
         site,
+        "/desk/claims/desk-made-claim",
+        "/desk/claims/desk-made-claim/resolve",
+        {"outcome": "annulled", "note": "nul\x00byte", "closed_at": ""},
+    )
+    assert "Not settled: note: Value error, must not contain NUL bytes" in html
+    html = _post(
+        site,
         "/desk/claims/gemini-omni-announced-at-io-2026",
         "/desk/claims/gemini-omni-announced-at-io-2026/resolve",
         {"outcome": "no", "note": "Re-read the keynote.", "closed_at": ""},
