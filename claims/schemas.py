@@ -1,8 +1,8 @@
 """What editors send: the validated shapes of a new claim and of a change to one."""
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, HttpUrl
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, HttpUrl, field_validator
 
 from claims.rules import RuleSpec
 from claims.text import Criteria, LongText, ShortText, Slug, Tag, Title
@@ -50,4 +50,21 @@ class ClaimPatch(BaseModel):
     closes_at: AwareDatetime | None = None
     resolves_at: AwareDatetime | None = None
     rules: list[RuleSpec] | None = Field(default=None, max_length=10)
-    source: ClaimSource | None = None
+    source: ClaimSource | None = None  # null removes the source
+
+    @field_validator(
+        "title",
+        "description",
+        "resolution_criteria",
+        "fine_print",
+        "tags",
+        "rules",
+        mode="before",
+    )
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        # absent means "unchanged"; an explicit null would blank a field that must have a value
+        # (a null time is read as absent, which the desk's form relies on)
+        if value is None:
+            raise ValueError("must not be null (leave the field out to keep it)")
+        return value

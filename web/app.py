@@ -7,7 +7,7 @@ from fastapi import FastAPI
 
 from claims.clock import Clock, utc_now
 from forecasts.groupcommit import GroupCommitter
-from web import errors, pages, scheduler
+from web import errors, openapi, pages, scheduler
 from web.api import accounts, claims, forecasts, imports, ledger, resolution, scores
 from web.context import AppContext, RateLimiter
 from web.db import Database
@@ -59,6 +59,7 @@ def create_app(
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(ledger.health_router)
     pages.install(app, settings)
+    openapi.install(app)
     # outermost: the cap applies before anything reads a body; every answer gets the headers
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)

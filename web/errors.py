@@ -69,8 +69,15 @@ async def _validation_error(_request: Request, error: Exception) -> JSONResponse
     return JSONResponse({"detail": validation_detail(error.errors())}, status_code=422)
 
 
+# FastAPI's answer to a body it cannot decode (not UTF-8, say): bad input, so a 422 like the rest
+_UNREADABLE_BODY = "There was an error parsing the body"
+
+
 async def _http_error(_request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, StarletteHTTPException)
+    if error.status_code == 400 and error.detail == _UNREADABLE_BODY:
+        detail = [{"loc": ["body"], "msg": "the body is not UTF-8 JSON", "type": "json_invalid"}]
+        return JSONResponse({"detail": detail}, status_code=422)
     return JSONResponse(
         {"detail": error.detail},
         status_code=error.status_code,

@@ -23,6 +23,7 @@ from tests.factories import FakeClock, auth, make_claim
 from web.app import create_app
 from web.db import Database
 from web.deps import optional_principal
+from web.openapi import reads
 from web.settings import Settings
 
 PUBLIC, FORECASTER, EDITOR, ADMIN = "public", "forecaster", "editor", "admin"
@@ -108,15 +109,7 @@ def app_routes(app: FastAPI) -> dict[tuple[str, str], Any]:
 
 def _reads_caller(route: Any) -> bool:
     """Whether the route looks at a bearer token when one is sent (so a bad one is a 401)."""
-    if not isinstance(route, APIRoute):
-        return False
-    stack = list(route.dependant.dependencies)
-    while stack:
-        dependency = stack.pop()
-        if dependency.call is optional_principal:
-            return True
-        stack.extend(dependency.dependencies)
-    return False
+    return isinstance(route, APIRoute) and reads(route, optional_principal)
 
 
 @dataclass
