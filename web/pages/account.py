@@ -29,7 +29,7 @@ from web.context import AppContext
 from web.deps import Ctx, ReadSession, WriteSession
 from web.pages.rendering import pct, render
 from web.pages.routing import error_text, page_router, see_other
-from web.pages.session import Form, Me, Page, flash, sign_in, sign_out, take_flash
+from web.pages.session import Form, Me, Page, flash, sign_in, sign_out
 from web.pages.throttle import FailedSignIns
 
 router = page_router()
@@ -61,7 +61,7 @@ def _decoy() -> Account:
 
 @router.get("/signup", response_class=HTMLResponse)
 def signup_form(request: Request, page: Page) -> Response:
-    return render(request, "signup.html", {"flash": None, "error": None, "handle": ""})
+    return render(request, "signup.html", {"error": None, "handle": ""})
 
 
 @router.post("/signup", response_class=HTMLResponse)
@@ -82,7 +82,7 @@ def signup(request: Request, page: Page, form: Form, session: WriteSession, ctx:
         except Conflict:
             error = "That handle is taken."
     if error is not None:
-        context = {"flash": None, "error": error, "handle": form.get("handle", "")}
+        context = {"error": error, "handle": form.get("handle", "")}
         return render(request, "signup.html", context, status_code=422)
     sign_in(request, account)
     flash(request, f"Welcome, {account.handle}. You can forecast on any open claim.")
@@ -93,7 +93,7 @@ def signup(request: Request, page: Page, form: Form, session: WriteSession, ctx:
 def signin_form(
     request: Request, page: Page, next: Annotated[str | None, Query(max_length=500)] = None
 ) -> Response:
-    context = {"flash": take_flash(request), "error": None, "handle": "", "next": _local(next)}
+    context = {"error": None, "handle": "", "next": _local(next)}
     return render(request, "signin.html", context)
 
 
@@ -116,7 +116,6 @@ def signin(request: Request, page: Page, form: Form, session: ReadSession) -> Re
 
 def _signin_error(request: Request, form: dict[str, str], error: str, status: int) -> Response:
     context = {
-        "flash": None,
         "error": error,
         "handle": form.get("handle", ""),
         "next": _local(form.get("next")),
@@ -149,7 +148,6 @@ def _account(
         .limit(200)
     )
     context = {
-        "flash": take_flash(request),
         "tokens": list(tokens),
         "new_token": new_token,
         "standing": [

@@ -33,7 +33,7 @@ from web.pages.claim_form import (
 )
 from web.pages.rendering import render
 from web.pages.routing import error_text, page_router, see_other
-from web.pages.session import EditorMe, Form, flash, take_flash
+from web.pages.session import EditorMe, Form, flash
 from web.policy import resolution_policy
 
 router = page_router()
@@ -53,7 +53,6 @@ def desk(request: Request, me: EditorMe, session: ReadSession, ctx: Ctx) -> Resp
     )
     drafts = session.exec(select(Claim).where(Claim.state == DRAFT).order_by(col(Claim.id)))
     context = {
-        "flash": take_flash(request),
         "queue": editors_queue(session),
         "awaiting": list(awaiting),
         "drafts": list(drafts),
@@ -95,7 +94,6 @@ def _form_page(
     status_code: int = 200,
 ) -> Response:
     context = {
-        "flash": take_flash(request),
         "form": form,
         "claim": claim,
         "check": check,

@@ -24,7 +24,7 @@ from web.deps import Ctx, ReadSession
 from web.pages.charts import calibration_plot, history_chart, sparkline
 from web.pages.rendering import render
 from web.pages.routing import page_router
-from web.pages.session import Page, PageState, take_flash
+from web.pages.session import Page, PageState
 
 router = page_router()
 # Entries that say what a forecaster did; the claim's timeline shows the others.
@@ -49,10 +49,6 @@ def _visible(claim: Claim, page: PageState) -> Claim:
     return claim
 
 
-def _base(request: Request, **context: Any) -> dict[str, Any]:
-    return {"flash": take_flash(request), **context}
-
-
 @router.get("/", response_class=HTMLResponse)
 def index(
     request: Request,
@@ -75,8 +71,7 @@ def index(
         spark = sparkline(history, start=claim.opens_at, end=_chart_end(claim, now))
         rows.append({"claim": item, "spark": spark})
     tags = list(session.exec(select(ClaimTag.tag).distinct().order_by(ClaimTag.tag)))
-    context = _base(
-        request,
+    context = dict(
         rows=rows,
         tags=tags,
         statuses=["upcoming", "open", "closed", "proposed", "resolved", "annulled", "ambiguous"],
@@ -96,8 +91,7 @@ def claim_page(request: Request, slug: str, session: ReadSession, ctx: Ctx, page
     history = probability_history(session, claim.id, ctx.history_cache)
     chart = history_chart(history, start=claim.opens_at, end=_chart_end(claim, now))
     revealed = out.status not in ("draft", "upcoming", "open")
-    context = _base(
-        request,
+    context = dict(
         claim=out,
         chart=chart,
         timeline=_timeline(session, claim.id),
@@ -203,8 +197,7 @@ def leaderboard_page(
         k=ctx.settings.peer_accuracy_prior,
         cache=ctx.interval_cache,
     )
-    context = _base(
-        request,
+    context = dict(
         rows=rows,
         metric=metric,
         metrics=METRIC_LABELS,
@@ -225,8 +218,7 @@ def forecaster_page(
         k=ctx.settings.peer_accuracy_prior,
         cache=ctx.interval_cache,
     )
-    context = _base(
-        request,
+    context = dict(
         profile=profile,
         plot=calibration_plot(profile.calibration),
         crowd=CROWD_HANDLE,
@@ -248,8 +240,7 @@ def ledger_page(
         query = query.where(LedgerEntry.seq < before)
     entries = list(session.exec(query))
     slugs = _slugs(session, {e.claim_id for e in entries if e.claim_id is not None})
-    context = _base(
-        request,
+    context = dict(
         head_seq=seq,
         head_hash=digest,
         head_at=stamp(entries[0].created_at) if entries and before is None else None,

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from claims.clock import as_utc, parse_stamp
+from web.pages.session import take_flash
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -75,10 +76,15 @@ ENV = _environment()
 def render(
     request: Request, name: str, context: dict[str, Any], *, status_code: int = 200
 ) -> HTMLResponse:
-    """Render a page; `request.state.page` (the caller, CSRF token) is always available."""
+    """Render a page with the caller, the CSRF token and the notice left by the last form."""
     page = getattr(request.state, "page", None)
     html = ENV.get_template(name).render(
-        {"request": request, "me": page.me if page else None, "csrf": page.csrf if page else ""}
+        {
+            "request": request,
+            "me": page.me if page else None,
+            "csrf": page.csrf if page else "",
+            "flash": take_flash(request),
+        }
         | context
     )
     return HTMLResponse(html, status_code=status_code, headers=SECURITY_HEADERS)

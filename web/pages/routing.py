@@ -54,7 +54,7 @@ def error_text(error: DomainError) -> str:
 def error_page(request: Request, status: int, message: str) -> Response:
     titles = {403: "Not allowed", 404: "Not found", 409: "Not now", 422: "Not valid"}
     title = titles.get(status, "Something went wrong")
-    context = {"title": title, "message": message, "status": status, "flash": None}
+    context = {"title": title, "message": message, "status": status}
     return render(request, "error.html", context, status_code=status)
 
 

@@ -93,6 +93,8 @@ def flash(request: Request, message: str) -> None:
 
 
 def take_flash(request: Request) -> str | None:
+    if "session" not in request.scope:  # an error page for a request the sessions skip
+        return None
     message = request.session.pop("flash", None)
     return message if isinstance(message, str) else None
 
