@@ -30,7 +30,7 @@ router = page_router()
 # Entries that say what a forecaster did; the claim's timeline shows the others.
 _FORECAST_KINDS = ("forecast_submitted", "forecast_withdrawn", "forecast_imported")
 METRIC_LABELS = {
-    "mean_brier": "Mean Brier (0-1), lower is better",
+    "mean_brier": "Mean Brier (0\u20131), lower is better",
     "mean_time_averaged_brier": "Time-averaged Brier, lower is better",
     "peer_accuracy": "Peer accuracy, higher is better",
     "baseline_total": "Baseline score, higher is better",
