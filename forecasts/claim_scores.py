@@ -30,6 +30,7 @@ accounts_t: Table = Account.__table__  # type: ignore[attr-defined]
 claims_t: Table = Claim.__table__  # type: ignore[attr-defined]
 
 OUTCOME_VALUE = {"yes": 1, "no": 0}
+_REBUILD_CACHE_KIB = 256 * 1024
 
 
 @dataclass(frozen=True)
@@ -227,6 +228,10 @@ def rescore_all(
     total)` is called after each chunk.
     """
     conn = session.connection()
+    sqlite = conn.dialect.name == "sqlite"
+    if sqlite:  # rewriting every index of a million rows thrashes the default 2 MB page cache
+        cache_size = int(conn.exec_driver_sql("PRAGMA cache_size").scalar_one())
+        conn.exec_driver_sql(f"PRAGMA cache_size = -{_REBUILD_CACHE_KIB}")
     windows = _resolved_windows(conn)
     handle_of = {int(r.id): str(r.handle) for r in conn.execute(select(accounts_t))}
     account_of = {handle: account for account, handle in handle_of.items()}
@@ -240,6 +245,8 @@ def rescore_all(
         if progress is not None:
             progress(done, len(windows))
     handles = rebuild_totals(conn)
+    if sqlite:
+        conn.exec_driver_sql(f"PRAGMA cache_size = {cache_size}")
     session.commit()
     return RescoreReport(claims=len(windows), rows=written, handles=handles)
 

@@ -53,7 +53,8 @@ def settle_claim(
     """
     if outcome not in OUTCOMES:
         raise Invalid("outcome", f"must be one of {', '.join(OUTCOMES)}")
-    session.refresh(claim, with_for_update=True)  # re-read under the lock: the state may have moved
+    session.flush()  # the caller's pending changes first, then re-read under the lock
+    session.refresh(claim, with_for_update=True)  # the state may have moved meanwhile
     assert claim.id is not None
     if claim.state == DRAFT:
         raise Conflict("a draft cannot be settled; publish it first")

@@ -1,7 +1,7 @@
 """Resolution by editors, scores of resolved claims, the leaderboard and forecaster profiles."""
 
 import math
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from pydantic import AwareDatetime, BaseModel, ConfigDict
@@ -14,7 +14,7 @@ from claims.text import LongText
 from forecasts.aggregates import CalibrationBin
 from forecasts.models import Score
 from forecasts.settle import Outcome, settle_claim
-from forecasts.standings import LeaderboardRow, Metric, forecaster_profile, leaderboard
+from forecasts.standings import ClaimScore, LeaderboardRow, Metric, forecaster_profile, leaderboard
 from web.api.claims import render_claim
 from web.api.paging import Cursor, Limit, decode_cursor, encode_cursor
 from web.api.views import ClaimOut, Page
@@ -89,6 +89,15 @@ def _finite(value: float | None) -> float | None:
     return value if value is not None and math.isfinite(value) else None
 
 
+_SCORE_FIELDS = [name for name in ScoreOut.model_fields if name not in ("handle", "coverage")]
+
+
+def _score_fields(row: Score | ClaimScore) -> dict[str, Any]:
+    """The SPEC §4 figures of a score row, undefined ones as null."""
+    fields: dict[str, Any] = {name: _finite(getattr(row, name)) for name in _SCORE_FIELDS}
+    return fields | {"coverage": row.coverage}
+
+
 @router.post(
     "/claims/{slug}/resolution",
     response_model=ClaimOut,
@@ -130,19 +139,7 @@ def get_scores(
     rows = list(session.exec(query))
     more = len(rows) > limit
     rows = rows[:limit]
-    items = [
-        ScoreOut(
-            handle=row.handle,
-            brier=_finite(row.brier),
-            time_averaged_brier=_finite(row.time_averaged_brier),
-            coverage=row.coverage,
-            log_score=_finite(row.log_score),
-            baseline_score=_finite(row.baseline_score),
-            peer_score=_finite(row.peer_score),
-            market_points=_finite(row.market_points),
-        )
-        for row in rows
-    ]
+    items = [ScoreOut(handle=row.handle, **_score_fields(row)) for row in rows]
     next_cursor = encode_cursor(rows[-1].id) if more and rows[-1].id is not None else None
     return Page(items=items, next_cursor=next_cursor)
 
@@ -220,13 +217,7 @@ def get_forecaster(handle: str, session: ReadSession, ctx: Ctx) -> ForecasterOut
                 outcome="yes" if row.outcome == 1 else "no",
                 probability_at_close=row.probability_at_close,
                 handle=profile.handle,
-                brier=_finite(row.brier),
-                time_averaged_brier=_finite(row.time_averaged_brier),
-                coverage=row.coverage,
-                log_score=_finite(row.log_score),
-                baseline_score=_finite(row.baseline_score),
-                peer_score=_finite(row.peer_score),
-                market_points=_finite(row.market_points),
+                **_score_fields(row),
             )
             for row in profile.scores
         ],
