@@ -203,6 +203,32 @@ def export(
 
 
 @app.command()
+def restore(
+    file: Annotated[Path, typer.Option(help="A ledger export made with `export --private`")],
+) -> None:
+    """Rebuild the record from a private export, into an empty database."""
+    from claims.errors import DomainError
+    from forecasts.restore import read_export, restore_ledger
+
+    db = _database()
+    try:
+        with file.open() as lines:
+            entries = read_export(lines)
+        with db.writing() as session:
+            report = restore_ledger(session, entries, now=utc_now())
+    except DomainError as error:
+        print(f"FAILED: {error.detail}")
+        raise typer.Exit(1) from None
+    finally:
+        db.dispose()
+    print(
+        f"restored {report.entries} entries, {report.claims} claims, {report.accounts} "
+        f"accounts, {report.forecasts} forecasts; {report.scored_claims} claims scored; "
+        f"head {report.head}"
+    )
+
+
+@app.command()
 def rescore(
     workers: Annotated[
         int, typer.Option(min=1, help="Processes that score claims (default: one per CPU)")
