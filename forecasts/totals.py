@@ -184,5 +184,6 @@ def rebuild_totals(conn: Connection) -> int:
         func.count(s.market_points),
         literal(new_revision(), BigInteger),
     ).group_by(s.handle)
-    result = conn.execute(insert(totals_t).from_select(list(_COLUMNS), query))
-    return int(result.rowcount)
+    conn.execute(insert(totals_t).from_select(list(_COLUMNS), query))
+    # counted afterwards: drivers need not report the rowcount of INSERT … SELECT
+    return int(conn.execute(select(func.count()).select_from(totals_t)).scalar_one())

@@ -308,3 +308,16 @@ def test_importing_into_a_resolved_claim_rescores_it(
     assert scores["ada"]["coverage"] == pytest.approx(0.5, abs=1e-9)
     board = {r["handle"]: r for r in client.get("/api/v1/leaderboard").json()["items"]}
     assert board["ada"]["claims_scored"] == 1 and board["@crowd"]["claims_scored"] == 1
+
+
+def test_score_times_are_stored_like_every_other_time(
+    client: TestClient, clock: FakeClock, db: Database, tokens: Tokens
+) -> None:
+    _setup_two_forecasters(client, clock, tokens)
+    assert _resolve(client, tokens.editor, outcome="yes").status_code == 200
+    with db.reading() as session:
+        stored = session.connection().exec_driver_sql(
+            "SELECT s.resolves_at, c.resolves_at FROM scores s JOIN claims c ON c.id = s.claim_id"
+        )
+        pairs = stored.all()
+    assert len(pairs) == 3 and all(ours == theirs for ours, theirs in pairs)
