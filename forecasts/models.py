@@ -132,8 +132,9 @@ class Score(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("claim_id", "handle"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    claim_id: int = Field(foreign_key="claims.id", index=True)
-    account_id: int | None = Field(default=None, foreign_key="accounts.id", index=True)
+    # claim lookups use the unique (claim_id, handle) index; see migration 0004
+    claim_id: int = Field(foreign_key="claims.id")
+    account_id: int | None = Field(default=None, foreign_key="accounts.id")
     handle: str = Field(max_length=40, index=True)
     brier: float | None = None
     time_averaged_brier: float | None = None
@@ -164,10 +165,10 @@ class ForecasterTotals(SQLModel, table=True):
     claims_scored: int = Field(default=0, index=True)
     brier_sum: float = 0.0
     brier_count: int = 0
-    mean_brier: float | None = Field(default=None, index=True)
+    mean_brier: float | None = None
     time_averaged_brier_sum: float = 0.0
     time_averaged_brier_count: int = 0
-    mean_time_averaged_brier: float | None = Field(default=None, index=True)
+    mean_time_averaged_brier: float | None = None
     peer_sum: float = 0.0
     coverage_sum: float = 0.0
     baseline_total: float = 0.0

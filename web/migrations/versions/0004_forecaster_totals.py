@@ -1,4 +1,4 @@
-"""per-forecaster totals of the scores, for the leaderboard
+"""per-forecaster totals of the scores, for the leaderboard; fewer score indexes
 
 Revision ID: 0004
 Revises: 0003
@@ -36,13 +36,15 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("handle"),
     )
     op.create_index("ix_forecaster_totals_claims_scored", "forecaster_totals", ["claims_scored"])
-    op.create_index("ix_forecaster_totals_mean_brier", "forecaster_totals", ["mean_brier"])
-    op.create_index(
-        "ix_forecaster_totals_mean_time_averaged_brier",
-        "forecaster_totals",
-        ["mean_time_averaged_brier"],
-    )
+    # Every resolution rewrites these rows and its claim's score rows; indexes nothing reads
+    # only slow it down: the leaderboard sorts at most one row per forecaster (the planner
+    # does not use an index on a mean for NULLS LAST), and the unique (claim_id, handle)
+    # index already serves lookups by claim.
+    op.drop_index("ix_scores_claim_id", table_name="scores")
+    op.drop_index("ix_scores_account_id", table_name="scores")
 
 
 def downgrade() -> None:
+    op.create_index("ix_scores_account_id", "scores", ["account_id"])
+    op.create_index("ix_scores_claim_id", "scores", ["claim_id"])
     op.drop_table("forecaster_totals")
