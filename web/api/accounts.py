@@ -8,6 +8,7 @@ from claims.clock import stamp
 from claims.text import ShortText
 from forecasts.accounts import issue_token, revoke_token
 from forecasts.models import Account, ApiToken
+from web.api.paging import RowId
 from web.deps import Caller, Ctx, ReadSession, WriteSession
 from web.errors import responses
 
@@ -62,6 +63,6 @@ def create_token(
 
 
 @router.delete("/me/tokens/{token_id}", status_code=204, responses=responses(401, 404))
-def delete_token(token_id: int, session: WriteSession, ctx: Ctx, caller: Caller) -> None:
+def delete_token(token_id: RowId, session: WriteSession, ctx: Ctx, caller: Caller) -> None:
     revoke_token(session, token_id, account_id=caller.account_id, now=ctx.clock())
     ctx.forget_tokens()

@@ -10,7 +10,7 @@ from sqlmodel import col, select
 from claims.clock import stamp
 from forecasts.ledger import head
 from forecasts.models import LedgerEntry
-from web.api.paging import Cursor, Limit, decode_cursor, encode_cursor
+from web.api.paging import MAX_ID, Cursor, Limit, decode_cursor, encode_cursor
 from web.api.views import HealthOut, LedgerEntryOut, LedgerHeadOut, Page
 from web.deps import ReadSession
 from web.errors import responses
@@ -21,7 +21,9 @@ router = APIRouter(tags=["ledger"])
 @router.get("/ledger", response_model=Page[LedgerEntryOut], responses=responses(422))
 def list_entries(
     session: ReadSession,
-    after: int | None = Query(default=None, ge=0, description="Entries with seq above this"),
+    after: int | None = Query(
+        default=None, ge=0, le=MAX_ID, description="Entries with seq above this"
+    ),
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> Page[LedgerEntryOut]:

@@ -3,10 +3,13 @@
 import base64
 from typing import Annotated
 
-from fastapi import Query
+from fastapi import Path, Query
 
 from claims.errors import Invalid
 
+# Ids and sequence numbers are 64-bit in both databases; a larger one would overflow the driver
+MAX_ID = 2**62
+RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
 Limit = Annotated[int, Query(ge=1, le=500, description="Page size")]
 Cursor = Annotated[str | None, Query(max_length=100, description="`next_cursor` of the last page")]
 
@@ -19,6 +22,9 @@ def decode_cursor(cursor: str | None) -> int | None:
     if cursor is None:
         return None
     try:
-        return int(base64.urlsafe_b64decode(cursor.encode()).decode())
+        value = int(base64.urlsafe_b64decode(cursor.encode()).decode())
     except (ValueError, UnicodeDecodeError):
-        raise Invalid(["cursor"], "not a cursor this API gave out") from None
+        value = -1
+    if not 0 <= value <= MAX_ID:
+        raise Invalid(["cursor"], "not a cursor this API gave out")
+    return value

@@ -15,7 +15,7 @@ from claims.models import DRAFT, Claim, EvidenceSnapshot, Proposal
 from claims.text import LongText
 from forecasts.accounts import Principal
 from forecasts.proposals import QueueItem, dispute_proposal, editors_queue
-from web.api.paging import Cursor, Limit, decode_cursor, encode_cursor
+from web.api.paging import Cursor, Limit, RowId, decode_cursor, encode_cursor
 from web.api.views import Page
 from web.deps import Caller, Ctx, Editor, MaybeCaller, ReadSession, WriteSession
 from web.errors import responses
@@ -186,7 +186,7 @@ def list_evidence(
     responses={200: {"content": {"application/octet-stream": {}}}, **responses(401, 404)},
 )
 def evidence_body(
-    slug: str, snapshot_id: int, session: ReadSession, caller: MaybeCaller
+    slug: str, snapshot_id: RowId, session: ReadSession, caller: MaybeCaller
 ) -> Response:
     """The body a snapshot fetched, byte for byte (its sha256 is the snapshot's `sha256`)."""
     claim = _visible_claim(session, slug, caller)
