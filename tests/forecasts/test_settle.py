@@ -321,3 +321,23 @@ def test_score_times_are_stored_like_every_other_time(
         )
         pairs = stored.all()
     assert len(pairs) == 3 and all(ours == theirs for ours, theirs in pairs)
+
+
+def test_the_chain_verifies_after_settlements(
+    client: TestClient, clock: FakeClock, db: Database, tokens: Tokens
+) -> None:
+    from forecasts.verify import verify_database
+
+    _setup_two_forecasters(client, clock, tokens)
+    for outcome in ("yes", "no", "annulled", "ambiguous", "yes"):
+        assert _resolve(client, tokens.editor, outcome=outcome).status_code == 200
+    assert _kinds(client)[-5:] == [
+        "resolution_finalised",
+        "re_resolved",
+        "annulled",
+        "re_resolved",
+        "re_resolved",
+    ]
+    with db.reading() as session:
+        report = verify_database(session)
+    assert report.problems == []
