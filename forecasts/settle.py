@@ -82,12 +82,18 @@ def settle_claim(
     if previous is not None:
         payload["previous"] = previous_outcome if previous == RESOLVED else previous
     payload.update(extra or {})
-    kind = "annulled" if outcome == "annulled" else "re_resolved" if previous else None
-    record(session, kind or "resolution_finalised", now, payload, claim.id)
+    kind = _entry_kind(outcome, settled_before=previous is not None)
+    record(session, kind, now, payload, claim.id)
     replace_claim_scores(session, claim, now=now)
     session.commit()
     session.refresh(claim)
     return claim
+
+
+def _entry_kind(outcome: Outcome, *, settled_before: bool) -> str:
+    if outcome == "annulled":
+        return "annulled"
+    return "re_resolved" if settled_before else "resolution_finalised"
 
 
 def _close_at(claim: Claim, closed_at: datetime, now: datetime) -> None:
