@@ -6,7 +6,8 @@ from what the entries say:
 - claims from `claim_published` (all text, window, tags, rules, source), then
   `criteria_amended` (the old criteria kept as a version), `window_amended`, `claim_closed`,
   `resolution_proposed` / `resolution_disputed` (proposals) and the settlements
-  (`resolution_finalised`, `re_resolved`, `annulled`);
+  (`resolution_finalised`, `re_resolved`, `annulled`; a proposal an editor overrode is marked
+  so by the scheduler's sweep, as it would have been);
 - accounts from the handles that forecast or disputed (forecasters, without tokens or
   passwords: `forecast-ledger user add`/`token`/`password` give them access again);
 - forecasts and withdrawals from the reveals of the private export (with rationales and salts),
@@ -52,7 +53,6 @@ tags_t = ClaimTag.__table__  # type: ignore[attr-defined]
 versions_t = ClaimVersion.__table__  # type: ignore[attr-defined]
 proposals_t = Proposal.__table__  # type: ignore[attr-defined]
 _STATE_OF = {"yes": RESOLVED, "no": RESOLVED, "annulled": ANNULLED, "ambiguous": AMBIGUOUS}
-_UNDECIDED = ("proposed", "disputed")
 _SETTLEMENTS = frozenset({"resolution_finalised", "re_resolved", "annulled"})
 
 
@@ -202,7 +202,7 @@ class _Rebuild:
             proposal.update(state="disputed", decided_at=at, note=payload["note"])
             self.account(payload["handle"], at)
         elif kind in _SETTLEMENTS:
-            self._settle(claim, claim_id, payload, at)
+            self._settle(claim, payload, seq, at)
         else:
             raise Invalid("file", f"seq {seq}: unknown entry kind {kind!r}")
 
@@ -234,21 +234,17 @@ class _Rebuild:
         raise Invalid("file", f"seq {seq}: no proposal at seq {proposal_seq}")
 
     def _settle(
-        self, claim: dict[str, Any], claim_id: int, payload: dict[str, Any], at: datetime
+        self, claim: dict[str, Any], payload: dict[str, Any], seq: int, at: datetime
     ) -> None:
         outcome = payload["outcome"]
         claim["state"] = _STATE_OF[outcome]
         claim["outcome"] = outcome if claim["state"] == RESOLVED else None
         _closed_at(claim, payload["closed_at"], clear=True)
         decided = payload.get("proposal_seq")
-        for proposal in self.proposals:
-            if proposal["claim_id"] != claim_id or proposal["state"] not in (
-                "proposed",
-                "disputed",
-            ):
-                continue
-            final = decided is not None and proposal["ledger_seq"] == decided
-            proposal.update(state="finalised" if final else "overridden", decided_at=at)
+        # the finaliser names the proposal it settled; an editor's settlement leaves open
+        # proposals to the scheduler's sweep, which marks them overridden
+        if decided is not None:
+            self._proposal(decided, seq).update(state="finalised", decided_at=at)
 
     def write(self) -> None:
         conn = self.conn

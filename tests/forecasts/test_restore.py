@@ -11,13 +11,21 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
+from sqlmodel import select
 
 from claims.clock import stamp
 from claims.errors import Conflict, Invalid
+from claims.lifecycle import get_claim
+from claims.models import Claim, Proposal
+from forecasts.autoresolve import run_due_rules
+from forecasts.proposals import dispute_proposal, finalise_proposal
 from forecasts.restore import restore_ledger
+from forecasts.settle import settle_claim
 from forecasts.verify import export_lines, verify_database
+from tests.claims.evidence_server import EvidenceServer
 from tests.conftest import Tokens, fresh_database
 from tests.factories import T0, FakeClock, auth, make_claim
+from tests.forecasts.test_autoresolve import CLOSES, POLICY, YES, after_resolves_at, rule
 from web.db import Database
 
 BIN = Path(sys.executable).parent
@@ -244,5 +252,63 @@ def test_restore_command(populated: Database, tmp_path: Path, migrated_template:
         try:
             with fresh.reading() as session:
                 assert not verify_database(session, expect_head=head).problems
+        finally:
+            fresh.dispose()
+
+
+def test_proposals_disputes_and_automatic_settlements_are_restored(
+    client: TestClient,
+    clock: FakeClock,
+    tokens: Tokens,
+    db: Database,
+    server: EvidenceServer,
+    tmp_path: Path,
+    migrated_template: str,
+) -> None:
+    for slug in ("disputed-then-settled", "finalised-by-the-job", "still-proposed"):
+        make_claim(
+            client,
+            tokens.editor,
+            slug=slug,
+            opens_at=T0,
+            closes_at=CLOSES,
+            rules=[rule(server, YES)],
+        )
+    clock.advance(days=1)
+    for slug in ("disputed-then-settled", "finalised-by-the-job", "still-proposed"):
+        _post(client, tokens.alice, f"/claims/{slug}/forecasts", {"probability": 0.9})
+        _post(client, tokens.bob, f"/claims/{slug}/forecasts", {"probability": 0.2})
+    later = after_resolves_at()
+    assert run_due_rules(db.write_engine, later, POLICY).proposed == 3
+    with db.writing() as session:
+        dispute_proposal(session, "disputed-then-settled", handle="bob", note="no", now=later())
+        claim = get_claim(session, "disputed-then-settled")
+        settle_claim(session, claim, "no", now=later(), by="eddie", note="the chart was wrong")
+    later.advance(days=2)
+    with db.writing() as session:
+        proposal = session.exec(
+            select(Proposal).join(Claim).where(Claim.slug == "finalised-by-the-job")
+        ).one()
+        assert proposal.id is not None
+        assert finalise_proposal(session, proposal.id, now=later())
+    exported = _export(db)
+    assert {"resolution_proposed", "resolution_disputed"} <= {line["kind"] for line in exported}
+    before = _snapshot(db)
+    proposals = (
+        "SELECT c.slug, p.outcome, p.state, p.proposed_at, p.closes_early, p.tc, "
+        "p.challenge_ends_at, p.ledger_seq, p.decided_at, p.note FROM proposals p "
+        "JOIN claims c ON c.id = p.claim_id ORDER BY p.ledger_seq"
+    )
+    with db.read_engine.connect() as conn:
+        before_proposals = [tuple(row) for row in conn.execute(text(proposals))]
+    with fresh_database(_empty_dir(tmp_path), migrated_template) as url:
+        fresh = Database(url)
+        try:
+            with fresh.writing() as session:
+                restore_ledger(session, exported, now=later())
+            assert _rounded(_snapshot(fresh)) == _rounded(before)
+            with fresh.read_engine.connect() as conn:
+                assert [tuple(row) for row in conn.execute(text(proposals))] == before_proposals
+            assert _export(fresh) == exported
         finally:
             fresh.dispose()

@@ -7,8 +7,9 @@ from fastapi import Path, Query
 
 from claims.errors import Invalid
 
-# Ids and sequence numbers are 64-bit in both databases; a larger one would overflow the driver
-MAX_ID = 2**62
+# Ids and sequence numbers are 32-bit integer columns on PostgreSQL: a larger value in a query is
+# an error there (and beyond 64 bits one on SQLite too), so it is a 422 before any query
+MAX_ID = 2**31 - 1
 RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
 Limit = Annotated[int, Query(ge=1, le=500, description="Page size")]
 Cursor = Annotated[str | None, Query(max_length=100, description="`next_cursor` of the last page")]

@@ -25,6 +25,7 @@ from forecasts.models import FORECASTER, Account, ApiToken, Standing
 from forecasts.proposals import dispute_proposal
 from forecasts.schemas import ForecastIn
 from forecasts.submit import Accepted, Replayed, SubmitRequest
+from web.api.paging import MAX_ID
 from web.context import AppContext
 from web.deps import Ctx, ReadSession, WriteSession
 from web.pages.rendering import pct, render
@@ -173,7 +174,7 @@ def new_token(request: Request, me: Me, form: Form, session: WriteSession, ctx: 
 @router.post("/account/tokens/{token_id}/revoke")
 def revoke(
     request: Request,
-    token_id: Annotated[int, Path(ge=1, le=2**62)],
+    token_id: Annotated[int, Path(ge=1, le=MAX_ID)],
     me: Me,
     form: Form,
     session: WriteSession,
