@@ -31,6 +31,6 @@ class Invalid(DomainError):
     `detail` is a list of `{"loc": [...], "msg": ...}` items like pydantic's.
     """
 
-    def __init__(self, field: str | list[str | int], msg: str) -> None:
+    def __init__(self, field: str | list[str | int], msg: str, *, where: str = "body") -> None:
         loc = [field] if isinstance(field, str) else field
-        super().__init__([{"loc": ["body", *loc], "msg": msg, "type": "value_error"}])
+        super().__init__([{"loc": [where, *loc], "msg": msg, "type": "value_error"}])

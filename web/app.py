@@ -3,7 +3,7 @@
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from claims.clock import Clock, utc_now
 from forecasts.groupcommit import GroupCommitter
@@ -11,6 +11,7 @@ from web import errors, openapi, pages, scheduler
 from web.api import accounts, claims, forecasts, imports, ledger, resolution, scores
 from web.context import AppContext, RateLimiter
 from web.db import Database
+from web.deps import refuse_nul_bytes
 from web.fastpath import SubmitFastPath
 from web.limits import BodySizeLimit
 from web.migrate import upgrade
@@ -50,6 +51,7 @@ def create_app(
         version="0.1.0",
         description="A public, tamper-evident ledger of probabilistic forecasts.",
         lifespan=lifespan,
+        dependencies=[Depends(refuse_nul_bytes)],
     )
     app.state.ctx = ctx
     # added first, so it sits innermost: every other middleware still sees these requests

@@ -8,12 +8,22 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
-from claims.errors import DomainError
+from claims.errors import DomainError, Invalid
 from forecasts.accounts import Principal, hash_token, principal_for_token
 from forecasts.models import ADMIN, EDITOR
 from web.context import AppContext
 
 _bearer = HTTPBearer(auto_error=False, description="An API token from `forecast-ledger user add`")
+
+
+async def refuse_nul_bytes(request: Request) -> None:
+    """Applied to every route: a NUL byte in the path or the query is a 422 before anything
+    reaches the database (PostgreSQL cannot store one in text, and no field takes one)."""
+    if "\x00" in request.scope["path"]:
+        raise Invalid("path", "must not contain NUL bytes", where="path")
+    for name, value in request.query_params.multi_items():
+        if "\x00" in name or "\x00" in value:
+            raise Invalid(name.replace("\x00", ""), "must not contain NUL bytes", where="query")
 
 
 class Unauthenticated(DomainError):

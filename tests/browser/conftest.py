@@ -6,7 +6,6 @@ demo. Chromium is never downloaded: without /usr/bin/chromium the tests skip, ex
 """
 
 import os
-import shutil
 import threading
 import time
 from collections.abc import Iterator
@@ -26,6 +25,7 @@ from playwright.sync_api import (
 )
 
 from tests.claims.conftest import _servers, server
+from tests.conftest import fresh_database
 from tests.e2e.conftest import free_port
 from tests.factories import make_domain_claim
 from tests.web.pages.conftest import PASSWORD, seed
@@ -71,10 +71,12 @@ def _chromium() -> str:
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory, migrated_template: Path) -> Iterator[Site]:
-    path = tmp_path_factory.mktemp("browser") / "ledger.sqlite3"
-    shutil.copy(migrated_template, path)
-    database_url = f"sqlite:///{path}"
+def site(tmp_path_factory: pytest.TempPathFactory, migrated_template: str) -> Iterator[Site]:
+    with fresh_database(tmp_path_factory.mktemp("browser"), migrated_template) as database_url:
+        yield from _serve_site(database_url)
+
+
+def _serve_site(database_url: str) -> Iterator[Site]:
     db = Database(database_url)
     now = datetime.now(UTC)
     seed(db, now)

@@ -201,3 +201,18 @@ def test_health_and_openapi(client: TestClient) -> None:
     spec = client.get("/openapi.json").json()
     post = spec["paths"]["/api/v1/claims/{slug}/forecasts"]["post"]
     assert {"201", "401", "404", "409", "422"} <= set(post["responses"])
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/claims/a%00b",
+        "/api/v1/claims?tag=a%00",
+        "/api/v1/ledger?x%00=1",
+        "/api/v1/forecasters/a%00",
+    ],
+)
+def test_nul_bytes_in_paths_and_queries_are_422(client: TestClient, path: str) -> None:
+    response = client.get(path)
+    assert response.status_code == 422, response.text
+    assert "NUL" in response.text
