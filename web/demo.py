@@ -21,7 +21,8 @@ ESSAY = {
     "url": "https://example.org/essays/video-is-a-feature",
     "claimant": "Seed essay: 'Video is a feature, not a product'",
 }
-# App Store ids of standalone generative-video apps (curated; see docs/demo.md).
+# App Store ids of standalone generative-video apps. A starting list for the demo: editors must
+# confirm the ids against the store before the claims close (README, "The demo").
 STANDALONE_VIDEO_APPS = "['6744034028', '6478163421', '6449450384', '6670788272']"
 APP_STORE_GROSSING = (
     "https://itunes.apple.com/us/rss/topgrossingapplications/limit=25/genre=6008/json"
