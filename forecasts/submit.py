@@ -118,11 +118,22 @@ class _ClaimRow:
     closes_at: datetime
     closed_early_at: datetime | None
 
+    def refusal(self, slug: str, now: datetime) -> str:
+        """Why a forecast is refused now, and when (if ever) the claim takes them."""
+        if self.state != PUBLISHED:
+            return f"claim {slug!r} is not open for forecasts: it is {self.state}"
+        return (
+            f"claim {slug!r} is not open for forecasts at {stamp(now)}: it takes them from "
+            f"{stamp(self.opens_at)} until {stamp(self._close())}"
+        )
+
+    def _close(self) -> datetime:
+        if self.closed_early_at is not None and self.closed_early_at < self.closes_at:
+            return self.closed_early_at
+        return self.closes_at
+
     def accepts(self, now: datetime) -> bool:
-        close = self.closes_at
-        if self.closed_early_at is not None and self.closed_early_at < close:
-            close = self.closed_early_at
-        return self.state == PUBLISHED and self.opens_at <= now < close
+        return self.state == PUBLISHED and self.opens_at <= now < self._close()
 
 
 class _Batch:
@@ -235,7 +246,7 @@ def _append_one(batch: _Batch, chain: Any, request: SubmitRequest, now: datetime
     if claim is None:
         return NotFound(f"no claim with slug {request.slug!r}")
     if not claim.accepts(now):
-        return ClaimClosed("the claim is not open for forecasts at this moment")
+        return ClaimClosed(claim.refusal(request.slug, now))
     pair = (claim.id, request.account_id)
     standing = batch.standing.get(pair)
     if request.is_withdrawal and standing is None:

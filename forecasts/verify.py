@@ -89,11 +89,14 @@ def _db_entries(session: Session) -> Iterator[dict[str, Any]]:
 
 
 def _forecast_rows(session: Session) -> Iterator[Any]:
+    """Every stored forecast with its claim, author and salt (None for imported ones)."""
     query = (
         select(
             forecasts_t.c.ledger_seq,
+            forecasts_t.c.claim_id,
             forecasts_t.c.probability,
             forecasts_t.c.created_at,
+            forecasts_t.c.rationale,
             forecasts_t.c.imported,
             claims_t.c.slug,
             accounts_t.c.handle,
@@ -188,22 +191,9 @@ def export_lines(session: Session, *, private: bool) -> Iterator[dict[str, Any]]
             select(claims_t.c.id).where(claims_t.c.close_recorded_seq.is_not(None))
         )
     }
-    query = (
-        select(
-            forecasts_t.c.ledger_seq,
-            forecasts_t.c.claim_id,
-            forecasts_t.c.probability,
-            forecasts_t.c.created_at,
-            forecasts_t.c.rationale,
-            claims_t.c.slug,
-            accounts_t.c.handle,
-            salts_t.c.salt,
-        )
-        .join(claims_t, claims_t.c.id == forecasts_t.c.claim_id)
-        .join(accounts_t, accounts_t.c.id == forecasts_t.c.account_id)
-        .join(salts_t, salts_t.c.ledger_seq == forecasts_t.c.ledger_seq)
-    )
-    for row in session.connection().execute(query):
+    for row in _forecast_rows(session):
+        if row.salt is None:  # imported: public in its own entry, nothing to reveal
+            continue
         if private or row.claim_id in closed:
             reveal = commitment_body(row.slug, row.handle, row.probability, row.created_at)
             reveal["salt"] = row.salt

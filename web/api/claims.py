@@ -13,6 +13,7 @@ from claims.models import DRAFT, PUBLISHED, Claim, ClaimTag
 from claims.schemas import ClaimCreate, ClaimPatch
 from forecasts.accounts import Principal
 from forecasts.ledger import record
+from forecasts.models import Forecast
 from forecasts.probabilities import claim_probabilities, standing_of
 from forecasts.submit import forecast_view, has_forecasts
 from web.api.paging import Cursor, Limit, decode_cursor, encode_cursor
@@ -50,8 +51,6 @@ def render_claim(
 
 
 def _rationale(session: Session, forecast_id: int) -> str | None:
-    from forecasts.models import Forecast
-
     forecast = session.get(Forecast, forecast_id)
     return None if forecast is None else forecast.rationale
 
