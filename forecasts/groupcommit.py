@@ -1,11 +1,13 @@
 """Group commit: one writer thread turns many waiting submissions into one transaction."""
 
+import asyncio
 import logging
 import queue
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -14,12 +16,17 @@ from forecasts.submit import Outcome, SubmitRequest, append_batch
 log = logging.getLogger(__name__)
 _STOP = object()
 
+# Where an outcome goes: a thread's concurrent Future, or an event loop's asyncio Future.
+_Waiter = Future[Outcome] | asyncio.Future[Outcome]
+
 
 class GroupCommitter:
-    """Runs `append_batch` on a dedicated thread; `submit` returns a future per request.
+    """Runs `append_batch` on a dedicated thread, one transaction for all waiting requests.
 
     While one transaction commits, new requests queue up; the next transaction takes all of
-    them (up to `max_batch`). A future resolves only after its transaction has committed.
+    them (up to `max_batch`). An outcome is handed over only after its transaction has
+    committed. Callers on an event loop use `outcome`, which wakes the loop once per batch
+    rather than once per request (each wake-up is a system call on the loop's self-pipe).
     """
 
     def __init__(
@@ -33,9 +40,16 @@ class GroupCommitter:
         self._thread.start()
 
     def submit(self, request: SubmitRequest) -> "Future[Outcome]":
+        """Queue a request from any thread; the future resolves once it is committed."""
         future: Future[Outcome] = Future()
         self._queue.put((request, future))
         return future
+
+    async def outcome(self, request: SubmitRequest) -> Outcome:
+        """Queue a request from the running event loop and wait until it is committed."""
+        future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+        self._queue.put((request, future))
+        return await future
 
     def close(self) -> None:
         self._queue.put(_STOP)
@@ -61,21 +75,54 @@ class GroupCommitter:
             if stop:
                 return
 
-    def _commit(self, items: Sequence[tuple[SubmitRequest, "Future[Outcome]"]]) -> None:
+    def _commit(self, items: Sequence[tuple[SubmitRequest, _Waiter]]) -> None:
         requests = [request for request, _ in items]
         try:
-            outcomes = self._transaction(requests)
+            outcomes: list[Outcome | _Failed] = list(self._transaction(requests))
         except Exception:
             log.exception("batch of %d failed; retrying one by one", len(items))
-            for request, future in items:
+            outcomes = []
+            for request in requests:
                 try:
-                    future.set_result(self._transaction([request])[0])
+                    outcomes.append(self._transaction([request])[0])
                 except Exception as error:  # the request alone fails: tell its caller
-                    future.set_exception(error)
-            return
-        for (_, future), outcome in zip(items, outcomes, strict=True):
-            future.set_result(outcome)
+                    outcomes.append(_Failed(error))
+        _hand_over([waiter for _, waiter in items], outcomes)
 
     def _transaction(self, requests: list[SubmitRequest]) -> list[Outcome]:
         with self._engine.begin() as conn:
             return append_batch(conn, requests, self._clock)
+
+
+class _Failed:
+    """A request whose transaction raised (a domain refusal is an outcome, not a failure)."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+
+def _hand_over(waiters: list[_Waiter], outcomes: list[Outcome | _Failed]) -> None:
+    """Resolve every waiter; one call into each event loop that has waiters in the batch."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Outcome], Any]]] = {}
+    for waiter, outcome in zip(waiters, outcomes, strict=True):
+        if isinstance(waiter, asyncio.Future):
+            by_loop.setdefault(waiter.get_loop(), []).append((waiter, outcome))
+        elif isinstance(outcome, _Failed):
+            waiter.set_exception(outcome.error)
+        else:
+            waiter.set_result(outcome)
+    for loop, pairs in by_loop.items():
+        try:
+            loop.call_soon_threadsafe(_settle, pairs)
+        except RuntimeError:  # the loop has closed: nobody is waiting any more
+            log.warning("event loop closed before %d outcomes could be handed over", len(pairs))
+
+
+def _settle(pairs: list[tuple["asyncio.Future[Outcome]", Any]]) -> None:
+    for future, outcome in pairs:
+        if future.done():  # the caller went away (cancelled); the outcome stands committed
+            continue
+        if isinstance(outcome, _Failed):
+            future.set_exception(outcome.error)
+        else:
+            future.set_result(outcome)

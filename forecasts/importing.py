@@ -17,7 +17,7 @@ from forecasts.claim_scores import replace_claim_scores
 from forecasts.ledger import flush, lock_head
 from forecasts.models import Account
 from forecasts.schemas import check_probability
-from forecasts.submit import forecasts_t, standings_t, stats_t
+from forecasts.tables import forecasts_t, standings_t, stats_t
 
 
 class ImportedForecast(BaseModel):

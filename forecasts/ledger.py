@@ -40,9 +40,11 @@ def new_salt() -> str:
 
 
 def commitment_body(
-    claim: str, handle: str, probability: float | None, at: datetime
+    claim: str, handle: str, probability: float | None, at: datetime | str
 ) -> dict[str, Any]:
-    return {"claim": claim, "handle": handle, "probability": probability, "created_at": stamp(at)}
+    """What a forecast's commitment hashes; `at` may come already stamped."""
+    when = at if isinstance(at, str) else stamp(at)
+    return {"claim": claim, "handle": handle, "probability": probability, "created_at": when}
 
 
 def commitment_hash(body: dict[str, Any], salt: str) -> str:
@@ -90,10 +92,11 @@ class Chain:
         *,
         payload: str | None,
         claim_id: int | None,
+        stamped: str | None = None,
     ) -> dict[str, Any]:
-        """Link one entry onto the head (written by `flush`)."""
+        """Link one entry onto the head (written by `flush`); `stamped` is `stamp(at)`."""
         seq = self.seq + 1
-        digest = entry_hash(self.hash, seq, kind, stamp(at), payload_hash)
+        digest = entry_hash(self.hash, seq, kind, stamped or stamp(at), payload_hash)
         row = {
             "seq": seq,
             "kind": kind,

@@ -6,10 +6,7 @@ from sqlalchemy import Connection, Engine, and_, or_, select, update
 
 from claims.clock import Clock, stamp
 from forecasts.ledger import flush, lock_head
-from forecasts.models import CommitmentSalt
-from forecasts.submit import claims_t, forecasts_t
-
-salts_t = CommitmentSalt.__table__  # type: ignore[attr-defined]
+from forecasts.tables import claims_t, forecasts_t, salts_t
 
 
 def due_claims(conn: Connection, now: datetime) -> list[int]:

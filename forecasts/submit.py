@@ -7,41 +7,22 @@ fsync serves many requests.
 """
 
 import json
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, select, tuple_, update
+from sqlalchemy import Connection, Table, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 
 from claims.clock import stamp
 from claims.errors import ClaimClosed, Conflict, DomainError, NotFound
-from claims.models import PUBLISHED, Claim
-from forecasts.ledger import (
-    commitment_body,
-    commitment_hash,
-    flush,
-    lock_head,
-    new_salt,
-)
-from forecasts.models import (
-    ApiToken,
-    ClaimStats,
-    CommitmentSalt,
-    Forecast,
-    IdempotencyRecord,
-    Standing,
-)
-
-claims_t: Table = Claim.__table__  # type: ignore[attr-defined]
-forecasts_t: Table = Forecast.__table__  # type: ignore[attr-defined]
-salts_t: Table = CommitmentSalt.__table__  # type: ignore[attr-defined]
-idem_t: Table = IdempotencyRecord.__table__  # type: ignore[attr-defined]
-standings_t: Table = Standing.__table__  # type: ignore[attr-defined]
-stats_t: Table = ClaimStats.__table__  # type: ignore[attr-defined]
-tokens_t: Table = ApiToken.__table__  # type: ignore[attr-defined]
+from claims.models import PUBLISHED
+from forecasts.batchsql import ENTRY_COLUMNS, BatchSQL, ClaimRow
+from forecasts.ledger import Chain, commitment_body, commitment_hash, lock_head
+from forecasts.tables import forecasts_t, idem_t
 
 
 class TokenRevoked(DomainError):
@@ -87,16 +68,17 @@ def forecast_view(
     handle: str,
     probability: float | None,
     rationale: str | None,
-    at: datetime,
+    at: datetime | str,
     seq: int,
 ) -> dict[str, Any]:
-    """The API's shape of a forecast or withdrawal (SPEC §6)."""
+    """The API's shape of a forecast or withdrawal (SPEC §6); `at` may come stamped."""
+    when = at if isinstance(at, str) else stamp(at)
     if probability is None:
         return {
             "id": forecast_id,
             "claim": slug,
             "handle": handle,
-            "withdrawn_at": stamp(at),
+            "withdrawn_at": when,
             "ledger_seq": seq,
         }
     return {
@@ -105,35 +87,29 @@ def forecast_view(
         "handle": handle,
         "probability": probability,
         "rationale": rationale,
-        "created_at": stamp(at),
+        "created_at": when,
         "ledger_seq": seq,
     }
 
 
-@dataclass
-class _ClaimRow:
-    id: int
-    state: str
-    opens_at: datetime
-    closes_at: datetime
-    closed_early_at: datetime | None
+def _refusal(claim: ClaimRow, slug: str, now: datetime) -> str:
+    """Why a forecast is refused now, and when (if ever) the claim takes them."""
+    if claim.state != PUBLISHED:
+        return f"claim {slug!r} is not open for forecasts: it is {claim.state}"
+    return (
+        f"claim {slug!r} is not open for forecasts at {stamp(now)}: it takes them from "
+        f"{stamp(claim.opens_at)} until {stamp(_close(claim))}"
+    )
 
-    def refusal(self, slug: str, now: datetime) -> str:
-        """Why a forecast is refused now, and when (if ever) the claim takes them."""
-        if self.state != PUBLISHED:
-            return f"claim {slug!r} is not open for forecasts: it is {self.state}"
-        return (
-            f"claim {slug!r} is not open for forecasts at {stamp(now)}: it takes them from "
-            f"{stamp(self.opens_at)} until {stamp(self._close())}"
-        )
 
-    def _close(self) -> datetime:
-        if self.closed_early_at is not None and self.closed_early_at < self.closes_at:
-            return self.closed_early_at
-        return self.closes_at
+def _close(claim: ClaimRow) -> datetime:
+    if claim.closed_early_at is not None and claim.closed_early_at < claim.closes_at:
+        return claim.closed_early_at
+    return claim.closes_at
 
-    def accepts(self, now: datetime) -> bool:
-        return self.state == PUBLISHED and self.opens_at <= now < self._close()
+
+def _accepts(claim: ClaimRow, now: datetime) -> bool:
+    return claim.state == PUBLISHED and claim.opens_at <= now < _close(claim)
 
 
 class _Batch:
@@ -141,42 +117,17 @@ class _Batch:
 
     def __init__(self, conn: Connection, requests: Sequence[SubmitRequest]) -> None:
         self.conn = conn
-        slugs = {r.slug for r in requests}
-        self.claims: dict[str, _ClaimRow] = {}
-        for row in conn.execute(
-            select(
-                claims_t.c.slug,
-                claims_t.c.id,
-                claims_t.c.state,
-                claims_t.c.opens_at,
-                claims_t.c.closes_at,
-                claims_t.c.closed_early_at,
-            ).where(claims_t.c.slug.in_(slugs))
-        ):
-            self.claims[row.slug] = _ClaimRow(
-                row.id, row.state, row.opens_at, row.closes_at, row.closed_early_at
-            )
-        claim_ids = [c.id for c in self.claims.values()]
-        accounts = {r.account_id for r in requests}
+        self.sql = sql = BatchSQL.for_connection(conn)
+        self.claims = sql.claims(conn, sorted({r.slug for r in requests}))
         self.standing: dict[tuple[int, int], float | None] = {}
-        if claim_ids:
-            for held in conn.execute(
-                select(
-                    standings_t.c.claim_id, standings_t.c.account_id, standings_t.c.probability
-                ).where(
-                    standings_t.c.claim_id.in_(claim_ids), standings_t.c.account_id.in_(accounts)
-                )
-            ):
-                self.standing[(held.claim_id, held.account_id)] = held.probability
+        for claim in self.claims.values():
+            wanted = sorted({r.account_id for r in requests if r.slug in self.claims})
+            for account_id, probability in sql.standings(conn, claim.id, wanted):
+                self.standing[(claim.id, account_id)] = probability
+        # [market, forecasters] by claim id, as they stand after the batch's requests so far
         self.stats: dict[int, list[Any]] = {
-            row.claim_id: [row.market, row.forecasters]
-            for row in conn.execute(
-                select(stats_t.c.claim_id, stats_t.c.market, stats_t.c.forecasters).where(
-                    stats_t.c.claim_id.in_(claim_ids)
-                )
-            )
+            c.id: [c.market, c.forecasters] for c in self.claims.values()
         }
-        self.new_stats: set[int] = set(claim_ids) - self.stats.keys()
         keyed = [(r.account_id, r.idempotency_key) for r in requests if r.idempotency_key]
         self.idempotent: dict[tuple[int, str], tuple[str, int, str]] = {}
         if keyed:
@@ -194,20 +145,15 @@ class _Batch:
                     seen.status_code,
                     seen.body,
                 )
-        hashes = {r.token_hash for r in requests if r.token_hash}
-        self.live_tokens: set[str] = set()
-        if hashes:
-            self.live_tokens = set(
-                conn.execute(
-                    select(tokens_t.c.token_hash).where(
-                        tokens_t.c.token_hash.in_(hashes), tokens_t.c.revoked_at.is_(None)
-                    )
-                ).scalars()
-            )
-        self.forecast_rows: list[dict[str, Any]] = []
-        self.salt_rows: list[dict[str, Any]] = []
+        hashes = sorted({r.token_hash for r in requests if r.token_hash})
+        self.live_tokens = sql.live_tokens(conn, hashes) if hashes else {}
+        salts = os.urandom(16 * len(requests)).hex()
+        self.salts = [salts[32 * k : 32 * k + 32] for k in range(len(requests))]
+        self.forecast_rows: list[tuple[Any, ...]] = []
+        self.salt_rows: list[tuple[int, str]] = []
         self.idem_rows: list[dict[str, Any]] = []
-        self.standing_rows: dict[tuple[int, int], dict[str, Any]] = {}
+        self.standing_rows: dict[tuple[int, int], tuple[Any, ...]] = {}
+        self.touched: dict[int, None] = {}  # claim ids written, in order
 
 
 def append_batch(
@@ -222,18 +168,21 @@ def append_batch(
     batch = _Batch(conn, requests)
     outcomes: list[Outcome] = []
     last = None
-    for request in requests:
+    for k, request in enumerate(requests):
         now = clock()
         if last is not None and now < last:
             now = last  # stamps never go backwards along the chain
         last = now
-        outcomes.append(_append_one(batch, chain, request, now))
+        outcomes.append(_append_one(batch, chain, request, now, batch.salts[k]))
     _write(batch, chain)
     return outcomes
 
 
-def _append_one(batch: _Batch, chain: Any, request: SubmitRequest, now: datetime) -> Outcome:
-    if request.token_hash is not None and request.token_hash not in batch.live_tokens:
+def _append_one(
+    batch: _Batch, chain: Chain, request: SubmitRequest, now: datetime, salt: str
+) -> Outcome:
+    owner = batch.live_tokens.get(request.token_hash) if request.token_hash else None
+    if request.token_hash is not None and owner != request.account_id:
         return TokenRevoked("the token was revoked")
     if request.idempotency_key:
         seen = batch.idempotent.get((request.account_id, request.idempotency_key))
@@ -245,49 +194,37 @@ def _append_one(batch: _Batch, chain: Any, request: SubmitRequest, now: datetime
     claim = batch.claims.get(request.slug)
     if claim is None:
         return NotFound(f"no claim with slug {request.slug!r}")
-    if not claim.accepts(now):
-        return ClaimClosed(claim.refusal(request.slug, now))
+    if not _accepts(claim, now):
+        return ClaimClosed(_refusal(claim, request.slug, now))
     pair = (claim.id, request.account_id)
     standing = batch.standing.get(pair)
     if request.is_withdrawal and standing is None:
         return Conflict("nothing is standing to withdraw")
     kind = "forecast_withdrawn" if request.is_withdrawal else "forecast_submitted"
-    salt = new_salt()
-    body = commitment_body(request.slug, request.handle, request.probability, now)
-    row = chain.add(kind, now, commitment_hash(body, salt), payload=None, claim_id=claim.id)
+    stamped = stamp(now)
+    body = commitment_body(request.slug, request.handle, request.probability, stamped)
+    row = chain.add(
+        kind, now, commitment_hash(body, salt), payload=None, claim_id=claim.id, stamped=stamped
+    )
     seq = int(row["seq"])
     rationale = None if request.is_withdrawal else request.rationale
+    at = batch.sql.to_db(now)
     batch.forecast_rows.append(
-        {
-            "id": seq,
-            "claim_id": claim.id,
-            "account_id": request.account_id,
-            "probability": request.probability,
-            "rationale": rationale,
-            "created_at": now,
-            "ledger_seq": seq,
-            "imported": False,
-        }
+        (seq, claim.id, request.account_id, request.probability, rationale, at, seq, False)
     )
-    batch.salt_rows.append({"ledger_seq": seq, "salt": salt})
+    batch.salt_rows.append((seq, salt))
     batch.standing[pair] = request.probability
-    batch.standing_rows[pair] = {
-        "claim_id": claim.id,
-        "account_id": request.account_id,
-        "forecast_id": seq,
-        "probability": request.probability,
-        "at": now,
-        "ledger_seq": seq,
-    }
-    stats = batch.stats.setdefault(claim.id, [None, 0])
+    batch.standing_rows[pair] = (claim.id, request.account_id, seq, request.probability, at, seq)
+    batch.touched[claim.id] = None
+    stats = batch.stats[claim.id]
     stats[1] += (standing is None) - request.is_withdrawal
     if not request.is_withdrawal:
         stats[0] = request.probability
     view = forecast_view(
-        seq, request.slug, request.handle, request.probability, rationale, now, seq
+        seq, request.slug, request.handle, request.probability, rationale, stamped, seq
     )
     if request.idempotency_key:
-        text = json.dumps(view)
+        text = json.dumps(view, ensure_ascii=False, separators=(",", ":"))  # as first sent
         batch.idem_rows.append(
             {
                 "account_id": request.account_id,
@@ -306,40 +243,24 @@ def _append_one(batch: _Batch, chain: Any, request: SubmitRequest, now: datetime
     return Accepted(201, view)
 
 
-def _write(batch: _Batch, chain: Any) -> None:
-    conn = batch.conn
+def _write(batch: _Batch, chain: Chain) -> None:
     if not chain.rows:
         return
-    flush(conn, chain)
-    conn.execute(forecasts_t.insert(), batch.forecast_rows)
-    conn.execute(salts_t.insert(), batch.salt_rows)
+    conn, sql = batch.conn, batch.sql
+    conn.exec_driver_sql(sql.insert_entries, [_entry(sql, row) for row in chain.rows])
+    conn.exec_driver_sql(sql.move_head, (chain.seq, chain.hash))
+    chain.rows = []
+    conn.exec_driver_sql(sql.insert_forecasts, batch.forecast_rows)
+    conn.exec_driver_sql(sql.insert_salts, batch.salt_rows)
     if batch.idem_rows:
         conn.execute(idem_t.insert(), batch.idem_rows)
-    upsert(conn, standings_t, list(batch.standing_rows.values()), ["claim_id", "account_id"])
-    inserts, updates = [], []
-    for claim_id in {row["claim_id"] for row in batch.forecast_rows}:
-        market, count = batch.stats[claim_id]
-        values = {"market": market, "forecasters": count, "last_seq": chain.seq}
-        if claim_id in batch.new_stats:
-            inserts.append({"claim_id": claim_id, **values})
-            batch.new_stats.discard(claim_id)
-        else:
-            updates.append({"stats_claim": claim_id, **values})
-    if inserts:
-        conn.execute(stats_t.insert(), inserts)
-    if updates:
-        conn.execute(_UPDATE_STATS, updates)
+    conn.exec_driver_sql(sql.upsert_standings, list(batch.standing_rows.values()))
+    stats = [(c, *batch.stats[c], chain.seq) for c in batch.touched]
+    conn.exec_driver_sql(sql.upsert_stats, stats)
 
 
-_UPDATE_STATS = (
-    update(stats_t)
-    .where(stats_t.c.claim_id == bindparam("stats_claim"))
-    .values(
-        market=bindparam("market"),
-        forecasters=bindparam("forecasters"),
-        last_seq=bindparam("last_seq"),
-    )
-)
+def _entry(sql: BatchSQL, row: dict[str, Any]) -> tuple[Any, ...]:
+    return tuple(sql.to_db(row[c]) if c == "created_at" else row[c] for c in ENTRY_COLUMNS)
 
 
 def upsert(conn: Connection, table: Table, rows: list[dict[str, Any]], keys: list[str]) -> None:

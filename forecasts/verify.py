@@ -18,8 +18,7 @@ from forecasts.ledger import (
     sha256_hex,
 )
 from forecasts.models import Account, LedgerEntry, LedgerHead
-from forecasts.reveal import salts_t
-from forecasts.submit import claims_t, forecasts_t
+from forecasts.tables import claims_t, forecasts_t, salts_t
 
 accounts_t = Account.__table__  # type: ignore[attr-defined]
 entries_t = LedgerEntry.__table__  # type: ignore[attr-defined]

@@ -12,7 +12,7 @@ from web.api import accounts, claims, forecasts, imports, ledger, resolution, sc
 from web.context import AppContext, RateLimiter
 from web.db import Database
 from web.deps import refuse_nul_bytes
-from web.fastpath import SubmitFastPath
+from web.fastpath import LedgerAPI, SubmitFastLane
 from web.limits import BodySizeLimit
 from web.migrate import upgrade
 from web.security import SecurityHeaders
@@ -46,7 +46,7 @@ def create_app(
             ctx.committer.close()
             db.dispose()
 
-    app = FastAPI(
+    app = LedgerAPI(
         title="Forecast Ledger",
         version="0.1.0",
         description="A public, tamper-evident ledger of probabilistic forecasts.",
@@ -54,8 +54,6 @@ def create_app(
         dependencies=[Depends(refuse_nul_bytes)],
     )
     app.state.ctx = ctx
-    # added first, so it sits innermost: every other middleware still sees these requests
-    app.add_middleware(SubmitFastPath, context=ctx)
     errors.install(app)
     for module in (claims, forecasts, ledger, imports, accounts, resolution, scores):
         app.include_router(module.router, prefix=API_PREFIX)
@@ -65,4 +63,6 @@ def create_app(
     # outermost: the cap applies before anything reads a body; every answer gets the headers
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)
+    # in front of all of the above: see web/fastpath.py
+    app.fast_lane = SubmitFastLane(ctx, settings.max_body_bytes)
     return app

@@ -12,6 +12,7 @@ from web.db import Database
 from web.settings import Settings
 
 TOKEN_CACHE_SECONDS = 2.0
+LANE_TOKENS = 10_000
 
 
 @dataclass
@@ -43,6 +44,10 @@ class AppContext:
     committer: GroupCommitter | None = None
     rate: RateLimiter = field(default_factory=lambda: RateLimiter(120))
     tokens: dict[str, tuple[Principal, float]] = field(default_factory=dict)
+    # Submitters for the fast lane (web/fastpath.py), kept without a time limit: the writer
+    # checks each token against the database in the submission's own transaction anyway, and
+    # submitting needs no role, so only who the token belongs to is taken from here.
+    lane_tokens: "OrderedDict[str, Principal]" = field(default_factory=OrderedDict)
     in_flight: set[tuple[int, str]] = field(default_factory=set)
     crowd_cache: "OrderedDict[tuple[int, int], Any]" = field(default_factory=OrderedDict)
     # bootstrap intervals of mean_brier by (handle, totals revision); see forecasts.standings
@@ -61,6 +66,19 @@ class AppContext:
         if len(self.tokens) > 10_000:
             self.tokens.clear()
         self.tokens[principal.token_hash] = (principal, time.monotonic() + TOKEN_CACHE_SECONDS)
+        self.lane_tokens[principal.token_hash] = principal
+        self.lane_tokens.move_to_end(principal.token_hash)
+        while len(self.lane_tokens) > LANE_TOKENS:
+            self.lane_tokens.popitem(last=False)
+
+    def lane_principal(self, token_hash: str) -> Principal | None:
+        """The submitter behind a token the app has authenticated before (see `lane_tokens`)."""
+        return self.lane_tokens.get(token_hash)
+
+    def forget_token(self, token_hash: str) -> None:
+        self.tokens.pop(token_hash, None)
+        self.lane_tokens.pop(token_hash, None)
 
     def forget_tokens(self) -> None:
         self.tokens.clear()
+        self.lane_tokens.clear()

@@ -18,6 +18,12 @@ HEADERS: list[tuple[bytes, bytes]] = [
     (b"x-frame-options", b"DENY"),
 ]
 CSP_EXEMPT = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc"})
+_CSP = (b"content-security-policy", CONTENT_SECURITY_POLICY.encode())
+
+
+def headers_for(path: str) -> list[tuple[bytes, bytes]]:
+    """The security headers a response to `path` carries."""
+    return list(HEADERS) if path in CSP_EXEMPT else [*HEADERS, _CSP]
 
 
 class SecurityHeaders:
@@ -30,9 +36,7 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        extra = list(HEADERS)
-        if scope["path"] not in CSP_EXEMPT:
-            extra.append((b"content-security-policy", CONTENT_SECURITY_POLICY.encode()))
+        extra = headers_for(scope["path"])
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -233,6 +233,14 @@ def test_both_lanes_answer_alike(client: TestClient, tokens: Tokens, claim: obje
     assert first.status_code == second.status_code == 201
     assert set(first.json()) == set(second.json())
     assert second.json()["ledger_seq"] == first.json()["ledger_seq"] + 1
+    for name in ("content-type", "content-security-policy", "x-frame-options", "referrer-policy"):
+        assert first.headers[name] == second.headers[name], name
+    assert b", " not in second.content and b": " not in second.content  # compact, like FastAPI
+    keyed = {**auth(tokens.bob), "Idempotency-Key": "lanes-1"}
+    original = client.post(URL, json={"probability": 0.45}, headers=keyed)
+    replayed = client.post(URL, json={"probability": 0.45}, headers=keyed)
+    assert original.status_code == replayed.status_code == 201
+    assert replayed.content == original.content  # a replay sends the very same bytes
     bad = client.post(URL, json={"probability": 2}, headers=auth(tokens.bob))
     assert bad.status_code == 422 and "probability" in bad.text
     huge = client.post(

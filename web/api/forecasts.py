@@ -1,12 +1,12 @@
 """Forecasts: submit, withdraw, list. The submission path is the hot one: keep it lean."""
 
-import asyncio
 import hashlib
 import json
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import APIRouter, Header
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from sqlmodel import col, select
 
 from claims.errors import Conflict, DomainError
@@ -16,12 +16,12 @@ from claims.text import Slug
 from forecasts.accounts import Principal
 from forecasts.models import Account, Forecast
 from forecasts.schemas import ForecastIn
-from forecasts.submit import Accepted, Replayed, SubmitRequest, forecast_view
+from forecasts.submit import Accepted, Replayed, SubmitRequest, TokenRevoked, forecast_view
 from web.api.paging import Cursor, Limit, decode_cursor, encode_cursor
 from web.api.views import ForecastOut, Page, WithdrawalOut
 from web.context import AppContext
 from web.deps import Caller, Ctx, MaybeCaller, ReadSession
-from web.errors import error_response, responses
+from web.errors import responses, status_of
 
 router = APIRouter(tags=["forecasts"])
 IdempotencyKey = Annotated[
@@ -40,22 +40,39 @@ def _request_hash(slug: str, action: str, value: float | None, rationale: str | 
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-async def submit_or_withdraw(
+@dataclass(frozen=True)
+class Decision:
+    """A submission's answer, rendered once for both lanes (FastAPI's and web/fastpath.py's)."""
+
+    status: int
+    body: bytes
+    headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+
+    def response(self) -> Response:
+        response = Response(self.body, status_code=self.status, media_type="application/json")
+        for name, value in self.headers:
+            response.headers[name.decode()] = value.decode()
+        return response
+
+
+def _json(value: object) -> bytes:
+    # the bytes JSONResponse would send
+    return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
+
+
+async def decide_submission(
     ctx: AppContext,
     caller: Principal,
     slug: str,
     probability: float | None,
     rationale: str | None,
     key: str | None,
-) -> Response:
+) -> Decision:
     if probability is not None:
         wait = ctx.rate.retry_after(caller.token_hash or caller.handle)
         if wait is not None:
-            return JSONResponse(
-                {"detail": "too many forecast submissions; slow down"},
-                status_code=429,
-                headers={"Retry-After": str(wait)},
-            )
+            detail = {"detail": "too many forecast submissions; slow down"}
+            return Decision(429, _json(detail), [(b"retry-after", str(wait).encode())])
     action = "withdraw" if probability is None else "submit"
     request = SubmitRequest(
         account_id=caller.account_id,
@@ -64,26 +81,36 @@ async def submit_or_withdraw(
         probability=probability,
         rationale=rationale,
         idempotency_key=key,
-        request_hash=_request_hash(slug, action, probability, rationale),
+        # only a keyed request is ever compared with an earlier one
+        request_hash=_request_hash(slug, action, probability, rationale) if key else "",
         token_hash=caller.token_hash,
     )
     flight = (caller.account_id, key) if key else None
     if flight is not None:
         if flight in ctx.in_flight:
-            return error_response(Conflict("a request with this Idempotency-Key is in flight"))
+            return _error(Conflict("a request with this Idempotency-Key is in flight"))
         ctx.in_flight.add(flight)
     try:
         assert ctx.committer is not None
-        outcome = await asyncio.wrap_future(ctx.committer.submit(request))
+        outcome = await ctx.committer.outcome(request)
     finally:
         if flight is not None:
             ctx.in_flight.discard(flight)
     if isinstance(outcome, Accepted):
-        return JSONResponse(outcome.body, status_code=outcome.status)
+        return Decision(outcome.status, _json(outcome.body))
     if isinstance(outcome, Replayed):
-        return Response(outcome.body, status_code=outcome.status, media_type="application/json")
+        return Decision(outcome.status, outcome.body.encode())
     assert isinstance(outcome, DomainError)
-    return error_response(outcome)
+    if isinstance(outcome, TokenRevoked) and caller.token_hash is not None:
+        ctx.forget_token(caller.token_hash)
+    return _error(outcome)
+
+
+def _error(error: DomainError) -> Decision:
+    # the same answer as web.errors.error_response
+    status = status_of(error)
+    extra = [(b"www-authenticate", b"Bearer")] if status == 401 else []
+    return Decision(status, _json({"detail": error.detail}), extra)
 
 
 @router.post(
@@ -96,7 +123,10 @@ async def submit_forecast(
     slug: Slug, body: ForecastIn, ctx: Ctx, caller: Caller, idempotency_key: IdempotencyKey = None
 ) -> Response:
     """Submit (or update) your forecast; stamped and stored before the answer."""
-    return await submit_or_withdraw(ctx, caller, slug, body.value, body.rationale, idempotency_key)
+    decision = await decide_submission(
+        ctx, caller, slug, body.value, body.rationale, idempotency_key
+    )
+    return decision.response()
 
 
 @router.post(
@@ -109,7 +139,8 @@ async def withdraw_forecast(
     slug: Slug, ctx: Ctx, caller: Caller, idempotency_key: IdempotencyKey = None
 ) -> Response:
     """Withdraw your standing forecast (a new record; nothing is deleted)."""
-    return await submit_or_withdraw(ctx, caller, slug, None, None, idempotency_key)
+    decision = await decide_submission(ctx, caller, slug, None, None, idempotency_key)
+    return decision.response()
 
 
 @router.get(

@@ -1,6 +1,5 @@
 """Accounts on the web: sign up, sign in and out, API tokens; forecasting and disputing."""
 
-import asyncio
 from functools import lru_cache
 from typing import Annotated
 
@@ -200,7 +199,7 @@ async def _append(
         probability=probability,
         rationale=rationale,
     )
-    outcome = await asyncio.wrap_future(ctx.committer.submit(request))
+    outcome = await ctx.committer.outcome(request)
     if isinstance(outcome, DomainError):
         return f"Not recorded: {error_text(outcome)}"
     assert isinstance(outcome, Accepted | Replayed)

@@ -1,0 +1,133 @@
+"""Plain SQL for the group commit's statements, the hottest SQL in the project.
+
+SQLAlchemy Core spends tens of microseconds per row turning parameter dictionaries into
+driver values, and rebuilds IN lists on every batch. These statements are written once per
+dialect (SQLite and PostgreSQL share the syntax: `INSERT … ON CONFLICT … DO UPDATE`), take
+positional values already converted the way the tables' column types convert them, and go
+to the driver through `Connection.exec_driver_sql`, inside the caller's transaction. Table and
+column names come from the models, so a renamed column breaks loudly here, at import.
+"""
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from typing import Any
+
+from sqlalchemy import Connection, Table
+from sqlalchemy.engine import Dialect
+
+from claims.columns import UTCDateTime
+from forecasts.tables import claims_t as _claims
+from forecasts.tables import entries_t as _entries
+from forecasts.tables import forecasts_t as _forecasts
+from forecasts.tables import head_t as _head
+from forecasts.tables import salts_t as _salts
+from forecasts.tables import standings_t as _standings
+from forecasts.tables import stats_t as _stats
+from forecasts.tables import tokens_t as _tokens
+
+ENTRY_COLUMNS = (
+    *("seq", "kind", "created_at", "payload_hash", "prev_hash", "hash", "payload", "claim_id"),
+)
+FORECAST_COLUMNS = (
+    *("id", "claim_id", "account_id", "probability", "rationale", "created_at", "ledger_seq"),
+    "imported",
+)
+STANDING_COLUMNS = ("claim_id", "account_id", "forecast_id", "probability", "at", "ledger_seq")
+STATS_COLUMNS = ("claim_id", "market", "forecasters", "last_seq")
+
+
+@dataclass(frozen=True)
+class ClaimRow:
+    id: int
+    state: str
+    opens_at: datetime
+    closes_at: datetime
+    closed_early_at: datetime | None
+    market: float | None  # from claim_stats; None and 0 when it has no row yet
+    forecasters: int
+
+
+class BatchSQL:
+    """The statements for one dialect; `for_connection` gives the shared instance."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        self.mark = "?" if dialect.paramstyle == "qmark" else "%s"
+        self.q: Callable[[str], str] = dialect.identifier_preparer.quote
+        when = UTCDateTime().dialect_impl(dialect)
+        to_db = when.bind_processor(dialect)
+        from_db = when.result_processor(dialect, None)
+        self.to_db: Callable[[datetime], Any] = to_db or (lambda value: value)
+        self._from_db: Callable[[Any], Any] = from_db or (lambda value: value)
+        self.insert_entries = self._insert(_entries, ENTRY_COLUMNS)
+        self.insert_forecasts = self._insert(_forecasts, FORECAST_COLUMNS)
+        self.insert_salts = self._insert(_salts, ("ledger_seq", "salt"))
+        self.upsert_standings = self._upsert(_standings, STANDING_COLUMNS, 2)
+        self.upsert_stats = self._upsert(_stats, STATS_COLUMNS, 1)
+        m = self.mark
+        self.move_head = f"UPDATE {_head.name} SET seq = {m}, hash = {m} WHERE id = 1"
+
+    @staticmethod
+    def for_connection(conn: Connection) -> "BatchSQL":
+        return _for_dialect(conn.dialect)
+
+    def from_db(self, value: Any) -> datetime | None:
+        return None if value is None else self._from_db(value)
+
+    def marks(self, count: int) -> str:
+        return ", ".join([self.mark] * count)
+
+    def _insert(self, table: Table, columns: Sequence[str]) -> str:
+        _check(table, columns)
+        names = ", ".join(self.q(c) for c in columns)
+        return f"INSERT INTO {self.q(table.name)} ({names}) VALUES ({self.marks(len(columns))})"
+
+    def _upsert(self, table: Table, columns: Sequence[str], keys: int) -> str:
+        changed = ", ".join(f"{self.q(c)} = excluded.{self.q(c)}" for c in columns[keys:])
+        conflict = ", ".join(self.q(c) for c in columns[:keys])
+        return f"{self._insert(table, columns)} ON CONFLICT ({conflict}) DO UPDATE SET {changed}"
+
+    def claims(self, conn: Connection, slugs: Sequence[str]) -> dict[str, ClaimRow]:
+        """Each claim's window and state, with its stats, by slug."""
+        c, s = _claims.name, _stats.name
+        sql = (
+            f"SELECT {c}.slug, {c}.id, {c}.state, {c}.opens_at, {c}.closes_at, "
+            f"{c}.closed_early_at, {s}.market, {s}.forecasters FROM {c} "
+            f"LEFT JOIN {s} ON {s}.claim_id = {c}.id WHERE {c}.slug IN ({self.marks(len(slugs))})"
+        )
+        found = {}
+        for slug, *row in conn.exec_driver_sql(sql, tuple(slugs)):
+            opens_at, closes_at, early = (self.from_db(value) for value in row[2:5])
+            assert opens_at is not None and closes_at is not None
+            found[slug] = ClaimRow(row[0], row[1], opens_at, closes_at, early, row[5], row[6] or 0)
+        return found
+
+    def standings(
+        self, conn: Connection, claim_id: int, accounts: Sequence[int]
+    ) -> list[tuple[int, float | None]]:
+        """(account id, standing probability or None if withdrawn) of these accounts."""
+        sql = (
+            f"SELECT account_id, probability FROM {_standings.name} "
+            f"WHERE claim_id = {self.mark} AND account_id IN ({self.marks(len(accounts))})"
+        )
+        return [(row[0], row[1]) for row in conn.exec_driver_sql(sql, (claim_id, *accounts))]
+
+    def live_tokens(self, conn: Connection, hashes: Sequence[str]) -> dict[str, int]:
+        """Account id by token hash, for the tokens not revoked."""
+        sql = (
+            f"SELECT token_hash, account_id FROM {_tokens.name} "
+            f"WHERE revoked_at IS NULL AND token_hash IN ({self.marks(len(hashes))})"
+        )
+        return {row[0]: row[1] for row in conn.exec_driver_sql(sql, tuple(hashes))}
+
+
+def _check(table: Table, columns: Sequence[str]) -> None:
+    missing = [c for c in columns if c not in table.c]
+    if missing:
+        raise RuntimeError(f"{table.name} has no column(s) {missing}")
+
+
+@cache
+def _for_dialect(dialect: Dialect) -> BatchSQL:
+    return BatchSQL(dialect)
