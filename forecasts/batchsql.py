@@ -27,7 +27,7 @@ from forecasts.tables import standings_t as _standings
 from forecasts.tables import stats_t as _stats
 from forecasts.tables import tokens_t as _tokens
 
-ENTRY_COLUMNS = (
+ENTRY_COLUMNS = (  # the order of forecasts.submit's entry tuples
     *("seq", "kind", "created_at", "payload_hash", "prev_hash", "hash", "payload", "claim_id"),
 )
 FORECAST_COLUMNS = (
@@ -36,6 +36,31 @@ FORECAST_COLUMNS = (
 )
 STANDING_COLUMNS = ("claim_id", "account_id", "forecast_id", "probability", "at", "ledger_seq")
 STATS_COLUMNS = ("claim_id", "market", "forecasters", "last_seq")
+
+
+# SQLite before 3.32 took at most 999 bound values per statement; PostgreSQL takes 65,535.
+MAX_VALUES = 999
+
+
+@dataclass(frozen=True)
+class Rows:
+    """A multi-row INSERT (an upsert with a suffix): one statement, hence one step in the
+    driver, for up to MAX_VALUES values. Row by row (`executemany`), SQLite gives up and
+    takes back Python's GIL at every row, and every take-back may wait for the event loop's
+    thread to let go of it."""
+
+    head: str  # INSERT INTO t (a, b) VALUES
+    group: str  # (?, ?)
+    tail: str  # ON CONFLICT … or nothing
+    width: int
+
+    def write(self, conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+        step = max(1, MAX_VALUES // self.width)
+        for start in range(0, len(rows), step):
+            chunk = rows[start : start + step]
+            values = [value for row in chunk for value in row]
+            sql = f"{self.head} {', '.join([self.group] * len(chunk))}{self.tail}"
+            conn.exec_driver_sql(sql, tuple(values))
 
 
 @dataclass(frozen=True)
@@ -78,15 +103,16 @@ class BatchSQL:
     def marks(self, count: int) -> str:
         return ", ".join([self.mark] * count)
 
-    def _insert(self, table: Table, columns: Sequence[str]) -> str:
+    def _insert(self, table: Table, columns: Sequence[str], tail: str = "") -> Rows:
         _check(table, columns)
         names = ", ".join(self.q(c) for c in columns)
-        return f"INSERT INTO {self.q(table.name)} ({names}) VALUES ({self.marks(len(columns))})"
+        head = f"INSERT INTO {self.q(table.name)} ({names}) VALUES"
+        return Rows(head, f"({self.marks(len(columns))})", tail, len(columns))
 
-    def _upsert(self, table: Table, columns: Sequence[str], keys: int) -> str:
+    def _upsert(self, table: Table, columns: Sequence[str], keys: int) -> Rows:
         changed = ", ".join(f"{self.q(c)} = excluded.{self.q(c)}" for c in columns[keys:])
         conflict = ", ".join(self.q(c) for c in columns[:keys])
-        return f"{self._insert(table, columns)} ON CONFLICT ({conflict}) DO UPDATE SET {changed}"
+        return self._insert(table, columns, f" ON CONFLICT ({conflict}) DO UPDATE SET {changed}")
 
     def claims(self, conn: Connection, slugs: Sequence[str]) -> dict[str, ClaimRow]:
         """Each claim's window and state, with its stats, by slug."""

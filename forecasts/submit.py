@@ -20,7 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from claims.clock import stamp
 from claims.errors import ClaimClosed, Conflict, DomainError, NotFound
 from claims.models import PUBLISHED
-from forecasts.batchsql import ENTRY_COLUMNS, BatchSQL, ClaimRow
+from forecasts.batchsql import BatchSQL, ClaimRow
 from forecasts.ledger import Chain, commitment_body, commitment_hash, lock_head
 from forecasts.tables import forecasts_t, idem_t
 
@@ -247,20 +247,28 @@ def _write(batch: _Batch, chain: Chain) -> None:
     if not chain.rows:
         return
     conn, sql = batch.conn, batch.sql
-    conn.exec_driver_sql(sql.insert_entries, [_entry(sql, row) for row in chain.rows])
+    sql.insert_entries.write(conn, [_entry(sql, row) for row in chain.rows])
     conn.exec_driver_sql(sql.move_head, (chain.seq, chain.hash))
     chain.rows = []
-    conn.exec_driver_sql(sql.insert_forecasts, batch.forecast_rows)
-    conn.exec_driver_sql(sql.insert_salts, batch.salt_rows)
+    sql.insert_forecasts.write(conn, batch.forecast_rows)
+    sql.insert_salts.write(conn, batch.salt_rows)
     if batch.idem_rows:
         conn.execute(idem_t.insert(), batch.idem_rows)
-    conn.exec_driver_sql(sql.upsert_standings, list(batch.standing_rows.values()))
-    stats = [(c, *batch.stats[c], chain.seq) for c in batch.touched]
-    conn.exec_driver_sql(sql.upsert_stats, stats)
+    sql.upsert_standings.write(conn, list(batch.standing_rows.values()))
+    sql.upsert_stats.write(conn, [(c, *batch.stats[c], chain.seq) for c in batch.touched])
 
 
 def _entry(sql: BatchSQL, row: dict[str, Any]) -> tuple[Any, ...]:
-    return tuple(sql.to_db(row[c]) if c == "created_at" else row[c] for c in ENTRY_COLUMNS)
+    return (
+        row["seq"],
+        row["kind"],
+        sql.to_db(row["created_at"]),
+        row["payload_hash"],
+        row["prev_hash"],
+        row["hash"],
+        row["payload"],
+        row["claim_id"],
+    )
 
 
 def upsert(conn: Connection, table: Table, rows: list[dict[str, Any]], keys: list[str]) -> None:
