@@ -40,6 +40,7 @@ STATS_COLUMNS = ("claim_id", "market", "forecasters", "last_seq")
 
 # SQLite before 3.32 took at most 999 bound values per statement; PostgreSQL takes 65,535.
 MAX_VALUES = 999
+MAX_PG_VALUES = 65_000
 
 
 @dataclass(frozen=True)
@@ -59,8 +60,10 @@ class Rows:
         for start in range(0, len(rows), step):
             chunk = rows[start : start + step]
             values = [value for row in chunk for value in row]
-            sql = f"{self.head} {', '.join([self.group] * len(chunk))}{self.tail}"
-            conn.exec_driver_sql(sql, tuple(values))
+            conn.exec_driver_sql(self.statement(len(chunk)), tuple(values))
+
+    def statement(self, count: int) -> str:
+        return f"{self.head} {', '.join([self.group] * count)}{self.tail}"
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,7 @@ class BatchSQL:
     def __init__(self, dialect: Dialect) -> None:
         self.mark = "?" if dialect.paramstyle == "qmark" else "%s"
         self.q: Callable[[str], str] = dialect.identifier_preparer.quote
+        self.one_statement = dialect.name == "postgresql"
         when = UTCDateTime().dialect_impl(dialect)
         to_db = when.bind_processor(dialect)
         from_db = when.result_processor(dialect, None)
@@ -114,30 +118,59 @@ class BatchSQL:
         conflict = ", ".join(self.q(c) for c in columns[:keys])
         return self._insert(table, columns, f" ON CONFLICT ({conflict}) DO UPDATE SET {changed}")
 
-    def claims(self, conn: Connection, slugs: Sequence[str]) -> dict[str, ClaimRow]:
-        """Each claim's window and state, with its stats, by slug."""
-        c, s = _claims.name, _stats.name
+    def read(
+        self, conn: Connection, slugs: Sequence[str], accounts: Sequence[int]
+    ) -> tuple[dict[str, ClaimRow], dict[tuple[int, int], float | None]]:
+        """Each claim's window, state and stats by slug, and the accounts' standings on them
+        by (claim id, account id) (None: withdrawn), in one statement."""
+        c, s, st = _claims.name, _stats.name, _standings.name
         sql = (
             f"SELECT {c}.slug, {c}.id, {c}.state, {c}.opens_at, {c}.closes_at, "
-            f"{c}.closed_early_at, {s}.market, {s}.forecasters FROM {c} "
-            f"LEFT JOIN {s} ON {s}.claim_id = {c}.id WHERE {c}.slug IN ({self.marks(len(slugs))})"
+            f"{c}.closed_early_at, {s}.market, {s}.forecasters, {st}.account_id, "
+            f"{st}.probability FROM {c} LEFT JOIN {s} ON {s}.claim_id = {c}.id "
+            f"LEFT JOIN {st} ON {st}.claim_id = {c}.id "
+            f"AND {st}.account_id IN ({self.marks(len(accounts))}) "
+            f"WHERE {c}.slug IN ({self.marks(len(slugs))})"
         )
-        found = {}
-        for slug, *row in conn.exec_driver_sql(sql, tuple(slugs)):
-            opens_at, closes_at, early = (self.from_db(value) for value in row[2:5])
-            assert opens_at is not None and closes_at is not None
-            found[slug] = ClaimRow(row[0], row[1], opens_at, closes_at, early, row[5], row[6] or 0)
-        return found
+        claims: dict[str, ClaimRow] = {}
+        standing: dict[tuple[int, int], float | None] = {}
+        for row in conn.exec_driver_sql(sql, (*accounts, *slugs)):
+            slug, claim_id = row[0], row[1]
+            if slug not in claims:
+                opens_at, closes_at, early = (self.from_db(value) for value in row[3:6])
+                assert opens_at is not None and closes_at is not None
+                claims[slug] = ClaimRow(
+                    claim_id, row[2], opens_at, closes_at, early, row[6], row[7] or 0
+                )
+            if row[8] is not None:
+                standing[(claim_id, row[8])] = row[9]
+        return claims, standing
 
-    def standings(
-        self, conn: Connection, claim_id: int, accounts: Sequence[int]
-    ) -> list[tuple[int, float | None]]:
-        """(account id, standing probability or None if withdrawn) of these accounts."""
-        sql = (
-            f"SELECT account_id, probability FROM {_standings.name} "
-            f"WHERE claim_id = {self.mark} AND account_id IN ({self.marks(len(accounts))})"
-        )
-        return [(row[0], row[1]) for row in conn.exec_driver_sql(sql, (claim_id, *accounts))]
+    def write(
+        self,
+        conn: Connection,
+        head: tuple[int, str],
+        tables: Sequence[tuple[Rows, Sequence[tuple[Any, ...]]]],
+    ) -> None:
+        """Insert (or upsert) each table's rows and move the ledger head to (seq, hash).
+
+        On PostgreSQL that is one statement (data-modifying WITH clauses): one round trip
+        while this transaction holds the head's row lock, which every other process's
+        appends are waiting for. SQLite has no such clauses and no round trips to save.
+        """
+        values = sum(len(rows) * table.width for table, rows in tables)
+        if self.one_statement and values < MAX_PG_VALUES:
+            clauses, params = [], []
+            for k, (table, rows) in enumerate(tables):
+                if rows:
+                    clauses.append(f"w{k} AS ({table.statement(len(rows))})")
+                    params += [value for row in rows for value in row]
+            sql = f"WITH {', '.join(clauses)} {self.move_head}"
+            conn.exec_driver_sql(sql, (*params, *head))
+            return
+        for table, rows in tables:
+            table.write(conn, rows)
+        conn.exec_driver_sql(self.move_head, head)
 
     def live_tokens(self, conn: Connection, hashes: Sequence[str]) -> dict[str, int]:
         """Account id by token hash, for the tokens not revoked."""

@@ -115,15 +115,14 @@ def _accepts(claim: ClaimRow, now: datetime) -> bool:
 class _Batch:
     """What one batch reads up front, and the rows it will write."""
 
-    def __init__(self, conn: Connection, requests: Sequence[SubmitRequest]) -> None:
+    def __init__(
+        self, conn: Connection, requests: Sequence[SubmitRequest], live_tokens: dict[str, int]
+    ) -> None:
         self.conn = conn
         self.sql = sql = BatchSQL.for_connection(conn)
-        self.claims = sql.claims(conn, sorted({r.slug for r in requests}))
-        self.standing: dict[tuple[int, int], float | None] = {}
-        for claim in self.claims.values():
-            wanted = sorted({r.account_id for r in requests if r.slug in self.claims})
-            for account_id, probability in sql.standings(conn, claim.id, wanted):
-                self.standing[(claim.id, account_id)] = probability
+        self.live_tokens = live_tokens
+        slugs = sorted({r.slug for r in requests})
+        self.claims, self.standing = sql.read(conn, slugs, sorted({r.account_id for r in requests}))
         # [market, forecasters] by claim id, as they stand after the batch's requests so far
         self.stats: dict[int, list[Any]] = {
             c.id: [c.market, c.forecasters] for c in self.claims.values()
@@ -145,8 +144,6 @@ class _Batch:
                     seen.status_code,
                     seen.body,
                 )
-        hashes = sorted({r.token_hash for r in requests if r.token_hash})
-        self.live_tokens = sql.live_tokens(conn, hashes) if hashes else {}
         salts = os.urandom(16 * len(requests)).hex()
         self.salts = [salts[32 * k : 32 * k + 32] for k in range(len(requests))]
         self.forecast_rows: list[tuple[Any, ...]] = []
@@ -164,8 +161,12 @@ def append_batch(
     The caller commits (and only then acknowledges). Each request is stamped and checked
     against its claim's window at its own moment, in order.
     """
+    # Tokens first: revoking one takes no lock, so reading them under the head's lock would
+    # only make every other process's appends wait longer (on PostgreSQL).
+    hashes = sorted({r.token_hash for r in requests if r.token_hash})
+    live_tokens = BatchSQL.for_connection(conn).live_tokens(conn, hashes) if hashes else {}
     chain = lock_head(conn)
-    batch = _Batch(conn, requests)
+    batch = _Batch(conn, requests, live_tokens)
     outcomes: list[Outcome] = []
     last = None
     for k, request in enumerate(requests):
@@ -247,15 +248,18 @@ def _write(batch: _Batch, chain: Chain) -> None:
     if not chain.rows:
         return
     conn, sql = batch.conn, batch.sql
-    sql.insert_entries.write(conn, [_entry(sql, row) for row in chain.rows])
-    conn.exec_driver_sql(sql.move_head, (chain.seq, chain.hash))
-    chain.rows = []
-    sql.insert_forecasts.write(conn, batch.forecast_rows)
-    sql.insert_salts.write(conn, batch.salt_rows)
     if batch.idem_rows:
         conn.execute(idem_t.insert(), batch.idem_rows)
-    sql.upsert_standings.write(conn, list(batch.standing_rows.values()))
-    sql.upsert_stats.write(conn, [(c, *batch.stats[c], chain.seq) for c in batch.touched])
+    stats = [(c, *batch.stats[c], chain.seq) for c in batch.touched]
+    tables = [
+        (sql.insert_entries, [_entry(sql, row) for row in chain.rows]),
+        (sql.insert_forecasts, batch.forecast_rows),
+        (sql.insert_salts, batch.salt_rows),
+        (sql.upsert_standings, list(batch.standing_rows.values())),
+        (sql.upsert_stats, stats),
+    ]
+    sql.write(conn, (chain.seq, chain.hash), tables)
+    chain.rows = []
 
 
 def _entry(sql: BatchSQL, row: dict[str, Any]) -> tuple[Any, ...]:
