@@ -76,6 +76,7 @@ def measure(url_env: str, processes: int, args: Any, tmp: Path) -> dict[str, flo
 
 def run_engine(engine: str, args: Any) -> None:
     counts = [int(n) for n in args.processes.split(",")]
+    first: float | None = None
     with tempfile.TemporaryDirectory(prefix="fl-bench-proc-") as folder:
         tmp = Path(folder)
         for n in counts:
@@ -100,9 +101,12 @@ def run_engine(engine: str, args: Any) -> None:
                 )
                 url = server.rsplit("/", 1)[0] + "/" + name
             r = measure(url, n, args, tmp)
+            first = r["rps"] if first is None else first
             print(
-                f"{engine:<11} {n:>2} proc  {r['rps']:>8.0f} req/s  p50 {r['p50']:>7.2f} ms  "
-                f"p99 {r['p99']:>7.2f} ms  non-2xx {r['non2xx']}",
+                f"{engine:<11} {n:>2} proc  {r['rps']:>8.0f} req/s  "
+                f"x{r['rps'] / first if first else 0:4.2f} vs {counts[0]} proc  "
+                f"p50 {r['p50']:>7.2f} ms  p99 {r['p99']:>7.2f} ms  non-2xx {r['non2xx']}  "
+                f"load {os.getloadavg()[0]:.1f}",
                 flush=True,
             )
 

@@ -518,6 +518,12 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     parser.add_argument("-v", "--verbose", action="store_true", help="show wrk's own output")
+    parser.add_argument(
+        "--processes",
+        metavar="N,N,…",
+        help="instead: throughput with N serve processes, SQLite beside PostgreSQL "
+        "(bench/processes.py; PostgreSQL from a throwaway cluster, tests/postgres.sh)",
+    )
     args = parser.parse_args()
     if args.rounds < 1 or args.seconds < 1 or args.connections < 1:
         parser.error("--rounds, --seconds and --connections must be at least 1")
@@ -537,6 +543,10 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> int:
     args = parse_args()
+    if args.processes:
+        command = [sys.executable, str(ROOT / "bench" / "processes.py"), "--engine", "both"]
+        command += ["--processes", args.processes, "--seconds", str(args.seconds)]
+        return subprocess.run(command, cwd=ROOT, check=False).returncode
     if args.generator == "python":
         print(
             "wrk not found (install it: apt-get install -y wrk); falling back to a Python "
