@@ -16,6 +16,9 @@ HALF_TOLERANCE = 1e-12
 
 MARKET_PRIOR = 0.5
 
+# Cells (events x forecasts) per block of `crowd_after_each`: a few MiB per array.
+_BLOCK_CELLS = 1 << 20
+
 _Floats = npt.NDArray[np.float64]
 _Item = TypeVar("_Item", np.float64, np.int64)
 
@@ -134,6 +137,180 @@ def _without(array: npt.NDArray[_Item], slot: int) -> npt.NDArray[_Item]:
 
 def _with(array: npt.NDArray[_Item], slot: int, item: float) -> npt.NDArray[_Item]:
     return np.concatenate((array[:slot], np.array([item], dtype=array.dtype), array[slot:]))
+
+
+def next_event_of_same_owner(owners: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """For each event, the index of the same owner's next event; len(owners) if none."""
+    count = len(owners)
+    following = np.full(count, count, dtype=np.int64)
+    by_owner = np.argsort(owners, kind="stable")  # each owner's events stay in ledger order
+    same = owners[by_owner[1:]] == owners[by_owner[:-1]]
+    following[by_owner[:-1][same]] = by_owner[1:][same]
+    return following
+
+
+def crowd_after_each(
+    owners: npt.NDArray[np.int64],
+    probabilities: _Floats,
+    bounds: Sequence[int] | npt.NDArray[np.int64] | None = None,
+    *,
+    cells: int = _BLOCK_CELLS,
+) -> _Floats:
+    """The crowd probability after each event, vectorised; NaN while nobody stands.
+
+    Events are in ledger order, claim after claim (claim i's are `bounds[i]` to
+    `bounds[i + 1]`; by default all one claim): owner ids (never shared between claims) and
+    probabilities (NaN for a withdrawal). Equal to `recency_weighted_median` of the standing
+    forecasts after every event, to the last bit: a claim's forecasts are columns (in value
+    order, ties oldest first) and its events rows; a row's weights are the recency weights
+    of the columns standing then and 0 elsewhere, and adding zeros leaves the cumulative sums
+    of `_median_of_sorted` as they were. That costs about rows x columns / 2 per claim (a row
+    needs no column opened after it), with no Python work per event or per claim: claims of
+    similar size go together, in blocks of about `cells` cells.
+    """
+    count = len(owners)
+    crowd = np.full(count, np.nan)
+    starts = np.asarray([0, count] if bounds is None else bounds, dtype=np.int64)
+    sizes = np.diff(starts)
+    forecasts = np.flatnonzero(~np.isnan(probabilities))
+    if not forecasts.size:
+        return crowd
+    claim_of = np.searchsorted(starts, forecasts, side="right") - 1
+    ends = np.minimum(next_event_of_same_owner(owners)[forecasts], starts[claim_of + 1])
+    columns = np.bincount(claim_of, minlength=len(sizes))
+    column = np.arange(forecasts.size) - np.concatenate(([0], np.cumsum(columns)))[claim_of]
+    by_size = np.argsort(sizes, kind="stable")
+    by_size = by_size[columns[by_size] > 0]  # a claim without forecasts has no crowd
+    first = 0
+    while first < len(by_size):
+        last = _group_end(sizes, columns, by_size, first, cells)
+        group = by_size[first:last]
+        place = np.full(len(sizes), -1)
+        place[group] = np.arange(len(group))
+        mine = place[claim_of] >= 0
+        shape = (len(group), int(columns[group].max()))
+        local = np.full(shape, count + 1)  # never standing
+        local_end = np.zeros(shape, dtype=np.int64)
+        values = np.full(shape, np.inf)  # sorts after every probability
+        where = (place[claim_of[mine]], column[mine])
+        local[where] = forecasts[mine] - starts[claim_of[mine]]
+        local_end[where] = ends[mine] - starts[claim_of[mine]]
+        values[where] = probabilities[forecasts[mine]]
+        _group_medians(crowd, starts[group], sizes[group], local, local_end, values, cells)
+        first = last
+    return crowd
+
+
+def _group_end(
+    sizes: npt.NDArray[np.int64],
+    columns: npt.NDArray[np.int64],
+    by_size: npt.NDArray[np.int64],
+    first: int,
+    cells: int,
+) -> int:
+    """End of the group from `first` (claims by size): 4 blocks of cells, sizes within 1/8."""
+    widest, smallest = 0, int(sizes[by_size[first]])
+    for last in range(first + 1, len(by_size)):
+        widest = max(widest, int(columns[by_size[last]]))
+        tallest = int(sizes[by_size[last]])
+        if (last - first + 1) * tallest * widest > 4 * cells or tallest > smallest * 9 // 8 + 8:
+            return last
+    return len(by_size)
+
+
+def _group_medians(
+    crowd: _Floats,
+    offsets: npt.NDArray[np.int64],
+    sizes: npt.NDArray[np.int64],
+    starts: npt.NDArray[np.int64],
+    ends: npt.NDArray[np.int64],
+    values: _Floats,
+    cells: int,
+) -> None:
+    """Fill `crowd` for a group of claims: their columns in recency order, padded, by claim."""
+    claims, width = starts.shape
+    tallest = int(sizes.max())
+    step = max(1, min(-(-tallest // 4), cells // max(1, claims * width)))
+    for top in range(0, tallest, step):
+        rows = np.arange(top, min(top + step, tallest))
+        used = min(top + len(rows), width)  # a column opened at row r is among the first r + 1
+        by_value = np.argsort(values[:, :used], axis=1, kind="stable")
+        medians = _block_medians(
+            rows,
+            np.ascontiguousarray(starts[:, :used].T)[:, :, None],
+            np.ascontiguousarray(ends[:, :used].T)[:, :, None],
+            np.take_along_axis(values[:, :used], by_value, axis=1),
+            by_value,
+        )
+        inside = rows[None, :] < sizes[:, None]
+        crowd[(offsets[:, None] + rows[None, :])[inside]] = medians[inside]
+
+
+def _block_medians(
+    rows: npt.NDArray[np.int64],
+    starts: npt.NDArray[np.int64],
+    ends: npt.NDArray[np.int64],
+    sorted_values: _Floats,
+    by_value: npt.NDArray[np.int64],
+) -> _Floats:
+    """Medians shaped (claims, rows); the cells are laid out (columns, claims, rows).
+
+    Columns first, so the running sums over columns are vector additions across every row
+    of the block at once (several times faster than numpy's cumsum along short rows, and
+    the same additions in the same order).
+    """
+    columns, claims = by_value.shape[1], by_value.shape[0]
+    standing = (starts <= rows) & (rows < ends)
+    rank = np.empty(standing.shape, dtype=np.int32)  # recency rank among those standing
+    size = np.zeros((claims, len(rows)), dtype=np.int32)
+    for j in range(columns):
+        size += standing[j]
+        rank[j] = size
+    table, offsets = _weight_table(int(size.max()))
+    weights = table.take(offsets[size] + rank)  # recency_weights(size)[rank - 1]
+    weights *= standing
+    by_row = weights.reshape(columns * claims, len(rows))
+    picks = by_value.T * claims + np.arange(claims)  # column j in value order, claim by claim
+    cumulative = np.empty_like(weights)
+    running = np.zeros((claims, len(rows)))
+    for j in range(columns):
+        running += by_row.take(picks[j], axis=0)
+        cumulative[j] = running
+    half = running / 2
+    slack = HALF_TOLERANCE * running
+    index = np.minimum((cumulative < half - slack).sum(axis=0), columns - 1)
+    medians: _Floats = np.take_along_axis(sorted_values, index, axis=1)
+    reached = np.take_along_axis(cumulative, index[None], axis=0)[0]
+    for claim, row in zip(*np.nonzero((np.abs(reached - half) <= slack) & (size > 0)), strict=True):
+        # exactly half (never with recency weights, see HALF_TOLERANCE): mean with the next
+        at = int(index[claim, row])
+        later = np.flatnonzero(standing[by_value[claim, at + 1 :], claim, row])
+        if later.size:
+            following = sorted_values[claim, at + 1 + later[0]]
+            medians[claim, row] = (medians[claim, row] + following) / 2
+    medians[size == 0] = np.nan
+    return medians
+
+
+_weights_end_to_end: tuple[_Floats, npt.NDArray[np.int64]] = (np.zeros(1), np.zeros(1, np.int64))
+
+
+def _weight_table(size: int) -> tuple[_Floats, npt.NDArray[np.int64]]:
+    """`recency_weights(n)` for n = 0 … at least `size`, end to end, and where each starts.
+
+    Entry offsets[n] + r is the weight of rank r (1 = oldest) among n; offsets[n] + 0 is the
+    last weight of n - 1, which only ever meets a "not standing" 0. Grown as larger crowds
+    appear (8 n² / 2 bytes), and swapped whole, so concurrent readers see a matching pair.
+    """
+    global _weights_end_to_end
+    table, offsets = _weights_end_to_end
+    if size >= len(offsets):
+        top = max(size, len(offsets) * 5 // 4)
+        counts = np.arange(top + 1)
+        table = np.concatenate([np.zeros(1), *(recency_weights(int(n)) for n in counts[1:])])
+        offsets = np.concatenate(([0], np.cumsum(counts[:-1])))
+        _weights_end_to_end = table, offsets
+    return table, offsets
 
 
 def market_probability(forecasts: Iterable[tuple[datetime, int, float | None]]) -> float:

@@ -19,7 +19,7 @@ from datetime import datetime
 import numpy as np
 import numpy.typing as npt
 
-from forecasts.crowd import MARKET_PRIOR, CrowdTracker
+from forecasts.crowd import MARKET_PRIOR, crowd_after_each, next_event_of_same_owner
 
 CROWD_HANDLE = "@crowd"
 
@@ -87,14 +87,87 @@ def crowd_timeline(
 ) -> list[tuple[datetime, float | None]]:
     """The crowd probability after each event (in ledger order), ignoring those from closed_at."""
     ordered = sorted(events, key=lambda event: (event.at, event.seq))
-    tracker = CrowdTracker()
-    timeline: list[tuple[datetime, float | None]] = []
-    for event in ordered:
-        if closed_at is not None and event.at >= closed_at:
-            break
-        tracker.update(event.handle, event.probability)
-        timeline.append((event.at, tracker.crowd()))
-    return timeline
+    if closed_at is not None:
+        ordered = [event for event in ordered if event.at < closed_at]
+    owners, probabilities = _owner_columns(ordered)
+    crowd = crowd_after_each(owners, probabilities).tolist()
+    return [
+        (event.at, None if math.isnan(c) else c) for event, c in zip(ordered, crowd, strict=True)
+    ]
+
+
+@dataclass(frozen=True)
+class ClaimScores:
+    """One claim's scores as columns, indexed by forecaster (0 … F - 1), and the crowd's row.
+
+    A forecaster has a row where `coverage` > 0; `final` is their standing forecast at Tc
+    (NaN if none), from which `brier` and `log_score` follow (`forecaster_rows`).
+    """
+
+    coverage: _Floats
+    time_averaged_brier: _Floats  # NaN where coverage is 0
+    baseline_score: _Floats
+    peer_score: _Floats
+    market_points: _Floats
+    final: _Floats
+    crowd: ScoreRow | None
+    crowd_at_close: float | None
+
+
+def sweep_claim(
+    owners: npt.NDArray[np.int64],
+    times: _Floats,
+    probabilities: _Floats,
+    outcome: int,
+    crowd: _Floats | None = None,
+) -> ClaimScores:
+    """Scores from events in ledger order before Tc, as columns, in one vectorised sweep.
+
+    `owners`: forecaster indices 0 … F - 1; `times`: each event's time in units of the
+    window, not before 0, then Tc's; `probabilities`: NaN for a withdrawal; `crowd`: the
+    crowd after each event if already known (`crowd_after_each` does many claims at once).
+    """
+    if crowd is None:
+        crowd = crowd_after_each(owners, probabilities)
+    sweep = _sweep(owners, times, probabilities, outcome, crowd)
+    forecasters = int(owners.max()) + 1 if len(owners) else 0
+    columns = _forecaster_columns(sweep, outcome, forecasters)
+    crowd_at_close = float(sweep.crowd[-1]) if len(sweep.crowd) else math.nan
+    return ClaimScores(
+        *columns,
+        crowd=_crowd_row(sweep, outcome) if len(owners) else None,
+        crowd_at_close=None if math.isnan(crowd_at_close) else crowd_at_close,
+    )
+
+
+def forecaster_rows(scores: ClaimScores, handles: Sequence[str], outcome: int) -> list[ScoreRow]:
+    """The rows of the forecasters with coverage, in index order, then `@crowd`'s."""
+    rows = []
+    columns = (
+        scores.coverage,
+        scores.time_averaged_brier,
+        scores.baseline_score,
+        scores.peer_score,
+        scores.market_points,
+        scores.final,
+    )
+    covered = np.flatnonzero(scores.coverage > 0)
+    picked = [column[covered].tolist() for column in columns]
+    for i, coverage, tab, baseline, peer, market, last in zip(covered, *picked, strict=True):
+        standing = not math.isnan(last)
+        rows.append(
+            ScoreRow(
+                handle=handles[i],
+                brier=(last - outcome) ** 2 if standing else None,
+                time_averaged_brier=tab,
+                coverage=coverage,
+                log_score=math.log(_q(last, outcome)) if standing else None,
+                baseline_score=baseline,
+                peer_score=peer,
+                market_points=market,
+            )
+        )
+    return rows if scores.crowd is None else [*rows, scores.crowd]
 
 
 @dataclass
@@ -111,59 +184,77 @@ class _Sweep:
     stint_end: npt.NDArray[np.int64]
     market_handle: npt.NDArray[np.int64]
     market_points: _Floats
-    handles: list[str]
-    final: dict[str, float]
+    final: _Floats  # by forecaster: the standing forecast at Tc, NaN if none
 
 
 def _q(probability: float, outcome: int) -> float:
     return probability if outcome == 1 else 1 - probability
 
 
-def _sweep(ordered: Sequence[ScoringEvent], times: list[float], outcome: int) -> _Sweep:
-    index: dict[str, int] = {}
-    count, ln_sum, crowd = [], [], []
-    stints: list[tuple[int, float, int, int]] = []
-    opened: dict[str, int] = {}
-    market_handle: list[int] = []
-    market_ratio: list[float] = []
-    market = MARKET_PRIOR
-    running = 0.0
-    tracker = CrowdTracker()
-    for k, event in enumerate(ordered):
-        who = index.setdefault(event.handle, len(index))
-        previous = tracker.update(event.handle, event.probability)
-        if previous is not None:
-            running -= math.log(_q(previous, outcome))
-            stints.append((who, previous, opened.pop(event.handle), k))
-        if event.probability is not None:
-            running += math.log(_q(event.probability, outcome))
-            opened[event.handle] = k
-            market_handle.append(who)
-            market_ratio.append(_q(event.probability, outcome) / _q(market, outcome))
-            market = event.probability
-        if not tracker.standing:
-            running = 0.0  # drop rounding left over from the additions and subtractions
-        count.append(len(tracker.standing))
-        ln_sum.append(running)
-        median = tracker.crowd()
-        crowd.append(math.nan if median is None else median)
-    end = len(ordered)
-    stints.extend((index[h], p, opened[h], end) for h, p in tracker.standing.items())
-    table = np.array(stints, dtype=np.float64).reshape(-1, 4)  # small ints are exact floats
+def _sweep(
+    owners: npt.NDArray[np.int64],
+    times: _Floats,
+    probabilities: _Floats,
+    outcome: int,
+    crowd: _Floats,
+) -> _Sweep:
+    count = len(owners)
+    following = next_event_of_same_owner(owners)  # where each forecast's stint ends
+    forecast = ~np.isnan(probabilities)
+    ends_stint = np.zeros(count, dtype=bool)  # the event replaces or withdraws a forecast
+    ends_stint[following[forecast & (following < count)]] = True
+    previous = np.zeros(count, dtype=np.int64)
+    previous[following[following < count]] = np.flatnonzero(following < count)
+    standing = np.cumsum(forecast.astype(np.int64) - ends_stint)
+    q = probabilities if outcome == 1 else 1 - probabilities
+    ln_q = np.array([math.log(x) for x in q.tolist()])  # math.log, as the running sum had
+    forecasts = np.flatnonzero(forecast)
+    p = probabilities[forecasts]
+    market_before = np.concatenate(([MARKET_PRIOR], p[:-1]))
+    final = np.full(int(owners.max()) + 1 if count else 0, np.nan)
+    last = following == count
+    final[owners[last]] = probabilities[last]
     return _Sweep(
-        times=np.array(times, dtype=np.float64),
-        standing_count=np.array(count, dtype=np.int64),
-        ln_q_sum=np.array(ln_sum, dtype=np.float64),
-        crowd=np.array(crowd, dtype=np.float64),
-        stint_handle=table[:, 0].astype(np.int64),
-        stint_probability=table[:, 1],
-        stint_start=table[:, 2].astype(np.int64),
-        stint_end=table[:, 3].astype(np.int64),
-        market_handle=np.array(market_handle, dtype=np.int64),
-        market_points=100 * np.log2(np.array(market_ratio, dtype=np.float64)),
-        handles=list(index),
-        final=dict(tracker.standing),
+        times=times,
+        standing_count=standing,
+        ln_q_sum=_running_ln_q(ln_q, previous, forecast, ends_stint, standing),
+        crowd=crowd,
+        stint_handle=owners[forecasts],
+        stint_probability=p,
+        stint_start=forecasts,
+        stint_end=following[forecasts],
+        market_handle=owners[forecasts],
+        market_points=100
+        * np.log2(q[forecasts] / (market_before if outcome else 1 - market_before)),
+        final=final,
     )
+
+
+def _running_ln_q(
+    ln_q: _Floats,
+    previous: npt.NDArray[np.int64],
+    forecast: npt.NDArray[np.bool_],
+    ends_stint: npt.NDArray[np.bool_],
+    standing: npt.NDArray[np.int64],
+) -> _Floats:
+    """The sum of the standing forecasters' ln q after each event, as a running sum.
+
+    Summed in the order a replay would: per event, minus the ended forecast's ln q, plus the
+    new one's, back to exactly 0 whenever nobody stands (so rounding does not linger); the
+    cumulative sums of that sequence (0 for a missing term) give the same floats.
+    """
+    steps = np.zeros((len(ln_q), 2))
+    steps[ends_stint, 0] = -ln_q[previous[ends_stint]]
+    steps[forecast, 1] = ln_q[forecast]
+    flat = steps.ravel()
+    sums = np.zeros(len(ln_q))
+    empty = np.flatnonzero(standing == 0)
+    for start, stop in zip(
+        np.concatenate(([0], empty + 1)), np.append(empty, len(ln_q)), strict=True
+    ):
+        if start < stop:
+            sums[start:stop] = np.cumsum(flat[2 * start : 2 * stop])[1::2]
+    return sums
 
 
 def _prefix(values: _Floats) -> _Floats:
@@ -174,7 +265,9 @@ def _sum_by(who: npt.NDArray[np.int64], weights: _Floats, size: int) -> _Floats:
     return np.bincount(who, weights=weights, minlength=size).astype(np.float64)
 
 
-def _forecaster_rows(sweep: _Sweep, outcome: int) -> list[ScoreRow]:
+def _forecaster_columns(
+    sweep: _Sweep, outcome: int, size: int
+) -> tuple[_Floats, _Floats, _Floats, _Floats, _Floats, _Floats]:
     dt = np.diff(sweep.times)
     others = sweep.standing_count - 1
     shared = (others > 0).astype(np.float64)
@@ -191,32 +284,14 @@ def _forecaster_rows(sweep: _Sweep, outcome: int) -> list[ScoreRow]:
     weight = shared_time[stop] - shared_time[start] + per_other_time[stop] - per_other_time[start]
     peer = ln_q * weight - (others_ln_q[stop] - others_ln_q[start])
 
-    size = len(sweep.handles)
     who = sweep.stint_handle
     coverage = _sum_by(who, duration, size)
     squared = _sum_by(who, (p - outcome) ** 2 * duration, size)
-    baseline = _sum_by(who, np.log2(2 * q) * duration, size)
-    peer_sum = _sum_by(who, peer, size)
+    average = np.divide(squared, coverage, out=np.full(size, np.nan), where=coverage > 0)
+    baseline = 100 * _sum_by(who, np.log2(2 * q) * duration, size)
+    peer_sum = 100 * _sum_by(who, peer, size)
     market = _sum_by(sweep.market_handle, sweep.market_points, size)
-
-    rows = []
-    for i, handle in enumerate(sweep.handles):
-        if coverage[i] <= 0:
-            continue
-        last = sweep.final.get(handle)
-        rows.append(
-            ScoreRow(
-                handle=handle,
-                brier=None if last is None else (last - outcome) ** 2,
-                time_averaged_brier=float(squared[i] / coverage[i]),
-                coverage=float(coverage[i]),
-                log_score=None if last is None else math.log(_q(last, outcome)),
-                baseline_score=100 * float(baseline[i]),
-                peer_score=100 * float(peer_sum[i]),
-                market_points=float(market[i]),
-            )
-        )
-    return sorted(rows, key=lambda row: row.handle)
+    return coverage, average, baseline, peer_sum, market, sweep.final
 
 
 def _crowd_row(sweep: _Sweep, outcome: int) -> ScoreRow | None:
@@ -242,6 +317,18 @@ def _crowd_row(sweep: _Sweep, outcome: int) -> ScoreRow | None:
     )
 
 
+def _owner_columns(ordered: Sequence[ScoringEvent]) -> tuple[npt.NDArray[np.int64], _Floats]:
+    """Forecaster indices in handle order, and probabilities with NaN for withdrawals."""
+    handles = sorted({event.handle for event in ordered})
+    index = {handle: i for i, handle in enumerate(handles)}
+    owners = np.array([index[event.handle] for event in ordered], dtype=np.int64)
+    probabilities = np.array(
+        [math.nan if event.probability is None else event.probability for event in ordered],
+        dtype=np.float64,
+    )
+    return owners, probabilities
+
+
 def score_claim(
     events: Sequence[ScoringEvent],
     *,
@@ -259,7 +346,6 @@ def score_claim(
     window = {"opens_at": opens_at, "closes_at": closes_at}
     times = [window_fraction(event.at, **window) for event in ordered]
     times.append(window_fraction(end, **window))
-    sweep = _sweep(ordered, times, outcome)
-    crowd = _crowd_row(sweep, outcome)
-    rows = _forecaster_rows(sweep, outcome)
-    return rows if crowd is None else [*rows, crowd]
+    owners, probabilities = _owner_columns(ordered)
+    scores = sweep_claim(owners, np.array(times), probabilities, outcome)
+    return forecaster_rows(scores, sorted({event.handle for event in ordered}), outcome)

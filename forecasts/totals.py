@@ -3,23 +3,21 @@
 Whoever replaces Score rows passes the rows removed and the rows added to `apply_changes` in
 the same transaction: each handle's sums move by the difference, so resolving one claim
 touches only its own forecasters' totals and never re-aggregates the scores table.
-`rebuild_totals` recomputes the whole table from the scores (for `rescore`).
+`replace_totals` recomputes the whole table from score columns already in memory (what
+`rescore` does, having just written those rows).
 """
 
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 from sqlalchemy import (
-    BigInteger,
     Connection,
     Table,
     delete,
-    func,
-    insert,
-    literal,
-    select,
 )
 
 from forecasts.models import ForecasterTotals, Score
@@ -163,27 +161,40 @@ def apply_changes(
     conn.execute(delete(totals_t).where(totals_t.c.claims_scored <= 0))
 
 
-def rebuild_totals(conn: Connection) -> int:
-    """Recompute every handle's totals from the scores table; returns how many handles."""
+def replace_totals(
+    conn: Connection,
+    forecasters: Sequence[tuple[str, int | None]],
+    who: npt.NDArray[np.int64],
+    scores: Mapping[str, npt.NDArray[np.float64]],
+) -> int:
+    """Replace every total with sums of Score rows given as columns; returns how many handles.
+
+    `who` indexes `forecasters` (handle, account id) row by row; `scores` holds the columns
+    `_Change.add` reads, NaN for null. Each handle's values are added in row order, one at a
+    time, as SQL's SUM over the rows in the same order would (a GROUP BY over the scores table
+    gives the same figures).
+    """
+    size = len(forecasters)
+    sums: dict[str, Any] = {"claims_scored": np.bincount(who, minlength=size)}
+    for name in ("brier", "time_averaged_brier", "market_points"):
+        given = ~np.isnan(scores[name])
+        sums[f"{name}_sum"] = np.bincount(who[given], scores[name][given], minlength=size)
+        sums[f"{name}_count"] = np.bincount(who[given], minlength=size)
+    for total, name in (
+        ("peer_sum", "peer_score"),
+        ("coverage_sum", "coverage"),
+        ("baseline_total", "baseline_score"),
+    ):
+        sums[total] = np.bincount(who, scores[name], minlength=size)
+    revision = new_revision()
+    rows = []
+    for i in np.flatnonzero(sums["claims_scored"] > 0).tolist():
+        change = _Change(
+            forecasters[i][1],
+            **{name: value[i].item() for name, value in sums.items()},
+        )
+        rows.append(change.values(forecasters[i][0], revision))
     conn.execute(delete(totals_t))
-    s = scores_t.c
-    query = select(
-        s.handle,
-        func.min(s.account_id),
-        func.count(),
-        func.coalesce(func.sum(s.brier), 0.0),
-        func.count(s.brier),
-        func.avg(s.brier),
-        func.coalesce(func.sum(s.time_averaged_brier), 0.0),
-        func.count(s.time_averaged_brier),
-        func.avg(s.time_averaged_brier),
-        func.coalesce(func.sum(s.peer_score), 0.0),
-        func.coalesce(func.sum(s.coverage), 0.0),
-        func.coalesce(func.sum(s.baseline_score), 0.0),
-        func.coalesce(func.sum(s.market_points), 0.0),
-        func.count(s.market_points),
-        literal(new_revision(), BigInteger),
-    ).group_by(s.handle)
-    conn.execute(insert(totals_t).from_select(list(_COLUMNS), query))
-    # counted afterwards: drivers need not report the rowcount of INSERT … SELECT
-    return int(conn.execute(select(func.count()).select_from(totals_t)).scalar_one())
+    if rows:
+        conn.exec_driver_sql(_UPSERT[conn.dialect.paramstyle], rows)
+    return len(rows)
