@@ -46,7 +46,7 @@ class LedgerEntry(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime)
     payload_hash: str = Field(max_length=64)
     prev_hash: str = Field(max_length=64)
-    hash: str = Field(max_length=64, unique=True)
+    hash: str = Field(max_length=64)  # no index: nothing looks an entry up by hash (0005)
     # Canonical JSON of the payload; None for commitments (forecasts, withdrawals).
     payload: str | None = Field(default=None, sa_type=Text)
     # An index only, not part of the hash: which claim the entry concerns.
@@ -71,7 +71,7 @@ class Forecast(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     claim_id: int = Field(foreign_key="claims.id")
-    account_id: int = Field(foreign_key="accounts.id", index=True)
+    account_id: int = Field(foreign_key="accounts.id")  # queried within a claim only (0005)
     probability: float | None = None
     rationale: str | None = Field(default=None, sa_type=Text)
     created_at: datetime = Field(sa_type=UTCDateTime)

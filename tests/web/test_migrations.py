@@ -1,0 +1,98 @@
+"""Migrations over a database that already holds a ledger: nothing lost, guards still there."""
+
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from alembic import command
+from fastapi.testclient import TestClient
+from sqlalchemy import inspect, text
+from sqlalchemy.exc import DatabaseError, IntegrityError
+
+from tests import pg
+from tests.conftest import ON_POSTGRES, SERVER_URL
+from tests.factories import T0, FakeClock, auth, make_account, make_claim
+from web.app import create_app
+from web.db import Database
+from web.migrate import alembic_config, upgrade
+from web.settings import Settings
+
+
+@pytest.fixture
+def empty_url(tmp_path: Path) -> Iterator[str]:
+    if not ON_POSTGRES:
+        yield f"sqlite:///{tmp_path / 'old.sqlite3'}"
+        return
+    name = f"fl_migrate_{uuid.uuid4().hex[:12]}"
+    pg.create_database(SERVER_URL, name)
+    try:
+        yield pg.with_database(SERVER_URL, name)
+    finally:
+        pg.drop_database(SERVER_URL, name)
+
+
+def _head(db: Database) -> tuple[int, str]:
+    with db.write_engine.connect() as conn:
+        row = conn.execute(text("SELECT seq, hash FROM ledger_head")).one()
+    return int(row[0]), str(row[1])
+
+
+def _unique_hash(db: Database) -> bool:
+    unique = inspect(db.write_engine).get_unique_constraints("ledger_entries")
+    return any(u["column_names"] == ["hash"] for u in unique)
+
+
+def test_0005_keeps_the_ledger_and_its_guards(empty_url: str) -> None:
+    db = Database(empty_url)
+    with db.write_engine.begin() as conn:  # a database as release 0004 left it
+        config = alembic_config(empty_url)
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0004")
+    editor = make_account(db, handle="ed", role="editor")
+    alice = make_account(db, handle="alice")
+    settings = Settings(database_url=empty_url, rate_limit=0)
+    clock = FakeClock(now=T0)
+    app = create_app(settings, clock=clock, migrate=False)
+    with TestClient(app) as client:
+        make_claim(client, editor, slug="old-claim", closes_at=T0 + timedelta(days=3))
+        for p in (0.2, 0.4, 0.6):
+            reply = client.post(
+                "/api/v1/claims/old-claim/forecasts", json={"probability": p}, headers=auth(alice)
+            )
+            assert reply.status_code == 201
+    before = _head(db)
+    assert _unique_hash(db)  # what 0005 removes
+    db.dispose()
+
+    db = Database(empty_url)
+    upgrade(db.write_engine)
+    assert _head(db) == before
+    schema = inspect(db.write_engine)
+    assert not [
+        u for u in schema.get_unique_constraints("ledger_entries") if u["column_names"] == ["hash"]
+    ]
+    schema = inspect(db.write_engine)
+    assert "ix_forecasts_account_id" not in {i["name"] for i in schema.get_indexes("forecasts")}
+    assert "ix_ledger_entries_claim_id" in {i["name"] for i in schema.get_indexes("ledger_entries")}
+    with db.write_engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM ledger_entries")).scalar() == before[0]
+    for statement in ("UPDATE ledger_entries SET kind = 'x'", "DELETE FROM ledger_entries"):
+        with pytest.raises(DatabaseError), db.write_engine.begin() as conn:
+            conn.execute(text(statement))
+    with pytest.raises(IntegrityError), db.write_engine.begin() as conn:  # still a foreign key
+        conn.execute(text("INSERT INTO commitment_salts (ledger_seq, salt) VALUES (99999, 'x')"))
+    if not ON_POSTGRES:
+        with db.write_engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    app = create_app(Settings(database_url=empty_url, rate_limit=0), clock=clock, migrate=False)
+    with TestClient(app) as client:
+        assert (
+            client.post(
+                "/api/v1/claims/old-claim/forecasts", json={"probability": 0.7}, headers=auth(alice)
+            ).status_code
+            == 201
+        )
+        assert client.get("/api/v1/ledger/head").json()["seq"] == before[0] + 1
+    db.dispose()
