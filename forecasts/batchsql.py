@@ -27,11 +27,25 @@ from forecasts.tables import standings_t as _standings
 from forecasts.tables import stats_t as _stats
 from forecasts.tables import tokens_t as _tokens
 
-ENTRY_COLUMNS = (  # the order of forecasts.submit's entry tuples
-    *("seq", "kind", "created_at", "payload_hash", "prev_hash", "hash", "payload", "claim_id"),
+# The order of the value tuples forecasts.submit builds.
+ENTRY_COLUMNS = (
+    "seq",
+    "kind",
+    "created_at",
+    "payload_hash",
+    "prev_hash",
+    "hash",
+    "payload",
+    "claim_id",
 )
 FORECAST_COLUMNS = (
-    *("id", "claim_id", "account_id", "probability", "rationale", "created_at", "ledger_seq"),
+    "id",
+    "claim_id",
+    "account_id",
+    "probability",
+    "rationale",
+    "created_at",
+    "ledger_seq",
     "imported",
 )
 STANDING_COLUMNS = ("claim_id", "account_id", "forecast_id", "probability", "at", "ledger_seq")

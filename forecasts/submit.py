@@ -11,11 +11,9 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, Table, select, tuple_
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, select, tuple_
 
 from claims.clock import stamp
 from claims.errors import ClaimClosed, Conflict, DomainError, NotFound
@@ -273,23 +271,6 @@ def _entry(sql: BatchSQL, row: dict[str, Any]) -> tuple[Any, ...]:
         row["payload"],
         row["claim_id"],
     )
-
-
-def upsert(conn: Connection, table: Table, rows: list[dict[str, Any]], keys: list[str]) -> None:
-    """INSERT … ON CONFLICT DO UPDATE on SQLite and PostgreSQL alike."""
-    if rows:
-        conn.execute(_upsert_statement(conn.dialect.name, table, tuple(rows[0]), tuple(keys)), rows)
-
-
-@lru_cache(maxsize=64)
-def _upsert_statement(
-    dialect_name: str, table: Table, columns: tuple[str, ...], keys: tuple[str, ...]
-) -> Any:
-    # built once per shape: constructing `excluded` is costly on the group-commit hot path
-    dialect = postgresql if dialect_name == "postgresql" else sqlite
-    statement = dialect.insert(table)
-    changed = {c: statement.excluded[c] for c in columns if c not in keys}
-    return statement.on_conflict_do_update(index_elements=list(keys), set_=changed)
 
 
 def has_forecasts(conn: Connection, claim_id: int) -> bool:
