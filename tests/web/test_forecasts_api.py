@@ -5,9 +5,12 @@ from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
+from forecasts.accounts import hash_token
 from tests.conftest import Tokens
 from tests.factories import T0, FakeClock, auth, make_claim
+from web.db import Database
 
 SLUG = "gen-video-out-of-top-five"
 URL = f"/api/v1/claims/{SLUG}/forecasts"
@@ -220,7 +223,9 @@ def test_tokens_are_revocable(client: TestClient, tokens: Tokens, claim: object)
     assert (
         client.delete(f"/api/v1/me/tokens/{bot_id}", headers=auth(tokens.alice)).status_code == 204
     )
-    assert client.post(URL, json={"probability": 0.5}, headers=auth(bot)).status_code == 401
+    for _ in range(2):  # the fast lane's answer (it still knew the token), then FastAPI's
+        refused = client.post(URL, json={"probability": 0.5}, headers=auth(bot))
+        assert refused.status_code == 401 and refused.headers["www-authenticate"] == "Bearer"
     assert client.get("/api/v1/me", headers=auth(bot)).status_code == 401
     assert client.delete(f"/api/v1/me/tokens/{bot_id}", headers=auth(tokens.bob)).status_code == 404
 
@@ -249,3 +254,24 @@ def test_both_lanes_answer_alike(client: TestClient, tokens: Tokens, claim: obje
     assert huge.status_code in (413, 422)
     text = client.post(URL, content=b'{"probability": 0.5}', headers=auth(tokens.bob))
     assert text.status_code in (415, 422)  # no JSON content type: FastAPI judges it
+
+
+def test_a_token_given_to_another_account_is_not_trusted(
+    client: TestClient, tokens: Tokens, claim: object, db: Database
+) -> None:
+    """The fast lane trusts its token map for who submits; the writer re-checks, in the storing
+    transaction, that the token is live and belongs to that account."""
+    assert client.post(URL, json={"probability": 0.5}, headers=auth(tokens.bob)).status_code == 201
+    digest = hash_token(tokens.bob)
+    with db.write_engine.begin() as conn:  # the token row now names alice's account
+        conn.execute(
+            text(
+                "UPDATE api_tokens SET account_id = "
+                "(SELECT id FROM accounts WHERE handle = 'alice') WHERE token_hash = :h"
+            ),
+            {"h": digest},
+        )
+    refused = client.post(URL, json={"probability": 0.6}, headers=auth(tokens.bob))
+    assert refused.status_code == 401
+    mine = client.get(URL, headers=auth(tokens.alice)).json()["items"]
+    assert all(item["probability"] != 0.6 for item in mine)
