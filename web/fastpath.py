@@ -31,8 +31,9 @@ _PATH = re.compile(r"^/api/v1/claims/([a-z0-9-]{1,120})/forecasts$")
 _SLUG = re.compile(SLUG_PATTERN)
 _KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
 _LANE_MAX_BODY = 64 * 1024
-_JSON = (b"content-type", b"application/json")
 _SECURITY = headers_for("/api/v1/claims/-/forecasts")
+# what Starlette's ServerErrorMiddleware answers when the full stack fails unexpectedly
+_FAILED = Decision(500, b"Internal Server Error", media_type=b"text/plain; charset=utf-8")
 
 
 class LedgerAPI(FastAPI):
@@ -69,13 +70,20 @@ class SubmitFastLane:
             await full_stack(scope, receive, send)  # the full stack owns the 413 (and oddities)
             return
         body, complete = await _read_body(receive, self.max_body)
-        decision = await self._try(slug, headers, body) if complete else None
+        try:
+            decision = await self._try(slug, headers, body) if complete else None
+        except Exception:  # the database is down, say: nothing was stored
+            log.exception("a submission failed")
+            decision = _FAILED
         if decision is None:
             await full_stack(scope, _replay(body, complete, receive), send)
             return
-        response_headers = [_JSON, (b"content-length", str(len(decision.body)).encode())]
-        response_headers += decision.headers
-        response_headers += _SECURITY
+        response_headers = [
+            (b"content-type", decision.media_type),
+            (b"content-length", str(len(decision.body)).encode()),
+            *decision.headers,
+            *_SECURITY,
+        ]
         await send(
             {"type": "http.response.start", "status": decision.status, "headers": response_headers}
         )

@@ -275,3 +275,23 @@ def test_a_token_given_to_another_account_is_not_trusted(
     assert refused.status_code == 401
     mine = client.get(URL, headers=auth(tokens.alice)).json()["items"]
     assert all(item["probability"] != 0.6 for item in mine)
+
+
+def test_the_fast_lane_fails_closed(
+    client: TestClient, tokens: Tokens, claim: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An unexpected failure behind the fast lane (the database gone, say) is a plain 500 with
+    the security headers, as the full stack would answer, and nothing is acknowledged."""
+    assert client.post(URL, json={"probability": 0.5}, headers=auth(tokens.bob)).status_code == 201
+    ctx = client.app.state.ctx  # type: ignore[attr-defined]
+
+    async def broken(request: object) -> object:
+        raise RuntimeError("database unreachable")
+
+    monkeypatch.setattr(ctx.committer, "outcome", broken)
+    failed = client.post(URL, json={"probability": 0.6}, headers=auth(tokens.bob))
+    assert failed.status_code == 500 and failed.text == "Internal Server Error"
+    assert failed.headers["x-content-type-options"] == "nosniff"
+    monkeypatch.undo()
+    mine = client.get(URL, headers=auth(tokens.bob)).json()["items"]
+    assert [item["probability"] for item in mine] == [0.5]

@@ -47,9 +47,10 @@ class Decision:
     status: int
     body: bytes
     headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+    media_type: bytes = b"application/json"
 
     def response(self) -> Response:
-        response = Response(self.body, status_code=self.status, media_type="application/json")
+        response = Response(self.body, status_code=self.status, media_type=self.media_type.decode())
         for name, value in self.headers:
             response.headers[name.decode()] = value.decode()
         return response
