@@ -2,12 +2,14 @@
 
 FastAPI's middleware stack, routing and dependency injection cost several times more CPU
 than storing a forecast does. `LedgerAPI` (the app `create_app` builds) looks at each request
-before any of that: `POST /api/v1/claims/{slug}/forecasts` from a caller whose token is already
-cached, with a JSON body within the size cap, is validated with the same `ForecastIn` model,
-handed to the same `decide_submission` the FastAPI route uses and answered here, with the
-same bytes and headers the full stack would send. Anything else, including every request that
-would get an error from validation or authentication, goes on to FastAPI untouched (with its
-body replayed), so there is one owner of each error response and of the OpenAPI description.
+before any of that: `POST /api/v1/claims/{slug}/forecasts` with a token the app has
+authenticated before (`AppContext.lane_tokens`; the writer re-checks it in the storing
+transaction) and a JSON body within the size cap is validated with the same `ForecastIn`
+model, handed to the same `decide_submission` the FastAPI route uses and answered here, with
+the same bytes and headers the full stack would send. Anything else, including every request
+that would get an error from validation or authentication, goes on to FastAPI untouched (with
+its body replayed), so there is one owner of each error response and of the OpenAPI
+description.
 """
 
 import logging
