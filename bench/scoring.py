@@ -5,7 +5,7 @@ executemany): 1,000,000 forecasts on 10,000 resolved claims by 5,000 forecasters
 `--scale 1` (every count multiplied by the scale), plus one closed, unresolved claim on which
 1,000 forecasters stand. Then it measures and prints, never judging:
 
-1. the full rescore (`forecasts.claim_scores.rescore_all`, what `forecast-ledger rescore`
+1. the full rescore (`forecasts.rescore.rescore_all`, what `forecast-ledger rescore`
    runs) in a child process: wall time and peak RSS (getrusage maxrss of the child and of
    its largest scoring worker);
 2. resolving the 1,000-forecaster claim (`forecasts.settle.settle_claim`: close, ledger,
@@ -141,6 +141,10 @@ def generate(path: Path, scale: float, seed: int = 7) -> dict[str, int]:
     )
     conn.commit()
     conn.close()
+    # written with synchronous=OFF: put it on disk now, or the rescore's first fsync pays for it
+    descriptor = os.open(path, os.O_RDONLY)
+    os.fsync(descriptor)
+    os.close(descriptor)
     return {
         "accounts": n_accounts,
         "claims": n_claims,
@@ -151,7 +155,7 @@ def generate(path: Path, scale: float, seed: int = 7) -> dict[str, int]:
 
 def rescore_child(url: str, workers: int) -> None:
     """In a child process: run the full rescore and print its figures as JSON."""
-    from forecasts.claim_scores import rescore_all
+    from forecasts.rescore import rescore_all
     from web.db import Database
 
     db = Database(url)

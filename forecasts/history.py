@@ -4,16 +4,18 @@ Like a price chart, the history is public while the claim is open (SPEC §2): it
 one, only the moments the probabilities moved and where they went.
 """
 
+import math
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 from sqlalchemy import Table, select
 from sqlmodel import Session
 
-from forecasts.crowd import MARKET_PRIOR, CrowdTracker
+from forecasts.crowd import MARKET_PRIOR, crowd_after_each
 from forecasts.models import ClaimStats, Forecast
 
 forecasts_t: Table = Forecast.__table__  # type: ignore[attr-defined]
@@ -34,14 +36,17 @@ def history_of(events: Iterable[tuple[int, datetime, int, float | None]]) -> lis
 
     One point per event, in ledger order; the market ignores withdrawals (SPEC §2).
     """
-    tracker = CrowdTracker()
+    ordered = sorted(events, key=lambda event: (event[1], event[2]))
+    owner: dict[int, int] = {}
+    owners = np.array([owner.setdefault(event[0], len(owner)) for event in ordered], dtype=np.int64)
+    probabilities = np.array([event[3] for event in ordered], dtype=np.float64)  # None: NaN
+    crowd = crowd_after_each(owners, probabilities).tolist()
     market = MARKET_PRIOR
     points: list[HistoryPoint] = []
-    for account, at, _seq, probability in sorted(events, key=lambda event: (event[1], event[2])):
-        tracker.update(str(account), probability)
+    for (_, at, _seq, probability), standing in zip(ordered, crowd, strict=True):
         if probability is not None:
             market = probability
-        points.append(HistoryPoint(at, tracker.crowd(), market))
+        points.append(HistoryPoint(at, None if math.isnan(standing) else standing, market))
     return points
 
 

@@ -41,10 +41,10 @@ from claims.models import (
     ClaimVersion,
     Proposal,
 )
-from forecasts.claim_scores import rescore_all
 from forecasts.importing import rebuild_standings
 from forecasts.ledger import canonical, entries_table, head_table
 from forecasts.models import FORECASTER, Account
+from forecasts.rescore import rescore_all
 from forecasts.tables import claims_t, forecasts_t, salts_t
 from forecasts.verify import COMMITMENTS, verify_export
 

@@ -78,6 +78,11 @@ def _upsert_sql(mark: str) -> str:
 _UPSERT = {"qmark": _upsert_sql("?"), "format": _upsert_sql("%s"), "pyformat": _upsert_sql("%s")}
 
 
+# A Score row as the totals read it: handle, account_id, brier, time_averaged_brier, coverage,
+# peer_score, baseline_score, market_points.
+TotalsRow = tuple[Any, ...]
+
+
 def new_revision() -> int:
     """A fresh revision number: never reused, so a cache keyed by it cannot serve stale data."""
     return secrets.randbits(62)
@@ -99,19 +104,20 @@ class _Change:
     market_points_sum: float = 0.0
     market_points_count: int = 0
 
-    def add(self, row: Mapping[str, Any], sign: int) -> None:
+    def add(self, row: TotalsRow, sign: int) -> None:
+        _, _, brier, average, coverage, peer, baseline, market = row
         self.claims_scored += sign
-        if row["brier"] is not None:
-            self.brier_sum += sign * row["brier"]
+        if brier is not None:
+            self.brier_sum += sign * brier
             self.brier_count += sign
-        if row["time_averaged_brier"] is not None:
-            self.time_averaged_brier_sum += sign * row["time_averaged_brier"]
+        if average is not None:
+            self.time_averaged_brier_sum += sign * average
             self.time_averaged_brier_count += sign
-        self.peer_sum += sign * (row["peer_score"] or 0.0)
-        self.coverage_sum += sign * row["coverage"]
-        self.baseline_total += sign * (row["baseline_score"] or 0.0)
-        if row["market_points"] is not None:
-            self.market_points_sum += sign * row["market_points"]
+        self.peer_sum += sign * (peer or 0.0)
+        self.coverage_sum += sign * coverage
+        self.baseline_total += sign * (baseline or 0.0)
+        if market is not None:
+            self.market_points_sum += sign * market
             self.market_points_count += sign
 
     def values(self, handle: str, revision: int) -> tuple[Any, ...]:
@@ -138,9 +144,9 @@ class _Change:
 
 
 def apply_changes(
-    conn: Connection, removed: Iterable[Mapping[str, Any]], added: Iterable[Mapping[str, Any]]
+    conn: Connection, removed: Iterable[TotalsRow], added: Iterable[TotalsRow]
 ) -> None:
-    """Move the totals of every handle in `removed` or `added` (Score rows as mappings).
+    """Move the totals of every handle in `removed` or `added` (Score rows as `TotalsRow`s).
 
     A plain driver executemany of one upsert: resolving a claim with a thousand forecasters
     moves a thousand rows, and SQLAlchemy's per-row parameter handling would cost more than
@@ -149,9 +155,9 @@ def apply_changes(
     changes: dict[str, _Change] = {}
     for rows, sign in ((removed, -1), (added, 1)):
         for row in rows:
-            change = changes.get(row["handle"])
+            change = changes.get(row[0])
             if change is None:
-                change = changes[row["handle"]] = _Change(row["account_id"])
+                change = changes[row[0]] = _Change(row[1])
             change.add(row, sign)
     if not changes:
         return

@@ -237,7 +237,7 @@ def rescore(
     """Rebuild every score and per-forecaster total from the record, with a progress bar."""
     from rich.progress import MofNCompleteColumn, Progress, TimeElapsedColumn
 
-    from forecasts.claim_scores import rescore_all
+    from forecasts.rescore import rescore_all
 
     db = _database()
     columns = (*Progress.get_default_columns(), MofNCompleteColumn(), TimeElapsedColumn())

@@ -1,14 +1,22 @@
 """The vectorised crowd and batch scoring agree with the plain definitions, to the last bit."""
 
 import math
+from collections.abc import Hashable, Sequence
 from datetime import UTC, datetime, timedelta
+from unittest.mock import patch
 
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import forecasts.crowd
 from forecasts.batch_scoring import CROWD, ClaimBatch, score_batch
-from forecasts.crowd import crowd_after_each, recency_weighted_median
+from forecasts.crowd import (
+    _weight_table,
+    crowd_after_each,
+    recency_weighted_median,
+    recency_weights,
+)
 from forecasts.scoring import CROWD_HANDLE, ScoringEvent, score_claim
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -25,19 +33,33 @@ examples = settings(deadline=None, max_examples=150)
 
 
 @examples
-@given(st.lists(claim_events, min_size=1, max_size=5), st.sampled_from([1, 7, 60, 1 << 20]))
+@given(
+    st.lists(claim_events, min_size=1, max_size=5),
+    st.sampled_from([1, 7, 60, 1 << 20]),
+    st.sampled_from([1, forecasts.crowd._WIDE]),
+)
 def test_crowd_after_each_is_the_median_of_the_standings(
-    claims: list[list[tuple[str, float | None]]], cells: int
+    claims: list[list[tuple[str, float | None]]], cells: int, wide: int
 ) -> None:
-    # Several claims at once, and small blocks (cells) so that rows are cut into many blocks.
+    # Several claims at once, small blocks (cells) so that rows are cut into many blocks, and
+    # both layouts (wide = 1 sends every claim through the one for claims with many forecasts).
     owners = [c * 100 + HANDLES.index(h) for c, events in enumerate(claims) for h, _ in events]
     probabilities = [math.nan if p is None else p for events in claims for _, p in events]
     bounds = np.cumsum([0] + [len(events) for events in claims])
-    got = crowd_after_each(
-        np.array(owners, dtype=np.int64), np.array(probabilities), bounds, cells=cells
-    ).tolist()
+    with patch.object(forecasts.crowd, "_WIDE", wide):
+        got = crowd_after_each(
+            np.array(owners, dtype=np.int64), np.array(probabilities), bounds, cells=cells
+        ).tolist()
+    _assert_medians_of_standings(claims, bounds, got)
+
+
+def _assert_medians_of_standings(
+    claims: Sequence[Sequence[tuple[Hashable, float | None]]],
+    bounds: Sequence[int],
+    got: list[float],
+) -> None:
     for c, events in enumerate(claims):
-        standing: dict[str, float] = {}
+        standing: dict[Hashable, float] = {}
         for k, (handle, probability) in enumerate(events):
             standing.pop(handle, None)  # an update moves the forecaster to the newest rank
             if probability is not None:
@@ -45,6 +67,28 @@ def test_crowd_after_each_is_the_median_of_the_standings(
             want = recency_weighted_median(list(standing.values()))
             crowd = got[bounds[c] + k]
             assert crowd == want if want is not None else math.isnan(crowd)
+
+
+def test_one_claim_with_a_thousand_forecasters() -> None:
+    # The settlement benchmark's shape: wide enough for the layout along rows, and blocks.
+    rng = np.random.default_rng(4)
+    owners = np.concatenate([np.arange(1000), rng.integers(0, 1000, 200)])
+    rng.shuffle(owners)
+    probabilities = np.round(rng.uniform(0.05, 0.95, owners.size), 2)
+    probabilities[rng.random(owners.size) < 0.05] = math.nan  # some withdrawals
+    got = crowd_after_each(owners, probabilities).tolist()
+    events = [
+        (int(o), None if math.isnan(p) else float(p))
+        for o, p in zip(owners, probabilities, strict=True)
+    ]
+    _assert_medians_of_standings([events], [0, len(events)], got)
+
+
+def test_the_weight_table_holds_every_recency_weights_exactly() -> None:
+    table, offsets = _weight_table(700)
+    for count in range(1, 701):
+        weights = table[offsets[count] + 1 : offsets[count] + count + 1]
+        assert weights.tobytes() == recency_weights(count).tobytes()
 
 
 def test_crowd_after_each_of_nothing() -> None:

@@ -2,7 +2,10 @@
 
 from datetime import UTC, datetime, timedelta
 
-from forecasts.crowd import crowd_probability
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from forecasts.crowd import CrowdTracker, crowd_probability
 from forecasts.history import HistoryPoint, history_of
 
 T = datetime(2026, 3, 1, tzinfo=UTC)
@@ -32,3 +35,19 @@ def test_everyone_withdrawn_leaves_no_crowd_but_keeps_the_market() -> None:
     points = history_of([(1, at(1), 1, 0.3), (1, at(2), 2, None)])
     assert points[-1] == HistoryPoint(at(2), None, 0.3)
     assert history_of([]) == []
+
+
+@settings(deadline=None, max_examples=100)
+@given(
+    st.lists(
+        st.tuples(st.integers(1, 6), st.none() | st.integers(1, 99).map(lambda n: n / 100)),
+        max_size=40,
+    )
+)
+def test_history_replays_the_crowd_tracker(moves: list[tuple[int, float | None]]) -> None:
+    # the crowd after each event, all at once, equals a replay event by event, to the bit
+    events = [(account, at(k), k, p) for k, (account, p) in enumerate(moves, start=1)]
+    tracker = CrowdTracker()
+    for point, (account, _, _, p) in zip(history_of(events), events, strict=True):
+        tracker.update(str(account), p)
+        assert point.crowd == tracker.crowd()

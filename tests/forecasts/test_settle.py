@@ -15,8 +15,8 @@ from claims.clock import parse_stamp, stamp
 from claims.errors import Conflict, Invalid
 from claims.lifecycle import get_claim
 from claims.models import Claim
-from forecasts.claim_scores import rescore_all
 from forecasts.models import ForecasterTotals, LedgerEntry, Score
+from forecasts.rescore import rescore_all
 from forecasts.settle import settle_claim
 from tests.conftest import Tokens
 from tests.factories import T0, FakeClock, auth, make_account, make_claim
@@ -128,6 +128,48 @@ def test_re_resolution_flips_the_scores_and_the_totals(
     assert _kinds(client)[-3:] == ["claim_closed", "resolution_finalised", "re_resolved"]
     last = client.get("/api/v1/ledger").json()["items"][-1]["payload"]
     assert last["outcome"] == "no" and last["previous"] == "yes" and last["by"] == "eddie"
+
+
+def _score_ids(db: Database, slug: str = SLUG) -> list[tuple[int, str]]:
+    with db.reading() as session:
+        claim_id = get_claim(session, slug).id
+        query = select(Score.id, Score.handle).where(Score.claim_id == claim_id)  # type: ignore[arg-type]
+        return [(int(i), str(h)) for i, h in session.execute(query.order_by(Score.id))]  # type: ignore[arg-type]
+
+
+def test_re_resolution_rewrites_the_rows_in_handle_order(
+    client: TestClient, clock: FakeClock, db: Database, tokens: Tokens
+) -> None:
+    _setup_two_forecasters(client, clock, tokens)
+    assert _resolve(client, tokens.editor, outcome="yes").status_code == 200
+    first = _score_ids(db)
+    assert [handle for _, handle in first] == ["alice", "bob", "@crowd"]
+    assert _resolve(client, tokens.editor, outcome="no").status_code == 200
+    assert _score_ids(db) == first  # the same forecasters: the same rows, rewritten
+    # closed before bob's forecast: bob has no row, and the rows are written afresh
+    early = stamp(T0 + timedelta(days=1, hours=12))
+    assert _resolve(client, tokens.editor, outcome="no", closed_at=early).status_code == 200
+    again = _score_ids(db)
+    assert [handle for _, handle in again] == ["alice", "@crowd"]
+
+
+def test_rescore_replaces_the_rows_and_turns_foreign_keys_back_on(
+    client: TestClient, clock: FakeClock, db: Database, tokens: Tokens
+) -> None:
+    _setup_two_forecasters(client, clock, tokens)
+    assert _resolve(client, tokens.editor, outcome="yes").status_code == 200
+    before = _scores(client)
+    with db.writing() as session:
+        report = rescore_all(session, now=clock())
+    assert report.rows == 3
+    after = _scores(client)
+    assert {h: [r[f] for f in FIELDS] for h, r in after.items()} == {
+        h: [r[f] for f in FIELDS] for h, r in before.items()
+    }
+    if db.is_sqlite:
+        with db.writing() as session:
+            pragma = session.connection().exec_driver_sql("PRAGMA foreign_keys")
+            assert pragma.scalar_one() == 1
 
 
 def test_annulment_removes_the_scores_and_the_totals(
