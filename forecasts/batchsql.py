@@ -100,6 +100,7 @@ class BatchSQL:
         self.mark = "?" if dialect.paramstyle == "qmark" else "%s"
         self.q: Callable[[str], str] = dialect.identifier_preparer.quote
         self.dialect = dialect
+        self.is_sqlite = dialect.name == "sqlite"
         self.one_statement = dialect.name == "postgresql"
         when = UTCDateTime().dialect_impl(dialect)
         to_db = when.bind_processor(dialect)
@@ -197,13 +198,31 @@ class BatchSQL:
             table.write(conn, rows)
         conn.exec_driver_sql(self.move_head, head)
 
-    def live_tokens(self, conn: Connection, hashes: Sequence[str]) -> dict[str, int]:
-        """Account id by token hash, for the tokens not revoked."""
+    def lock_head(
+        self, conn: Connection, hashes: Sequence[str]
+    ) -> tuple[tuple[int, str] | None, dict[str, int]]:
+        """Lock the ledger's head and read it, with the account id of each live token among
+        `hashes`, in one statement (one round trip fewer on PostgreSQL). The tokens come
+        from the statement's snapshot, which may predate the lock: revoking a token takes
+        no lock, so reading it later would not be any more current. None: no head row.
+
+        On SQLite the transaction began with BEGIN IMMEDIATE, which holds the write lock.
+        """
+        h, t = _head.name, _tokens.name
+        tokens = f"{t}.token_hash IN ({self.marks(len(hashes))})" if hashes else "1 = 0"
         sql = (
-            f"SELECT token_hash, account_id FROM {_tokens.name} "
-            f"WHERE revoked_at IS NULL AND token_hash IN ({self.marks(len(hashes))})"
+            f"SELECT {h}.seq, {h}.hash, {t}.token_hash, {t}.account_id FROM {h} "
+            f"LEFT JOIN {t} ON {t}.revoked_at IS NULL AND {tokens} WHERE {h}.id = 1"
         )
-        return {row[0]: row[1] for row in conn.exec_driver_sql(sql, tuple(hashes))}
+        if not self.is_sqlite:
+            sql += f" FOR UPDATE OF {h}"
+        head: tuple[int, str] | None = None
+        live: dict[str, int] = {}
+        for row in conn.exec_driver_sql(sql, tuple(hashes)):
+            head = (int(row[0]), str(row[1]))
+            if row[2] is not None:
+                live[row[2]] = row[3]
+        return head, live
 
 
 def _check(table: Table, columns: Sequence[str]) -> None:

@@ -159,11 +159,9 @@ def append_batch(
     The caller commits (and only then acknowledges). Each request is stamped and checked
     against its claim's window at its own moment, in order.
     """
-    # Tokens first: revoking one takes no lock, so reading them under the head's lock would
-    # only make every other process's appends wait longer (on PostgreSQL).
     hashes = sorted({r.token_hash for r in requests if r.token_hash})
-    live_tokens = BatchSQL.for_connection(conn).live_tokens(conn, hashes) if hashes else {}
-    chain = lock_head(conn)
+    head, live_tokens = BatchSQL.for_connection(conn).lock_head(conn, hashes)
+    chain = lock_head(conn) if head is None else Chain(head[0], head[1], [])
     batch = _Batch(conn, requests, live_tokens)
     outcomes: list[Outcome] = []
     last = None
