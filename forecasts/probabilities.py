@@ -1,14 +1,16 @@
 """A claim's live probabilities as the public sees them: crowd, market, forecaster count."""
 
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from forecasts.crowd import crowd_probability
-from forecasts.models import ClaimStats, Standing
+from forecasts.models import ClaimStats, Forecast, Standing
 
 _CACHE_SIZE = 4096
 
@@ -21,40 +23,72 @@ class Probabilities:
     last_seq: int
 
 
-def claim_probabilities(
-    session: Session, claim_id: int, cache: "OrderedDict[tuple[int, int], Any] | None" = None
-) -> Probabilities:
-    """Crowd (recency-weighted median of standing forecasts) and market probability.
+def claims_probabilities(
+    session: Session,
+    claim_ids: Sequence[int],
+    cache: "OrderedDict[tuple[int, int], Any] | None" = None,
+) -> dict[int, Probabilities]:
+    """Crowd (recency-weighted median of standing forecasts) and market probability of each
+    claim, by id, with two queries for them all.
 
     The crowd is computed from the standings and cached by the claim's last ledger seq, so it
     is recomputed only after the claim's forecasts change.
     """
-    stats = session.get(ClaimStats, claim_id)
-    if stats is None:
-        return Probabilities(None, 0.5, 0, 0)
-    key = (claim_id, stats.last_seq)
-    if cache is not None and key in cache:
-        cache.move_to_end(key)
-        hit: Probabilities = cache[key]
-        return hit
-    rows = session.execute(
-        select(Standing.at, Standing.ledger_seq, Standing.probability).where(  # type: ignore[call-overload]
-            Standing.claim_id == claim_id,
-            Standing.probability.is_not(None),  # type: ignore[union-attr]
+    found = {claim_id: Probabilities(None, 0.5, 0, 0) for claim_id in claim_ids}
+    if not claim_ids:
+        return found
+    stats = {
+        row.claim_id: row
+        for row in session.execute(
+            select(ClaimStats.claim_id, ClaimStats.market, ClaimStats.last_seq).where(  # type: ignore[call-overload]
+                col(ClaimStats.claim_id).in_(claim_ids)
+            )
         )
-    ).all()
-    crowd = crowd_probability([(row[0], int(row[1]), float(row[2])) for row in rows])
-    market = 0.5 if stats.market is None else stats.market
-    result = Probabilities(crowd, market, len(rows), stats.last_seq)
-    if cache is not None:
-        cache[key] = result
-        if len(cache) > _CACHE_SIZE:
-            cache.popitem(last=False)
-    return result
+    }
+    missing = []
+    for claim_id, row in stats.items():
+        key = (claim_id, row.last_seq)
+        if cache is not None and key in cache:
+            cache.move_to_end(key)
+            found[claim_id] = cache[key]
+        else:
+            missing.append(claim_id)
+    if not missing:
+        return found
+    standing: dict[int, list[tuple[datetime, int, float]]] = {c: [] for c in missing}
+    for row in session.execute(
+        select(Standing.claim_id, Standing.at, Standing.ledger_seq, Standing.probability).where(  # type: ignore[call-overload]
+            col(Standing.claim_id).in_(missing), col(Standing.probability).is_not(None)
+        )
+    ):
+        standing[row[0]].append((row[1], int(row[2]), float(row[3])))
+    for claim_id in missing:
+        row = stats[claim_id]
+        rows = standing[claim_id]
+        market = 0.5 if row.market is None else row.market
+        result = Probabilities(crowd_probability(rows), market, len(rows), row.last_seq)
+        found[claim_id] = result
+        if cache is not None:
+            cache[(claim_id, row.last_seq)] = result
+            if len(cache) > _CACHE_SIZE:
+                cache.popitem(last=False)
+    return found
 
 
-def standing_of(session: Session, claim_id: int, account_id: int) -> Standing | None:
-    standing = session.get(Standing, (claim_id, account_id))
-    if standing is None or standing.probability is None:
-        return None
-    return standing
+def standings_of(
+    session: Session, claim_ids: Sequence[int], account_id: int
+) -> dict[int, tuple[Standing, str | None]]:
+    """The account's standing forecast (not withdrawn) on each of these claims, with its
+    rationale, by claim id."""
+    if not claim_ids:
+        return {}
+    rows = session.execute(
+        select(Standing, Forecast.rationale)  # type: ignore[call-overload]
+        .join(Forecast, col(Forecast.id) == col(Standing.forecast_id))
+        .where(
+            col(Standing.claim_id).in_(claim_ids),
+            Standing.account_id == account_id,
+            col(Standing.probability).is_not(None),
+        )
+    )
+    return {standing.claim_id: (standing, rationale) for standing, rationale in rows}

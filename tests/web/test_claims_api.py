@@ -216,3 +216,36 @@ def test_nul_bytes_in_paths_and_queries_are_422(client: TestClient, path: str) -
     response = client.get(path)
     assert response.status_code == 422, response.text
     assert "NUL" in response.text
+
+
+def test_a_listed_claim_reads_as_it_does_alone(client: TestClient, tokens: Tokens) -> None:
+    """The list renders its claims together (a few queries for all); each item must equal the
+    claim read on its own: probabilities, tags, and the caller's own standing forecast."""
+    for i, tags in enumerate((["video", "apps"], [], ["cost"])):
+        make_claim(client, tokens.editor, slug=f"listed-{i}", tags=tags)
+    forecasts = {"listed-0": (0.2, "cheap"), "listed-2": (0.9, None)}
+    for slug, (p, why) in forecasts.items():
+        body = {"probability": p, "rationale": why}
+        assert (
+            client.post(
+                f"/api/v1/claims/{slug}/forecasts", json=body, headers=auth(tokens.alice)
+            ).status_code
+            == 201
+        )
+    client.post(
+        "/api/v1/claims/listed-0/forecasts", json={"probability": 0.6}, headers=auth(tokens.bob)
+    )
+    client.post("/api/v1/claims/listed-2/withdraw", headers=auth(tokens.alice))
+    listed = client.get("/api/v1/claims", headers=auth(tokens.alice)).json()["items"]
+    assert [item["slug"] for item in listed] == ["listed-2", "listed-1", "listed-0"]
+    for item in listed:
+        alone = client.get(f"/api/v1/claims/{item['slug']}", headers=auth(tokens.alice)).json()
+        assert item == alone
+    by_slug = {item["slug"]: item for item in listed}
+    assert by_slug["listed-0"]["tags"] == ["apps", "video"]
+    assert by_slug["listed-0"]["my_forecast"]["rationale"] == "cheap"
+    assert by_slug["listed-0"]["forecasters"] == 2
+    assert by_slug["listed-2"]["my_forecast"] is None  # withdrawn
+    assert by_slug["listed-1"]["my_forecast"] is None and by_slug["listed-1"]["forecasters"] == 0
+    anonymous = client.get("/api/v1/claims").json()["items"]
+    assert all(item["my_forecast"] is None for item in anonymous)

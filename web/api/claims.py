@@ -8,13 +8,12 @@ from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
 
 from claims.errors import NotFound
-from claims.lifecycle import amend_claim, create_claim, get_claim, publish_claim, tags_of
+from claims.lifecycle import amend_claim, create_claim, get_claim, publish_claim, tags_by_claim
 from claims.models import DRAFT, PUBLISHED, Claim, ClaimTag
 from claims.schemas import ClaimCreate, ClaimPatch
 from forecasts.accounts import Principal
 from forecasts.ledger import record
-from forecasts.models import Forecast
-from forecasts.probabilities import claim_probabilities, standing_of
+from forecasts.probabilities import claims_probabilities, standings_of
 from forecasts.submit import forecast_view, has_forecasts
 from web.api.paging import Cursor, Limit, decode_cursor, encode_cursor
 from web.api.views import ClaimOut, Page, claim_out
@@ -32,27 +31,35 @@ def render_claim(
     session: Session, ctx: AppContext, claim: Claim, caller: Principal | None
 ) -> ClaimOut:
     """A claim with its probabilities and the caller's standing forecast."""
-    assert claim.id is not None
-    probabilities = claim_probabilities(session, claim.id, ctx.crowd_cache)
-    mine = None
-    if caller is not None:
-        standing = standing_of(session, claim.id, caller.account_id)
-        if standing is not None:
+    return render_claims(session, ctx, [claim], caller)[0]
+
+
+def render_claims(
+    session: Session, ctx: AppContext, claims: list[Claim], caller: Principal | None
+) -> list[ClaimOut]:
+    """`render_claim` of each, with a few queries for the whole list rather than per claim."""
+    ids = [claim.id for claim in claims if claim.id is not None]
+    probabilities = claims_probabilities(session, ids, ctx.crowd_cache)
+    tags = tags_by_claim(session, ids)
+    standings = standings_of(session, ids, caller.account_id) if caller is not None else {}
+    now = ctx.clock()
+    rendered = []
+    for claim in claims:
+        assert claim.id is not None
+        mine = None
+        if claim.id in standings:
+            standing, rationale = standings[claim.id]
             mine = forecast_view(
                 standing.forecast_id,
                 claim.slug,
-                caller.handle,
+                caller.handle if caller is not None else "",
                 standing.probability,
-                _rationale(session, standing.forecast_id),
+                rationale,
                 standing.at,
                 standing.ledger_seq,
             )
-    return claim_out(claim, tags_of(session, claim.id), probabilities, ctx.clock(), mine)
-
-
-def _rationale(session: Session, forecast_id: int) -> str | None:
-    forecast = session.get(Forecast, forecast_id)
-    return None if forecast is None else forecast.rationale
+        rendered.append(claim_out(claim, tags[claim.id], probabilities[claim.id], now, mine))
+    return rendered
 
 
 @router.post(
@@ -102,7 +109,7 @@ def list_claims(
     claims = list(session.exec(query))
     more = len(claims) > limit
     claims = claims[:limit]
-    items = [render_claim(session, ctx, claim, caller) for claim in claims]
+    items = render_claims(session, ctx, claims, caller)
     next_cursor = encode_cursor(claims[-1].id) if more and claims[-1].id else None
     return Page[ClaimOut](items=items, next_cursor=next_cursor)
 
