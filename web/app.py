@@ -37,6 +37,7 @@ def create_app(
         if migrate:
             upgrade(db.write_engine)
         ctx.committer = GroupCommitter(db.write_engine, clock)
+        db.start_checkpoints()
         jobs = scheduler.start(ctx) if run_scheduler else None
         try:
             yield

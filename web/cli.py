@@ -69,6 +69,7 @@ def worker() -> None:
 
     settings = get_settings()
     ctx = AppContext(settings=settings, db=_database())
+    ctx.db.start_checkpoints()
     jobs = scheduler.start(ctx)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -76,6 +77,7 @@ def worker() -> None:
     err.print("worker running; Ctrl-C to stop")
     stop.wait()
     jobs.shutdown(wait=True)
+    ctx.db.dispose()
 
 
 @app.command()
