@@ -203,7 +203,7 @@ def resolve_big(url: str) -> dict[str, float]:
     with db.reading() as session:
         from sqlalchemy import func, select
 
-        from forecasts.claim_scores import scores_t
+        from forecasts.tables import scores_t
 
         claim_id = get_claim(session, BIG_SLUG).id
         count = select(func.count()).select_from(scores_t).where(scores_t.c.claim_id == claim_id)

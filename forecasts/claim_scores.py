@@ -13,18 +13,16 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Connection, Table, text
+from sqlalchemy import Connection, text
 from sqlmodel import Session
 
 from claims.clock import as_utc
 from claims.lifecycle import effective_close
 from claims.models import RESOLVED, Claim
 from forecasts.batch_scoring import ClaimBatch, ScoreColumns, score_batch
-from forecasts.models import Score
 from forecasts.scoring import CROWD_HANDLE, ScoringEvent
+from forecasts.tables import scores_t
 from forecasts.totals import TotalsRow, apply_changes, replace_totals
-
-scores_t: Table = Score.__table__  # type: ignore[attr-defined]
 
 OUTCOME_VALUE = {"yes": 1, "no": 0}
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

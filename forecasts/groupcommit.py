@@ -5,7 +5,6 @@ import logging
 import queue
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future
 from datetime import datetime
 from typing import Any
 
@@ -16,8 +15,7 @@ from forecasts.submit import Outcome, SubmitRequest, append_batch
 log = logging.getLogger(__name__)
 _STOP = object()
 
-# Where an outcome goes: a thread's concurrent Future, or an event loop's asyncio Future.
-_Waiter = Future[Outcome] | asyncio.Future[Outcome]
+_Waiter = asyncio.Future[Outcome]  # on the event loop that asked
 
 
 class GroupCommitter:
@@ -25,8 +23,8 @@ class GroupCommitter:
 
     While one transaction commits, new requests queue up; the next transaction takes all of
     them (up to `max_batch`). An outcome is handed over only after its transaction has
-    committed. Callers on an event loop use `outcome`, which wakes the loop once per batch
-    rather than once per request (each wake-up is a system call on the loop's self-pipe).
+    committed, waking each waiting event loop once per batch rather than once per request
+    (each wake-up is a system call on the loop's self-pipe).
     """
 
     def __init__(
@@ -38,12 +36,6 @@ class GroupCommitter:
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="group-commit", daemon=True)
         self._thread.start()
-
-    def submit(self, request: SubmitRequest) -> "Future[Outcome]":
-        """Queue a request from any thread; the future resolves once it is committed."""
-        future: Future[Outcome] = Future()
-        self._queue.put((request, future))
-        return future
 
     async def outcome(self, request: SubmitRequest) -> Outcome:
         """Queue a request from the running event loop and wait until it is committed."""
@@ -103,14 +95,9 @@ class _Failed:
 
 def _hand_over(waiters: list[_Waiter], outcomes: list[Outcome | _Failed]) -> None:
     """Resolve every waiter; one call into each event loop that has waiters in the batch."""
-    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Outcome], Any]]] = {}
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[_Waiter, Any]]] = {}
     for waiter, outcome in zip(waiters, outcomes, strict=True):
-        if isinstance(waiter, asyncio.Future):
-            by_loop.setdefault(waiter.get_loop(), []).append((waiter, outcome))
-        elif isinstance(outcome, _Failed):
-            waiter.set_exception(outcome.error)
-        else:
-            waiter.set_result(outcome)
+        by_loop.setdefault(waiter.get_loop(), []).append((waiter, outcome))
     for loop, pairs in by_loop.items():
         try:
             loop.call_soon_threadsafe(_settle, pairs)
@@ -118,7 +105,7 @@ def _hand_over(waiters: list[_Waiter], outcomes: list[Outcome | _Failed]) -> Non
             log.warning("event loop closed before %d outcomes could be handed over", len(pairs))
 
 
-def _settle(pairs: list[tuple["asyncio.Future[Outcome]", Any]]) -> None:
+def _settle(pairs: list[tuple[_Waiter, Any]]) -> None:
     for future, outcome in pairs:
         if future.done():  # the caller went away (cancelled); the outcome stands committed
             continue

@@ -12,13 +12,13 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Table, select
+from sqlalchemy import select
 from sqlmodel import Session
 
 from forecasts.crowd import MARKET_PRIOR, crowd_after_each
-from forecasts.models import ClaimStats, Forecast
+from forecasts.models import ClaimStats
+from forecasts.tables import forecasts_t
 
-forecasts_t: Table = Forecast.__table__  # type: ignore[attr-defined]
 _CACHE_SIZE = 2048
 
 

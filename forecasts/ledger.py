@@ -12,11 +12,11 @@ from sqlalchemy import Connection, bindparam, select, update
 from sqlmodel import Session
 
 from claims.clock import stamp
-from forecasts.models import LedgerEntry, LedgerHead
+from forecasts.models import LedgerHead
+from forecasts.tables import entries_t, head_t
 
 GENESIS_HASH = "0" * 64
-entries_table = LedgerEntry.__table__  # type: ignore[attr-defined]
-head_table = LedgerHead.__table__  # type: ignore[attr-defined]
+entries_table, head_table = entries_t, head_t
 
 
 def canonical(value: Any) -> bytes:

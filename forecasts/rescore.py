@@ -17,7 +17,7 @@ from operator import itemgetter
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, Engine, Table, delete, select
+from sqlalchemy import Connection, Engine, delete, select
 from sqlmodel import Session
 
 from claims.models import RESOLVED
@@ -31,12 +31,8 @@ from forecasts.claim_scores import (
     micros_of,
     moment_of,
     probabilities_of,
-    scores_t,
 )
-from forecasts.models import Account
-from forecasts.tables import claims_t
-
-accounts_t: Table = Account.__table__  # type: ignore[attr-defined]
+from forecasts.tables import accounts_t, claims_t, scores_t
 
 _REBUILD_CACHE_KIB = 256 * 1024
 

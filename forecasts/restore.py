@@ -37,21 +37,22 @@ from claims.models import (
     PROPOSED,
     PUBLISHED,
     RESOLVED,
-    ClaimTag,
-    ClaimVersion,
-    Proposal,
 )
 from forecasts.importing import rebuild_standings
 from forecasts.ledger import canonical, entries_table, head_table
-from forecasts.models import FORECASTER, Account
+from forecasts.models import FORECASTER
 from forecasts.rescore import rescore_all
-from forecasts.tables import claims_t, forecasts_t, salts_t
+from forecasts.tables import (
+    accounts_t,
+    claims_t,
+    forecasts_t,
+    proposals_t,
+    salts_t,
+    tags_t,
+    versions_t,
+)
 from forecasts.verify import COMMITMENTS, verify_export
 
-accounts_t = Account.__table__  # type: ignore[attr-defined]
-tags_t = ClaimTag.__table__  # type: ignore[attr-defined]
-versions_t = ClaimVersion.__table__  # type: ignore[attr-defined]
-proposals_t = Proposal.__table__  # type: ignore[attr-defined]
 _STATE_OF = {"yes": RESOLVED, "no": RESOLVED, "annulled": ANNULLED, "ambiguous": AMBIGUOUS}
 _SETTLEMENTS = frozenset({"resolution_finalised", "re_resolved", "annulled"})
 

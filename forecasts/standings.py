@@ -12,11 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, get_args
 
-from sqlalchemy import ColumnElement, Table, case, select
+from sqlalchemy import ColumnElement, case, select
 from sqlmodel import Session
 
 from claims.errors import Invalid, NotFound
-from claims.models import Claim
 from forecasts.aggregates import (
     CalibrationBin,
     Murphy,
@@ -25,13 +24,8 @@ from forecasts.aggregates import (
     murphy_decomposition,
     peer_accuracy,
 )
-from forecasts.models import Account, ForecasterTotals, Score
 from forecasts.scoring import CROWD_HANDLE
-
-totals_t: Table = ForecasterTotals.__table__  # type: ignore[attr-defined]
-scores_t: Table = Score.__table__  # type: ignore[attr-defined]
-claims_t: Table = Claim.__table__  # type: ignore[attr-defined]
-accounts_t: Table = Account.__table__  # type: ignore[attr-defined]
+from forecasts.tables import accounts_t, claims_t, scores_t, totals_t
 
 DEFAULT_PEER_PRIOR = 10.0
 IntervalCache = OrderedDict[tuple[str, int], tuple[float, float] | None]

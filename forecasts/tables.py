@@ -1,16 +1,19 @@
-"""SQLAlchemy Core handles of the tables the submission path and the ledger tools touch."""
+"""SQLAlchemy Core handles of the tables, for the modules that work below the ORM."""
 
 from sqlalchemy import Table
 
-from claims.models import Claim
+from claims.models import Claim, ClaimTag, ClaimVersion, Proposal
 from forecasts.models import (
+    Account,
     ApiToken,
     ClaimStats,
     CommitmentSalt,
     Forecast,
+    ForecasterTotals,
     IdempotencyRecord,
     LedgerEntry,
     LedgerHead,
+    Score,
     Standing,
 )
 
@@ -23,3 +26,9 @@ stats_t: Table = ClaimStats.__table__  # type: ignore[attr-defined]
 tokens_t: Table = ApiToken.__table__  # type: ignore[attr-defined]
 entries_t: Table = LedgerEntry.__table__  # type: ignore[attr-defined]
 head_t: Table = LedgerHead.__table__  # type: ignore[attr-defined]
+accounts_t: Table = Account.__table__  # type: ignore[attr-defined]
+scores_t: Table = Score.__table__  # type: ignore[attr-defined]
+totals_t: Table = ForecasterTotals.__table__  # type: ignore[attr-defined]
+tags_t: Table = ClaimTag.__table__  # type: ignore[attr-defined]
+versions_t: Table = ClaimVersion.__table__  # type: ignore[attr-defined]
+proposals_t: Table = Proposal.__table__  # type: ignore[attr-defined]

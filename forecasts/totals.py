@@ -16,14 +16,10 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy import (
     Connection,
-    Table,
     delete,
 )
 
-from forecasts.models import ForecasterTotals, Score
-
-totals_t: Table = ForecasterTotals.__table__  # type: ignore[attr-defined]
-scores_t: Table = Score.__table__  # type: ignore[attr-defined]
+from forecasts.tables import totals_t
 
 _COLUMNS = (
     "handle",

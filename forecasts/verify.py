@@ -17,11 +17,9 @@ from forecasts.ledger import (
     entry_hash,
     sha256_hex,
 )
-from forecasts.models import Account, LedgerEntry, LedgerHead
-from forecasts.tables import claims_t, forecasts_t, salts_t
+from forecasts.models import LedgerHead
+from forecasts.tables import accounts_t, claims_t, entries_t, forecasts_t, salts_t
 
-accounts_t = Account.__table__  # type: ignore[attr-defined]
-entries_t = LedgerEntry.__table__  # type: ignore[attr-defined]
 COMMITMENTS = frozenset({"forecast_submitted", "forecast_withdrawn"})
 
 

@@ -34,9 +34,14 @@ def status_of(error: DomainError) -> int:
     return 400
 
 
+def error_headers(status: int) -> dict[str, str]:
+    """Headers every error answer with this status carries."""
+    return {"WWW-Authenticate": "Bearer"} if status == 401 else {}
+
+
 def error_response(error: DomainError) -> JSONResponse:
     status = status_of(error)
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    headers = error_headers(status) or None
     return JSONResponse({"detail": error.detail}, status_code=status, headers=headers)
 
 

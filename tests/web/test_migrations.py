@@ -1,6 +1,5 @@
 """Migrations over a database that already holds a ledger: nothing lost, guards still there."""
 
-import time
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -16,7 +15,7 @@ from tests import pg
 from tests.conftest import ON_POSTGRES, SERVER_URL
 from tests.factories import T0, FakeClock, auth, make_account, make_claim
 from web.app import create_app
-from web.db import AUTOCHECKPOINT_PAGES, WRITE_CACHE_KIB, Database
+from web.db import Database
 from web.migrate import alembic_config, upgrade
 from web.settings import Settings
 
@@ -97,28 +96,3 @@ def test_0005_keeps_the_ledger_and_its_guards(empty_url: str) -> None:
         )
         assert client.get("/api/v1/ledger/head").json()["seq"] == before[0] + 1
     db.dispose()
-
-
-def test_the_checkpointer_runs_beside_the_commits(tmp_path: Path) -> None:
-    """A long-running process checkpoints the WAL in the background (web/db.py): commits run
-    one themselves only past AUTOCHECKPOINT_PAGES, and write connections cache enough pages
-    for a big resolution's transaction."""
-    if ON_POSTGRES:
-        pytest.skip("SQLite's WAL")
-    url = f"sqlite:///{tmp_path / 'wal.sqlite3'}"
-    db = Database(url)
-    upgrade(db.write_engine)
-    with db.write_engine.connect() as conn:
-        assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == AUTOCHECKPOINT_PAGES
-        assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == -WRITE_CACHE_KIB
-    for i in range(30):
-        make_account(db, handle=f"w{i}")
-    db.start_checkpoints()
-    checkpoints = db._checkpoints
-    assert checkpoints is not None
-    deadline = time.monotonic() + 10
-    while checkpoints.runs < 2 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert checkpoints.runs >= 2
-    db.dispose()
-    assert db._checkpoints is None

@@ -21,7 +21,7 @@ from web.api.paging import Cursor, Limit, decode_cursor, encode_cursor
 from web.api.views import ForecastOut, Page, WithdrawalOut
 from web.context import AppContext
 from web.deps import Caller, Ctx, MaybeCaller, ReadSession
-from web.errors import responses, status_of
+from web.errors import error_headers, responses, status_of
 
 router = APIRouter(tags=["forecasts"])
 IdempotencyKey = Annotated[
@@ -108,10 +108,10 @@ async def decide_submission(
 
 
 def _error(error: DomainError) -> Decision:
-    # the same answer as web.errors.error_response
+    # web.errors.error_response's answer, as bytes
     status = status_of(error)
-    extra = [(b"www-authenticate", b"Bearer")] if status == 401 else []
-    return Decision(status, _json({"detail": error.detail}), extra)
+    headers = [(k.lower().encode(), v.encode()) for k, v in error_headers(status).items()]
+    return Decision(status, _json({"detail": error.detail}), headers)
 
 
 @router.post(
