@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Index, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from claims.columns import UTCDateTime
@@ -125,17 +125,26 @@ class ClaimStats(SQLModel, table=True):
     last_seq: int = 0
 
 
+# Score rows per shelf of the handle index (`forecasts.standings.of_handle`).
+SHELF_ROWS = 16_384
+
+
 class Score(SQLModel, table=True):
     """Derived: one forecaster's (or `@crowd`'s) scores on a resolved claim (SPEC §4)."""
 
     __tablename__ = "scores"
-    __table_args__ = (UniqueConstraint("claim_id", "handle"),)
+    __table_args__ = (
+        UniqueConstraint("claim_id", "handle"),
+        # A forecaster's rows, filed by handle within shelves of SHELF_ROWS consecutive ids:
+        # a resolution's new rows all reach the newest shelf (migration 0006).
+        Index("ix_scores_shelf_handle", text(f"(id / {SHELF_ROWS})"), "handle"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     # claim lookups use the unique (claim_id, handle) index; see migration 0004
     claim_id: int = Field(foreign_key="claims.id")
     account_id: int | None = Field(default=None, foreign_key="accounts.id")
-    handle: str = Field(max_length=40, index=True)
+    handle: str = Field(max_length=40)
     brier: float | None = None
     time_averaged_brier: float | None = None
     coverage: float

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, get_args
 
-from sqlalchemy import ColumnElement, case, select
+from sqlalchemy import ColumnElement, Integer, and_, case, func, literal_column, select
 from sqlmodel import Session
 
 from claims.errors import Invalid, NotFound
@@ -24,6 +24,7 @@ from forecasts.aggregates import (
     murphy_decomposition,
     peer_accuracy,
 )
+from forecasts.models import SHELF_ROWS
 from forecasts.scoring import CROWD_HANDLE
 from forecasts.tables import accounts_t, claims_t, scores_t, totals_t
 
@@ -133,7 +134,7 @@ def mean_brier_interval(
         return cache[key]
     values = session.connection().execute(
         select(scores_t.c.brier)
-        .where(scores_t.c.handle == handle, scores_t.c.brier.is_not(None))
+        .where(of_handle(session, handle), scores_t.c.brier.is_not(None))
         .order_by(scores_t.c.claim_id)
     )
     interval = bootstrap_mean_ci([float(v) for (v,) in values], seed_text=handle)
@@ -225,7 +226,19 @@ def claim_scores_of(session: Session, handle: str) -> list[ClaimScore]:
             s.market_points,
         )
         .join(claims_t, claims_t.c.id == s.claim_id)
-        .where(s.handle == handle)
+        .where(of_handle(session, handle))
         .order_by(claims_t.c.resolves_at.desc(), claims_t.c.slug)
     )
     return [ClaimScore(*row) for row in rows]
+
+
+def of_handle(session: Session, handle: str) -> ColumnElement[bool]:
+    """The condition for the handle's Score rows, as `ix_scores_shelf_handle` answers it.
+
+    The index files rows by (id / SHELF_ROWS, handle), so that new rows reach its newest
+    shelf only (migration 0006); a handle's rows are one seek per shelf, every shelf named.
+    """
+    last = session.connection().execute(select(func.max(scores_t.c.id))).scalar()
+    shelves = range((last or 0) // SHELF_ROWS + 1)
+    shelf = scores_t.c.id // literal_column(str(SHELF_ROWS), Integer)  # as the index has it:
+    return and_(shelf.in_(shelves), scores_t.c.handle == handle)  # a bound divisor misses it

@@ -44,6 +44,16 @@ def _unique_hash(db: Database) -> bool:
     return any(u["column_names"] == ["hash"] for u in unique)
 
 
+def _index_names(db: Database, table: str) -> set[str]:
+    query = (
+        "SELECT indexname FROM pg_indexes WHERE tablename = :t"
+        if ON_POSTGRES
+        else "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = :t"
+    )
+    with db.write_engine.connect() as conn:
+        return {str(name) for (name,) in conn.execute(text(query), {"t": table})}
+
+
 def test_0005_keeps_the_ledger_and_its_guards(empty_url: str) -> None:
     db = Database(empty_url)
     with db.write_engine.begin() as conn:  # a database as release 0004 left it
@@ -76,6 +86,8 @@ def test_0005_keeps_the_ledger_and_its_guards(empty_url: str) -> None:
     schema = inspect(db.write_engine)
     assert "ix_forecasts_account_id" not in {i["name"] for i in schema.get_indexes("forecasts")}
     assert "ix_ledger_entries_claim_id" in {i["name"] for i in schema.get_indexes("ledger_entries")}
+    score_indexes = _index_names(db, "scores")  # reflection skips expression indexes
+    assert "ix_scores_shelf_handle" in score_indexes and "ix_scores_handle" not in score_indexes
     with db.write_engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM ledger_entries")).scalar() == before[0]
     for statement in ("UPDATE ledger_entries SET kind = 'x'", "DELETE FROM ledger_entries"):

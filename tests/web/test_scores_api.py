@@ -5,10 +5,15 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import event, select, text
 
 from claims.clock import stamp
-from tests.conftest import Tokens
+from forecasts.models import SHELF_ROWS
+from forecasts.standings import forecaster_profile, mean_brier_interval, of_handle
+from forecasts.tables import scores_t
+from tests.conftest import ON_POSTGRES, Tokens
 from tests.factories import T0, FakeClock, auth, make_claim
+from web.db import Database
 
 CLOSES = T0 + timedelta(days=10)
 
@@ -217,3 +222,53 @@ def test_openapi_declares_the_errors(client: TestClient) -> None:
     }
     for (path, method), codes in expected.items():
         assert codes <= set(paths[path][method]["responses"]), path
+
+
+def test_profile_reads_every_shelf(
+    client: TestClient, clock: FakeClock, tokens: Tokens, db: Database
+) -> None:
+    """A forecaster's rows are found on every shelf of `ix_scores_shelf_handle`."""
+    for slug, p in (("c1", 0.9), ("c2", 0.6), ("c3", 0.2)):
+        _claim_with_forecasts(client, clock, tokens, slug, {"alice": p, "bob": 1 - p})
+    clock.set(CLOSES + timedelta(hours=1))
+    for slug in ("c1", "c2", "c3"):
+        assert _resolve(client, tokens.editor, slug, outcome="yes").status_code == 200
+
+    def interval() -> tuple[float, float] | None:
+        with db.writing() as session:
+            return mean_brier_interval(session, "alice", revision=0)
+
+    before = interval()
+    with db.writing() as session:  # c2's rows onto shelf 1, c3's onto shelf 5
+        for slug, shelf in (("c2", 1), ("c3", 5)):
+            session.connection().execute(
+                text(
+                    "UPDATE scores SET id = id + :shift WHERE claim_id = "
+                    "(SELECT id FROM claims WHERE slug = :slug)"
+                ),
+                {"shift": shelf * SHELF_ROWS, "slug": slug},
+            )
+        session.commit()
+    assert interval() == before
+    _claim_with_forecasts(client, clock, tokens, "c4", {"alice": 0.5})
+    clock.set(CLOSES + timedelta(hours=1))
+    assert _resolve(client, tokens.editor, "c4", outcome="no").status_code == 200
+    profile = client.get("/api/v1/forecasters/alice").json()
+    assert sorted(row["claim"] for row in profile["scores"]) == ["c1", "c2", "c3", "c4"]
+    assert profile["summary"]["claims_scored"] == 4
+    with db.writing() as session:
+        query = select(scores_t.c.id).where(of_handle(session, "alice"))
+        shelves = {row_id // SHELF_ROWS for (row_id,) in session.connection().execute(query)}
+        assert shelves == {0, 1, 5}  # c4's rows went to the newest shelf
+    if not ON_POSTGRES:  # the profile's query, as sent, seeks the index shelf by shelf
+        sent: list[tuple[str, Any]] = []
+        listen = event.listens_for(db.read_engine, "before_cursor_execute")
+        listen(lambda _c, _cur, statement, parameters, *_: sent.append((statement, parameters)))
+        with db.reading() as session:
+            forecaster_profile(session, "alice", now=clock.now)
+            statement, parameters = next(s for s in sent if "JOIN claims" in s[0])
+            plan = session.connection().exec_driver_sql(
+                "EXPLAIN QUERY PLAN " + statement, parameters
+            )
+            seek = "ix_scores_shelf_handle (<expr>=? AND handle=?)"
+            assert any(seek in str(step) for step in plan.all()), plan
