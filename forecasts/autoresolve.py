@@ -22,7 +22,12 @@ from claims.evidence import ClaimCheck, ClaimRules, check_claims, snapshot_of
 from claims.fetch import FetchPolicy, Resolver
 from claims.models import CLOSED, PROPOSED, PUBLISHED, Claim, Proposal, RuleRun
 from forecasts.ledger import record
-from forecasts.proposals import finalise_proposal, proposals_t, sweep_overridden
+from forecasts.proposals import (
+    early_decisions_paused,
+    finalise_proposal,
+    proposals_t,
+    sweep_overridden,
+)
 from forecasts.reveal import record_close
 
 runs_t = RuleRun.__table__  # type: ignore[attr-defined]
@@ -213,6 +218,8 @@ def _apply(
     snapshots = [snapshot_of(check.claim_id, result) for result in check.results]
     session.add_all(snapshots)
     outcome: str = check.outcome if claim.state in _CHECKABLE else "none"
+    if outcome == "yes" and check.before_resolves_at and early_decisions_paused(session, claim):
+        outcome = "none"  # an editor rejected an early yes; the rules decide at resolves_at
     if outcome in ("yes", "no"):
         proposal = _propose(session, claim, check, now, policy)
         for snapshot in snapshots:

@@ -11,9 +11,10 @@ from datetime import datetime
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from claims.clock import stamp
 from claims.errors import Conflict
 from claims.lifecycle import get_claim
-from claims.models import PROPOSED, SETTLED_STATES, Claim, Proposal, RuleRun
+from claims.models import PROPOSED, PUBLISHED, SETTLED_STATES, Claim, Proposal, RuleRun
 from forecasts.ledger import record
 from forecasts.settle import Outcome, settle_claim
 
@@ -25,6 +26,7 @@ OPEN = "proposed"
 DISPUTED = "disputed"
 FINALISED = "finalised"
 OVERRIDDEN = "overridden"
+REJECTED = "rejected"
 
 
 def _move(session: Session, proposal_id: int, source: str, target: str, **values: object) -> bool:
@@ -94,6 +96,75 @@ def finalise_proposal(session: Session, proposal_id: int, *, now: datetime) -> b
     outcome: Outcome = "yes" if proposal.outcome == "yes" else "no"
     settle_claim(session, claim, outcome, now=now, extra={"proposal_seq": proposal.ledger_seq})
     return True
+
+
+def reopen_claim(
+    session: Session, slug: str, *, by: str, by_id: int, note: str | None, now: datetime
+) -> Claim:
+    """An editor rejects an early proposal: the claim reopens until `closes_at`; commits.
+
+    SPEC §5. Only a proposal that closed the claim early (an early yes, in its challenge
+    window or disputed) can be rejected this way, and only before the scheduled close: any
+    other proposal is overridden by resolving by hand. The claim takes forecasts again,
+    `claim_reopened` goes into the ledger, and its rules no longer decide early until an
+    editor changes the claim (see `early_decisions_paused`). What the early close revealed
+    stays revealed: the ledger cannot take it back. The next close reveals only the
+    commitments made since (`forecasts.reveal.record_close`).
+    """
+    found = get_claim(session, slug)
+    claim = session.get(Claim, found.id, with_for_update=True, populate_existing=True)
+    assert claim is not None and claim.id is not None
+    if claim.state != PROPOSED:
+        raise Conflict("only a claim with a proposed outcome can be reopened")
+    proposal = session.exec(
+        select(Proposal)
+        .where(Proposal.claim_id == claim.id, col(Proposal.state).in_((OPEN, DISPUTED)))
+        .order_by(col(Proposal.id).desc())
+    ).first()
+    if proposal is None or proposal.id is None:
+        raise Conflict("the claim has no proposal waiting for a decision")
+    if not proposal.closes_early:
+        raise Conflict("only an early proposal reopens the claim; resolve it by hand instead")
+    if now >= claim.closes_at:
+        raise Conflict("the claim's scheduled close has passed; resolve it by hand instead")
+    if not _move(
+        session, proposal.id, proposal.state, REJECTED, decided_at=now, decided_by=by_id, note=note
+    ):
+        session.rollback()
+        raise Conflict("the proposal was settled meanwhile")
+    claim.state = PUBLISHED
+    claim.closed_early_at = None
+    claim.close_recorded_seq = None
+    claim.updated_at = now
+    session.add(claim)
+    session.flush()
+    payload = {
+        "claim": claim.slug,
+        "proposal_seq": proposal.ledger_seq,
+        "closes_at": stamp(claim.closes_at),
+        "by": by,
+        "note": note,
+    }
+    record(session, "claim_reopened", now, payload, claim.id)
+    session.commit()
+    session.refresh(claim)
+    return claim
+
+
+def early_decisions_paused(session: Session, claim: Claim) -> bool:
+    """Whether an editor rejected an early proposal of the claim since it was last changed.
+
+    Without this, rules that still say yes would close the claim again at the next poll.
+    Any change to the claim (say, a fixed rule) moves `updated_at` past the rejection.
+    """
+    rejected = session.exec(
+        select(Proposal.id).where(
+            Proposal.claim_id == claim.id,
+            Proposal.state == REJECTED,
+            col(Proposal.decided_at) >= claim.updated_at,
+        )
+    ).first()
+    return rejected is not None
 
 
 def sweep_overridden(session: Session, *, now: datetime) -> int:

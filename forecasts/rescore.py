@@ -186,6 +186,8 @@ def _read_batch(
     One sequential scan through the driver's cursor is several times faster than fetching
     claim by claim through the (claim, seq) index, and numbers go straight into arrays.
     """
+    if not windows:  # nothing resolved: no forecast needs reading
+        return claim_batch(windows, [], [], [], [], [])
     ids = np.array([w.id for w in windows], dtype=np.int64)
     rank = {account: i for i, (_, account) in enumerate(forecasters)}
     cursor = conn.connection.cursor()
@@ -209,7 +211,7 @@ def _read_batch(
             ]
         )
     cursor.close()
-    if not parts or not len(ids):
+    if not parts:
         return claim_batch(windows, [0] * len(windows), [], [], [], [])
     claim_of, forecaster, at_us, seq_no, probability_of = map(
         np.concatenate, zip(*parts, strict=True)

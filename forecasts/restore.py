@@ -5,7 +5,8 @@ from what the entries say:
 
 - claims from `claim_published` (all text, window, tags, rules, source), then
   `criteria_amended` (the old criteria kept as a version), `window_amended`, `claim_closed`,
-  `resolution_proposed` / `resolution_disputed` (proposals) and the settlements
+  `resolution_proposed` / `resolution_disputed` (proposals), `claim_reopened` (an editor
+  rejected an early proposal) and the settlements
   (`resolution_finalised`, `re_resolved`, `annulled`; a proposal an editor overrode is marked
   so by the scheduler's sweep, as it would have been);
 - accounts from the handles that forecast or disputed (forecasters, without tokens or
@@ -204,6 +205,10 @@ class _Rebuild:
             self.account(payload["handle"], at)
         elif kind in _SETTLEMENTS:
             self._settle(claim, payload, seq, at)
+        elif kind == "claim_reopened":
+            claim.update(state=PUBLISHED, closed_early_at=None, close_recorded_seq=None)
+            proposal = self._proposal(payload["proposal_seq"], seq)
+            proposal.update(state="rejected", decided_at=at, note=payload["note"])
         else:
             raise Invalid("file", f"seq {seq}: unknown entry kind {kind!r}")
 

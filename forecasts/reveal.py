@@ -2,11 +2,11 @@
 
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, and_, or_, select, update
+from sqlalchemy import Connection, Engine, and_, func, or_, select, update
 
 from claims.clock import Clock, stamp
 from forecasts.ledger import flush, lock_head
-from forecasts.tables import claims_t, forecasts_t, salts_t
+from forecasts.tables import claims_t, entries_t, forecasts_t, salts_t
 
 
 def due_claims(conn: Connection, now: datetime) -> list[int]:
@@ -41,12 +41,21 @@ def record_close(conn: Connection, claim_id: int, now: datetime) -> int | None:
     closed_at = claim.closes_at
     if claim.closed_early_at is not None and claim.closed_early_at < closed_at:
         closed_at = claim.closed_early_at
+    # a reopened claim (forecasts.proposals.reopen_claim) closes again: reveal what is new
+    revealed_up_to = conn.execute(
+        select(func.max(entries_t.c.seq)).where(
+            entries_t.c.claim_id == claim_id, entries_t.c.kind == "claim_closed"
+        )
+    ).scalar()
     reveals = [
         {"seq": int(row.ledger_seq), "salt": row.salt}
         for row in conn.execute(
             select(salts_t.c.ledger_seq, salts_t.c.salt)
             .join(forecasts_t, forecasts_t.c.ledger_seq == salts_t.c.ledger_seq)
-            .where(forecasts_t.c.claim_id == claim_id)
+            .where(
+                forecasts_t.c.claim_id == claim_id,
+                forecasts_t.c.ledger_seq > (revealed_up_to or 0),
+            )
             .order_by(salts_t.c.ledger_seq)
         )
     ]

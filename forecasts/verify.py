@@ -5,7 +5,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlmodel import Session
 
 from claims.clock import parse_stamp, stamp
@@ -182,16 +182,20 @@ def verify_export(lines: Iterable[dict[str, Any]], *, expect_head: str | None = 
 def export_lines(session: Session, *, private: bool) -> Iterator[dict[str, Any]]:
     """The ledger as JSON-ready dicts; commitments carry their reveal once their claim closed."""
     reveals: dict[int, dict[str, Any]] = {}
-    closed = {
-        row.id
-        for row in session.connection().execute(
-            select(claims_t.c.id).where(claims_t.c.close_recorded_seq.is_not(None))
+    # a commitment is public once a close of its claim has revealed it (a reopened claim
+    # closes again later and reveals only what came after)
+    last_close = {
+        int(claim_id): int(seq)
+        for claim_id, seq in session.connection().execute(
+            select(entries_t.c.claim_id, func.max(entries_t.c.seq))
+            .where(entries_t.c.kind == "claim_closed")
+            .group_by(entries_t.c.claim_id)
         )
     }
     for row in _forecast_rows(session):
         if row.salt is None:  # imported: public in its own entry, nothing to reveal
             continue
-        if private or row.claim_id in closed:
+        if private or row.ledger_seq < last_close.get(row.claim_id, 0):
             reveal = commitment_body(row.slug, row.handle, row.probability, row.created_at)
             reveal["salt"] = row.salt
             if private:

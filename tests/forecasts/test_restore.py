@@ -4,7 +4,7 @@ import json
 import os
 import subprocess
 import sys
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,8 @@ from claims.errors import Conflict, Invalid
 from claims.lifecycle import get_claim
 from claims.models import Claim, Proposal
 from forecasts.autoresolve import run_due_rules
-from forecasts.proposals import dispute_proposal, finalise_proposal
+from forecasts.models import Account
+from forecasts.proposals import dispute_proposal, finalise_proposal, reopen_claim
 from forecasts.restore import restore_ledger
 from forecasts.settle import settle_claim
 from forecasts.verify import export_lines, verify_database
@@ -294,21 +295,74 @@ def test_proposals_disputes_and_automatic_settlements_are_restored(
     exported = _export(db)
     assert {"resolution_proposed", "resolution_disputed"} <= {line["kind"] for line in exported}
     before = _snapshot(db)
-    proposals = (
-        "SELECT c.slug, p.outcome, p.state, p.proposed_at, p.closes_early, p.tc, "
-        "p.challenge_ends_at, p.ledger_seq, p.decided_at, p.note FROM proposals p "
-        "JOIN claims c ON c.id = p.claim_id ORDER BY p.ledger_seq"
-    )
+    _assert_restores(db, exported, before, tmp_path, migrated_template, now=later())
+
+
+_PROPOSALS = (
+    "SELECT c.slug, p.outcome, p.state, p.proposed_at, p.closes_early, p.tc, "
+    "p.challenge_ends_at, p.ledger_seq, p.decided_at, p.note FROM proposals p "
+    "JOIN claims c ON c.id = p.claim_id ORDER BY p.ledger_seq"
+)
+
+
+def _assert_restores(
+    db: Database,
+    exported: list[dict[str, Any]],
+    before: dict[str, Any],
+    tmp_path: Path,
+    template: str,
+    *,
+    now: datetime,
+) -> None:
+    """Restoring `exported` into an empty database gives `before` and the same proposals."""
     with db.read_engine.connect() as conn:
-        before_proposals = [tuple(row) for row in conn.execute(text(proposals))]
-    with fresh_database(_empty_dir(tmp_path), migrated_template) as url:
+        before_proposals = [tuple(row) for row in conn.execute(text(_PROPOSALS))]
+    with fresh_database(_empty_dir(tmp_path), template) as url:
         fresh = Database(url)
         try:
             with fresh.writing() as session:
-                restore_ledger(session, exported, now=later())
+                restore_ledger(session, exported, now=now)
             assert _rounded(_snapshot(fresh)) == _rounded(before)
             with fresh.read_engine.connect() as conn:
-                assert [tuple(row) for row in conn.execute(text(proposals))] == before_proposals
+                assert [tuple(row) for row in conn.execute(text(_PROPOSALS))] == before_proposals
+            with fresh.reading() as session:
+                assert not verify_database(session).problems
             assert _export(fresh) == exported
         finally:
             fresh.dispose()
+
+
+def test_a_reopened_claim_is_restored(
+    client: TestClient,
+    clock: FakeClock,
+    tokens: Tokens,
+    db: Database,
+    server: EvidenceServer,
+    tmp_path: Path,
+    migrated_template: str,
+) -> None:
+    make_claim(
+        client,
+        tokens.editor,
+        slug="reopened",
+        opens_at=T0,
+        closes_at=CLOSES,
+        rules=[rule(server, YES, yes_early=True)],
+    )
+    clock.advance(days=1)
+    _post(client, tokens.alice, "/claims/reopened/forecasts", {"probability": 0.9})
+    clock.advance(days=1)
+    assert run_due_rules(db.write_engine, clock, POLICY).proposed == 1
+    clock.advance(hours=1)
+    with db.writing() as session:
+        editor = session.exec(select(Account).where(Account.handle == "eddie")).one()
+        assert editor.id is not None
+        reopen_claim(session, "reopened", by="eddie", by_id=editor.id, note="stale", now=clock())
+    clock.advance(hours=1)
+    _post(client, tokens.bob, "/claims/reopened/forecasts", {"probability": 0.3})
+    exported = _export(db)
+    assert [line["kind"] for line in exported].count("claim_reopened") == 1
+    before = _snapshot(db)
+    [claim] = [row for row in before["claims"] if row[0] == "reopened"]
+    assert (claim[7], claim[11], claim[12]) == ("published", None, None)  # open again
+    _assert_restores(db, exported, before, tmp_path, migrated_template, now=clock())

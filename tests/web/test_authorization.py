@@ -44,6 +44,7 @@ API: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/claims/{slug}/withdraw"): FORECASTER,
     ("POST", "/api/v1/claims/{slug}/check"): EDITOR,
     ("POST", "/api/v1/claims/{slug}/dispute"): FORECASTER,
+    ("POST", "/api/v1/claims/{slug}/reopen"): EDITOR,
     ("GET", "/api/v1/claims/{slug}/evidence"): PUBLIC,
     ("GET", "/api/v1/claims/{slug}/evidence/{snapshot_id}/body"): PUBLIC,
     ("POST", "/api/v1/claims/{slug}/resolution"): EDITOR,
@@ -85,6 +86,7 @@ PAGES: dict[tuple[str, str], str] = {
     ("GET", "/desk/claims/{slug}"): EDITOR,
     ("POST", "/desk/claims/{slug}"): EDITOR,
     ("POST", "/desk/claims/{slug}/resolve"): EDITOR,
+    ("POST", "/desk/claims/{slug}/reopen"): EDITOR,
 }
 PASSWORD = "a password for the matrix"
 SLUG = "gen-video-out-of-top-five"

@@ -7,12 +7,15 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from claims.clock import stamp
 from forecasts.autoresolve import RunReport
+from forecasts.verify import export_lines, verify_database
 from tests.claims.evidence_server import EvidenceServer
 from tests.claims.payloads import APPSTORE_V2
 from tests.conftest import Tokens
 from tests.factories import T0, FakeClock, auth, make_claim
 from web import scheduler
+from web.db import Database
 from web.settings import Settings
 
 SLUG = "sora-top-five"
@@ -52,6 +55,18 @@ def rules_run(client: TestClient) -> RunReport:
     report = tick(client)["run_due_rules"]
     assert isinstance(report, RunReport)
     return report
+
+
+def early_claim(client: TestClient, tokens: Tokens, server: EvidenceServer) -> None:
+    """The claim, with a yes-early rule that says yes."""
+    make_claim(
+        client,
+        tokens.editor,
+        slug=SLUG,
+        closes_at=CLOSES,
+        resolves_at=CLOSES,
+        rules=rules(server, YES, early=True),
+    )
 
 
 def status(client: TestClient) -> tuple[str, str | None]:
@@ -155,14 +170,7 @@ def test_window_passes_and_the_outcome_is_final(
 def test_early_yes_closes_at_once_and_refuses_later_forecasts(
     client: TestClient, tokens: Tokens, server: EvidenceServer, clock: FakeClock
 ) -> None:
-    make_claim(
-        client,
-        tokens.editor,
-        slug=SLUG,
-        closes_at=CLOSES,
-        resolves_at=CLOSES,
-        rules=rules(server, YES, early=True),
-    )
+    early_claim(client, tokens, server)
     url = f"/api/v1/claims/{SLUG}/forecasts"
     early = client.post(url, json={"probability": 0.4}, headers=auth(tokens.alice))
     assert early.status_code == 201
@@ -227,3 +235,102 @@ def test_an_editor_fixing_a_failing_rule_makes_the_claim_due_at_once(
     assert fixed.status_code == 200, fixed.text
     assert rules_run(client).proposed == 1
     assert status(client) == ("proposed", None)
+
+
+def _reopen(client: TestClient, token: str | None, slug: str = SLUG, **body: Any) -> Any:
+    headers = auth(token) if token else {}
+    return client.post(f"/api/v1/claims/{slug}/reopen", json=body or None, headers=headers)
+
+
+def _entries(client: TestClient, kind: str) -> list[dict[str, Any]]:
+    items = client.get("/api/v1/ledger", params={"limit": 500}).json()["items"]
+    return [item for item in items if item["kind"] == kind]
+
+
+def test_an_editor_rejecting_an_early_yes_reopens_the_claim(
+    client: TestClient, tokens: Tokens, server: EvidenceServer, clock: FakeClock, db: Database
+) -> None:
+    early_claim(client, tokens, server)
+    url = f"/api/v1/claims/{SLUG}/forecasts"
+    first = client.post(url, json={"probability": 0.4}, headers=auth(tokens.alice))
+    assert first.status_code == 201
+    clock.advance(days=1)
+    assert rules_run(client).proposed == 1
+    assert status(client) == ("proposed", None)
+    assert client.post(url, json={"probability": 0.9}, headers=auth(tokens.bob)).status_code == 409
+    [first_close] = _entries(client, "claim_closed")
+
+    assert _reopen(client, None).status_code == 401
+    assert _reopen(client, tokens.alice).status_code == 403
+    assert _reopen(client, tokens.editor, slug="nope").status_code == 404
+    for body in ({"note": "bad\x00byte"}, {"note": "x", "extra": 1}):
+        assert _reopen(client, tokens.editor, **body).status_code == 422, body
+    assert status(client) == ("proposed", None)  # refusals change nothing
+
+    clock.advance(minutes=5)
+    reopened = _reopen(client, tokens.editor, note="the chart was cached")
+    assert reopened.status_code == 200, reopened.text
+    view = reopened.json()
+    assert (view["status"], view["closed_at"], view["closes_at"]) == ("open", None, stamp(CLOSES))
+    [entry] = _entries(client, "claim_reopened")
+    assert entry["payload"]["note"] == "the chart was cached" and entry["payload"]["by"] == "eddie"
+    assert _reopen(client, tokens.editor).status_code == 409  # nothing proposed any more
+    queue = client.get("/api/v1/queue", headers=auth(tokens.editor)).json()["items"]
+    assert not [item for item in queue if item["claim"] == SLUG]
+
+    # forecasts are taken again and hidden again, until the scheduled close
+    late = client.post(url, json={"probability": 0.7}, headers=auth(tokens.bob))
+    assert late.status_code == 201, late.text
+    mine = client.get(url, headers=auth(tokens.alice)).json()["items"]
+    assert [row["handle"] for row in mine] == ["alice"]
+    # the rules still say yes, but do not close the claim again until an editor edits it
+    clock.advance(hours=2)
+    report = rules_run(client)
+    assert (report.checked, report.proposed) == (1, 0)
+    assert status(client) == ("open", None)
+    clock.advance(minutes=1)
+    edited = client.patch(
+        f"/api/v1/claims/{SLUG}", json={"description": "Checked."}, headers=auth(tokens.editor)
+    )
+    assert edited.status_code == 200, edited.text
+    clock.advance(minutes=1)
+    assert rules_run(client).proposed == 1
+    clock.advance(hours=1)
+    assert tick(client)["finalise_expired"] == 1
+    assert status(client) == ("resolved", "yes")
+
+    # the second close reveals only what the first could not
+    closes = _entries(client, "claim_closed")
+    assert closes[0] == first_close and len(closes) == 2
+    revealed = [[r["seq"] for r in c["payload"]["reveals"]] for c in closes]
+    assert revealed == [[mine[0]["ledger_seq"]], [late.json()["ledger_seq"]]]
+    scored = client.get(f"/api/v1/claims/{SLUG}/scores").json()["items"]
+    assert [row["handle"] for row in scored] == ["alice", "bob", "@crowd"]
+    with db.reading() as session:
+        assert not verify_database(session).problems
+        public = [line for line in export_lines(session, private=False) if "reveal" in line]
+    assert {line["seq"] for line in public} == {mine[0]["ledger_seq"], late.json()["ledger_seq"]}
+
+
+def test_only_an_early_proposal_before_the_close_reopens(
+    client: TestClient, tokens: Tokens, server: EvidenceServer, clock: FakeClock
+) -> None:
+    early_claim(client, tokens, server)
+    assert _reopen(client, tokens.editor).status_code == 409  # open: nothing proposed
+    clock.set(CLOSES - timedelta(minutes=30))
+    assert rules_run(client).proposed == 1
+    clock.set(CLOSES + timedelta(minutes=1))  # still in its window, but the close has passed
+    refused = _reopen(client, tokens.editor)
+    assert refused.status_code == 409 and "resolve it by hand" in refused.json()["detail"]
+    make_claim(
+        client,
+        tokens.editor,
+        slug="late",
+        closes_at=CLOSES + timedelta(days=1),
+        resolves_at=CLOSES + timedelta(days=1),
+        rules=rules(server, YES),
+    )
+    clock.set(CLOSES + timedelta(days=1, minutes=1))
+    assert rules_run(client).proposed == 1  # decided at resolves_at: not early
+    refused = _reopen(client, tokens.editor, slug="late")
+    assert refused.status_code == 409 and "early" in refused.json()["detail"]

@@ -14,9 +14,10 @@ from claims.lifecycle import get_claim
 from claims.models import DRAFT, Claim, EvidenceSnapshot, Proposal
 from claims.text import LongText
 from forecasts.accounts import Principal
-from forecasts.proposals import QueueItem, dispute_proposal, editors_queue
+from forecasts.proposals import QueueItem, dispute_proposal, editors_queue, reopen_claim
+from web.api.claims import render_claim
 from web.api.paging import Cursor, Limit, RowId, decode_cursor, encode_cursor
-from web.api.views import Page
+from web.api.views import ClaimOut, Page
 from web.deps import Caller, Ctx, Editor, MaybeCaller, ReadSession, WriteSession
 from web.errors import responses
 from web.policy import resolution_policy
@@ -135,6 +136,29 @@ def dispute(
     note = body.note if body else None
     proposal = dispute_proposal(session, slug, handle=caller.handle, note=note, now=ctx.clock())
     return _proposal_out(slug, proposal)
+
+
+class ReopenIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    note: LongText | None = None
+
+
+@router.post(
+    "/claims/{slug}/reopen",
+    response_model=ClaimOut,
+    responses=responses(401, 403, 404, 409, 422),
+)
+def reopen(
+    slug: str, session: WriteSession, ctx: Ctx, editor: Editor, body: ReopenIn | None = None
+) -> ClaimOut:
+    """Reject an early proposal (an early yes, proposed or disputed): the claim reopens until
+    its scheduled close, and its rules stop deciding early until the claim is edited."""
+    note = body.note if body else None
+    claim = reopen_claim(
+        session, slug, by=editor.handle, by_id=editor.account_id, note=note, now=ctx.clock()
+    )
+    return render_claim(session, ctx, claim, editor)
 
 
 def _proposal_out(slug: str, proposal: Proposal) -> ProposalOut:

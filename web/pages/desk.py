@@ -17,7 +17,7 @@ from claims.lifecycle import amend_claim, create_claim, get_claim, publish_claim
 from claims.models import DRAFT, PUBLISHED, Claim, Proposal, RuleRun
 from claims.text import LongText
 from forecasts.ledger import record
-from forecasts.proposals import editors_queue
+from forecasts.proposals import editors_queue, reopen_claim
 from forecasts.settle import OUTCOMES, settle_claim
 from forecasts.submit import has_forecasts
 from web.context import AppContext
@@ -208,4 +208,24 @@ def resolve(
         flash(request, f"Not settled: {message}")
         return see_other(f"/desk/claims/{slug}#resolve")
     flash(request, f"Settled: {claim.outcome or claim.state}. Scores are updated.")
+    return see_other(f"/claims/{slug}")
+
+
+@router.post("/desk/claims/{slug}/reopen")
+def reopen(
+    request: Request, slug: str, me: EditorMe, posted: Form, session: WriteSession, ctx: Ctx
+) -> Response:
+    """Reject an early proposal: the claim reopens until its scheduled close."""
+    try:
+        note = _note.validate_python(posted.get("note", "").strip()) or None
+        reopen_claim(session, slug, by=me.handle, by_id=me.account_id, note=note, now=ctx.clock())
+    except (DomainError, ValidationError) as error:
+        session.rollback()
+        if isinstance(error, ValidationError):
+            message = f"note: {error.errors()[0]['msg']}"
+        else:
+            message = error_text(error)
+        flash(request, f"Not reopened: {message}")
+        return see_other(f"/desk/claims/{slug}#reopen")
+    flash(request, "Reopened: the claim takes forecasts again until its scheduled close.")
     return see_other(f"/claims/{slug}")

@@ -74,3 +74,35 @@ def test_proposal_evidence_dispute_and_queue(
     )
     assert "Settled: no" in response.text
     assert "status-dispute" not in client.get("/desk").text
+
+
+def test_an_editor_rejects_an_early_yes_on_the_desk(
+    desk: tuple[TestClient, FakeClock], db: Database, server: EvidenceServer
+) -> None:
+    client, clock = desk
+    rule = {"url": server.url("/appstore/v2.json"), "format": "json", "expression": YES}
+    make_domain_claim(
+        db,
+        slug="early",
+        closes_at=CLOSES,
+        resolves_at=CLOSES,
+        rules=[{**rule, "yes_early": True}],
+    )
+    clock.advance(days=1)
+    assert run_due_rules(db.write_engine, clock, POLICY).proposed == 1
+    sign_in(client, "maria")
+    form = client.get("/desk/claims/early").text
+    assert "Reject and reopen" in form
+    refused = client.post(
+        "/desk/claims/early/reopen", data={"note": "x" * 20_001, "csrf_token": csrf_of(form)}
+    )
+    assert "Not reopened: note:" in refused.text
+    response = client.post(
+        "/desk/claims/early/reopen",
+        data={"note": "The chart was <b>cached</b>.", "csrf_token": csrf_of(form)},
+    )
+    assert "Reopened: the claim takes forecasts again" in response.text
+    assert "claim reopened" in response.text  # the ledger entry, on the claim's page
+    assert "Reject and reopen" not in client.get("/desk/claims/early").text
+    again = client.post("/desk/claims/early/reopen", data={"csrf_token": csrf_of(form)})
+    assert "Not reopened: only a claim with a proposed outcome" in again.text
