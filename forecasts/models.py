@@ -184,3 +184,21 @@ class ForecasterTotals(SQLModel, table=True):
     market_points_sum: float = 0.0
     market_points_count: int = 0
     revision: int = Field(default=0, sa_type=BigInteger)
+
+
+class SignInFailure(SQLModel, table=True):
+    """A sign-in with a wrong password or an unknown handle, kept for a minute or so.
+
+    In the database, not in a process, so that every process of a deployment counts the
+    same failures (`web.pages.throttle`).
+    """
+
+    __tablename__ = "sign_in_failures"
+    __table_args__ = (
+        Index("ix_sign_in_failures_handle_at", "handle", "failed_at"),
+        Index("ix_sign_in_failures_at", "failed_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    handle: str = Field(max_length=40)
+    failed_at: datetime = Field(sa_type=UTCDateTime)

@@ -98,9 +98,9 @@ def signin_form(
 
 
 @router.post("/signin", response_class=HTMLResponse)
-def signin(request: Request, page: Page, form: Form, session: ReadSession) -> Response:
+def signin(request: Request, page: Page, form: Form, session: ReadSession, ctx: Ctx) -> Response:
     handle, password = form.get("handle", "").strip()[:40], form.get("password", "")[:1000]
-    wait = _failed.wait(handle)
+    wait = _failed.wait(session.connection(), handle, ctx.clock())
     if wait:
         message = f"Too many wrong passwords: try again in {wait} s."
         return _signin_error(request, form, message, 429)
@@ -108,7 +108,7 @@ def signin(request: Request, page: Page, form: Form, session: ReadSession) -> Re
     if account is None or not check_password(account, password):
         if account is None:
             check_password(_decoy(), password)
-        _failed.failed(handle)
+        _failed.failed(ctx.db, handle, ctx.clock())
         return _signin_error(request, form, "Wrong handle or password.", 401)
     sign_in(request, account)
     return see_other(_local(form.get("next")))

@@ -1,33 +1,42 @@
-"""Wrong passwords per handle: after a few in a minute, that handle waits (in this process)."""
+"""Wrong passwords per handle: after a few in a minute, that handle waits.
 
-import threading
-import time
-from collections import deque
+The failures are rows in the database (`sign_in_failures`), so every process of a
+deployment counts the same ones; rows older than the window are deleted as new ones come.
+"""
+
+import math
+from datetime import datetime, timedelta
+
+from sqlalchemy import Connection, delete, func, insert, select
+
+from forecasts.models import SignInFailure
+from web.db import Database
+
+failures_t = SignInFailure.__table__  # type: ignore[attr-defined]
 
 
 class FailedSignIns:
-    """A sliding minute of failed sign-ins per handle; `limit` of them lock it until they age."""
+    """A sliding window of failed sign-ins per handle; `limit` of them lock it until they age."""
 
-    def __init__(self, limit: int = 10, window: float = 60.0) -> None:
+    def __init__(self, limit: int = 10, window: timedelta = timedelta(minutes=1)) -> None:
         self.limit = limit
         self.window = window
-        self._failures: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
 
-    def wait(self, handle: str, now: float | None = None) -> int:
+    def wait(self, conn: Connection, handle: str, now: datetime) -> int:
         """Seconds before the handle may try again; 0 when it may now."""
-        now = time.monotonic() if now is None else now
-        with self._lock:
-            failures = self._failures.get(handle)
-            while failures and failures[0] <= now - self.window:
-                failures.popleft()
-            if not failures or len(failures) < self.limit:
-                return 0
-            return max(1, int(failures[0] + self.window - now) + 1)
+        count, first = conn.execute(
+            select(func.count(), func.min(failures_t.c.failed_at)).where(
+                failures_t.c.handle == handle, failures_t.c.failed_at > now - self.window
+            )
+        ).one()
+        if count < self.limit:
+            return 0
+        return max(1, math.ceil((first + self.window - now).total_seconds()))
 
-    def failed(self, handle: str, now: float | None = None) -> None:
-        now = time.monotonic() if now is None else now
-        with self._lock:
-            if len(self._failures) > 100_000:
-                self._failures.clear()
-            self._failures.setdefault(handle, deque()).append(now)
+    def failed(self, db: Database, handle: str, now: datetime) -> None:
+        """Count a failure (its own short transaction, after the slow password check)."""
+        with db.writing() as session:
+            conn = session.connection()
+            conn.execute(delete(failures_t).where(failures_t.c.failed_at <= now - self.window))
+            conn.execute(insert(failures_t).values(handle=handle, failed_at=now))
+            session.commit()

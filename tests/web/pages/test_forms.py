@@ -6,8 +6,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from fastapi.testclient import TestClient
 
+from tests.factories import FakeClock
 from tests.web.pages.conftest import PASSWORD, csrf_of, sign_in
+from web.app import create_app
 from web.db import Database
+from web.settings import Settings
 
 OPEN_SLUG = "top-five-video-are-reasoning-stack-features-2026"
 
@@ -168,13 +171,46 @@ def test_an_account_made_by_the_command_signs_in_once_it_has_a_password(
     assert "Editors' desk" in site.get("/desk").text
 
 
-def test_wrong_passwords_lock_the_handle_for_a_while() -> None:
+def test_wrong_passwords_lock_the_handle_for_a_while(db: Database) -> None:
     from web.pages.throttle import FailedSignIns
 
-    failed = FailedSignIns(limit=3, window=60)
+    failed = FailedSignIns(limit=3, window=timedelta(seconds=60))
+    start = datetime(2026, 5, 1, tzinfo=UTC)
+
+    def wait(handle: str, second: float) -> int:
+        with db.reading() as session:
+            return failed.wait(session.connection(), handle, start + timedelta(seconds=second))
+
     for second in range(3):
-        assert failed.wait("ana", now=100 + second) == 0
-        failed.failed("ana", now=100 + second)
-    assert failed.wait("ana", now=103) == 58
-    assert failed.wait("bob", now=103) == 0
-    assert failed.wait("ana", now=160.5) == 0  # the first failure has aged out
+        assert wait("ana", second) == 0
+        failed.failed(db, "ana", start + timedelta(seconds=second))
+    assert wait("ana", 3) == 57
+    assert wait("bob", 3) == 0
+    assert wait("ana", 60.5) == 0  # the first failure has aged out
+    failed.failed(db, "bob", start + timedelta(seconds=200))  # and is deleted with the next one
+    with db.reading() as session:
+        rows = session.connection().exec_driver_sql("SELECT handle FROM sign_in_failures").all()
+    assert [tuple(row) for row in rows] == [("bob",)]
+
+
+def test_every_process_counts_the_same_wrong_passwords(
+    site: TestClient, database_url: str, demo_clock: FakeClock
+) -> None:
+    """Two apps on one database (as two processes would be): failures add up across them."""
+    settings = Settings(database_url=database_url, rate_limit=0, secret_key="test-secret")
+    with TestClient(create_app(settings, clock=demo_clock, migrate=False)) as other:
+        answers = []
+        for attempt in range(12):
+            client = (site, other)[attempt % 2]
+            token = csrf_of(client.get("/signin").text)
+            response = client.post(
+                "/signin", data={"handle": "maria", "password": "wrong", "csrf_token": token}
+            )
+            answers.append(response.status_code)
+        assert answers == [401] * 10 + [429] * 2
+        token = csrf_of(other.get("/signin").text)
+        right = {"handle": "maria", "password": PASSWORD, "csrf_token": token}
+        locked = other.post("/signin", data=right)
+        assert locked.status_code == 429 and "try again in 60 s" in locked.text
+        demo_clock.advance(seconds=61)
+        assert other.post("/signin", data=right).status_code == 200
