@@ -8,8 +8,13 @@ from web.settings import Settings
 
 
 def resolution_policy(settings: Settings) -> ResolutionPolicy:
-    """Fetch allow list (FORECAST_LEDGER_FETCH_ALLOW) and challenge window from the settings."""
+    """The fetcher's allow list and timeout, the challenge window, polling and backoff."""
     return ResolutionPolicy(
-        fetch=FetchPolicy(allow=parse_allow_list(settings.fetch_allow)),
+        fetch=FetchPolicy(
+            allow=parse_allow_list(settings.fetch_allow), timeout=settings.fetch_timeout
+        ),
         challenge_window=timedelta(seconds=settings.challenge_window),
+        poll_every=timedelta(seconds=settings.poll_every),
+        max_backoff=timedelta(seconds=max(settings.max_backoff, settings.poll_every)),
+        concurrency=settings.fetch_concurrency,
     )

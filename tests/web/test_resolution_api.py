@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import ValidationError
 
 from claims.clock import stamp
 from forecasts.autoresolve import RunReport
@@ -16,6 +17,7 @@ from tests.conftest import Tokens
 from tests.factories import T0, FakeClock, auth, make_claim
 from web import scheduler
 from web.db import Database
+from web.policy import resolution_policy
 from web.settings import Settings
 
 SLUG = "sora-top-five"
@@ -30,12 +32,18 @@ def challenge_window() -> float:
 
 
 @pytest.fixture
-def settings(database_url: str, challenge_window: float) -> Settings:
+def poll_every() -> float:
+    return 3600.0
+
+
+@pytest.fixture
+def settings(database_url: str, challenge_window: float, poll_every: float) -> Settings:
     return Settings(
         database_url=database_url,
         rate_limit=0,
         fetch_allow="127.0.0.1/32",
         challenge_window=challenge_window,
+        poll_every=poll_every,
     )
 
 
@@ -334,3 +342,43 @@ def test_only_an_early_proposal_before_the_close_reopens(
     assert rules_run(client).proposed == 1  # decided at resolves_at: not early
     refused = _reopen(client, tokens.editor, slug="late")
     assert refused.status_code == 409 and "early" in refused.json()["detail"]
+
+
+@pytest.mark.parametrize("poll_every", [600.0])
+def test_rules_poll_at_the_configured_pace(
+    client: TestClient, tokens: Tokens, server: EvidenceServer, clock: FakeClock
+) -> None:
+    undecided = "feed.results[0].name"  # a string: no decision
+    make_claim(
+        client,
+        tokens.editor,
+        slug=SLUG,
+        closes_at=CLOSES,
+        resolves_at=CLOSES,
+        rules=rules(server, undecided),
+    )
+    clock.set(CLOSES + timedelta(minutes=1))
+    assert rules_run(client).checked == 1
+    clock.advance(minutes=9)
+    assert rules_run(client).checked == 0
+    clock.advance(minutes=1)
+    assert rules_run(client).checked == 1
+
+
+def test_the_resolution_settings_reach_the_policy(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in (
+        ("POLL_EVERY", "600"),
+        ("MAX_BACKOFF", "300"),  # below the polling pace: waits never get shorter than it
+        ("FETCH_TIMEOUT", "2.5"),
+        ("FETCH_CONCURRENCY", "4"),
+    ):
+        monkeypatch.setenv(f"FORECAST_LEDGER_{name}", value)
+    policy = resolution_policy(Settings())
+    assert policy.poll_every == policy.max_backoff == timedelta(minutes=10)
+    assert (policy.fetch.timeout, policy.concurrency) == (2.5, 4)
+    assert policy.backoff(3) == timedelta(minutes=10)
+    for name, bad in (("FETCH_CONCURRENCY", "0"), ("POLL_EVERY", "-1"), ("FETCH_TIMEOUT", "x")):
+        monkeypatch.setenv(f"FORECAST_LEDGER_{name}", bad)
+        with pytest.raises(ValidationError):
+            Settings()
+        monkeypatch.undo()
