@@ -65,16 +65,14 @@ def rules_run(client: TestClient) -> RunReport:
     return report
 
 
+def claim_with(client: TestClient, tokens: Tokens, rules: list[dict[str, Any]]) -> None:
+    """The claim (SLUG), closing and resolving at CLOSES, with these rules."""
+    make_claim(client, tokens.editor, slug=SLUG, closes_at=CLOSES, resolves_at=CLOSES, rules=rules)
+
+
 def early_claim(client: TestClient, tokens: Tokens, server: EvidenceServer) -> None:
     """The claim, with a yes-early rule that says yes."""
-    make_claim(
-        client,
-        tokens.editor,
-        slug=SLUG,
-        closes_at=CLOSES,
-        resolves_at=CLOSES,
-        rules=rules(server, YES, early=True),
-    )
+    claim_with(client, tokens, rules(server, YES, early=True))
 
 
 def status(client: TestClient) -> tuple[str, str | None]:
@@ -108,14 +106,7 @@ def test_check_is_a_dry_run_for_editors(
 def test_proposal_evidence_and_a_dispute_that_goes_to_the_editors(
     client: TestClient, tokens: Tokens, server: EvidenceServer, clock: FakeClock
 ) -> None:
-    make_claim(
-        client,
-        tokens.editor,
-        slug=SLUG,
-        closes_at=CLOSES,
-        resolves_at=CLOSES,
-        rules=rules(server, YES),
-    )
+    claim_with(client, tokens, rules(server, YES))
     dispute_url = f"/api/v1/claims/{SLUG}/dispute"
     assert client.post(dispute_url, headers=auth(tokens.alice)).status_code == 409  # open
     clock.set(CLOSES + timedelta(minutes=1))
@@ -157,14 +148,7 @@ def test_proposal_evidence_and_a_dispute_that_goes_to_the_editors(
 def test_window_passes_and_the_outcome_is_final(
     client: TestClient, tokens: Tokens, server: EvidenceServer, clock: FakeClock
 ) -> None:
-    make_claim(
-        client,
-        tokens.editor,
-        slug=SLUG,
-        closes_at=CLOSES,
-        resolves_at=CLOSES,
-        rules=rules(server, NO),
-    )
+    claim_with(client, tokens, rules(server, NO))
     clock.set(CLOSES)
     tick(client)
     clock.advance(minutes=59)
@@ -207,14 +191,7 @@ def test_evidence_of_a_draft_is_hidden_from_the_public(
 def test_evidence_pages(
     client: TestClient, tokens: Tokens, server: EvidenceServer, clock: FakeClock
 ) -> None:
-    make_claim(
-        client,
-        tokens.editor,
-        slug=SLUG,
-        closes_at=CLOSES,
-        resolves_at=CLOSES,
-        rules=rules(server, "feed.results[0].name"),
-    )
+    claim_with(client, tokens, rules(server, "feed.results[0].name"))
     clock.set(CLOSES)
     for _ in range(3):
         tick(client)
@@ -349,14 +326,7 @@ def test_rules_poll_at_the_configured_pace(
     client: TestClient, tokens: Tokens, server: EvidenceServer, clock: FakeClock
 ) -> None:
     undecided = "feed.results[0].name"  # a string: no decision
-    make_claim(
-        client,
-        tokens.editor,
-        slug=SLUG,
-        closes_at=CLOSES,
-        resolves_at=CLOSES,
-        rules=rules(server, undecided),
-    )
+    claim_with(client, tokens, rules(server, undecided))
     clock.set(CLOSES + timedelta(minutes=1))
     assert rules_run(client).checked == 1
     clock.advance(minutes=9)
