@@ -10,7 +10,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import Session, col, select
 
 from claims.errors import Conflict, Forbidden, Invalid, NotFound
-from forecasts.models import ROLE_RANK, Account, ApiToken
+from forecasts.models import ADMIN, ROLE_RANK, Account, ApiToken
 
 TOKEN_PREFIX = "fl_"
 MIN_PASSWORD_LENGTH = 10
@@ -60,6 +60,27 @@ def get_account(session: Session, handle: str) -> Account:
     account = session.exec(select(Account).where(Account.handle == handle)).first()
     if account is None:
         raise NotFound(f"no forecaster with handle {handle!r}")
+    return account
+
+
+def set_role(session: Session, handle: str, role: str) -> Account:
+    """Give the account another role; commits.
+
+    Refuses (409) to demote the last admin: nobody could make another one except from the
+    command line. The admins are locked while counted, so two admins demoting each other at
+    once cannot both succeed.
+    """
+    if role not in ROLE_RANK:
+        raise Invalid("role", f"must be one of {', '.join(ROLE_RANK)}")
+    account = get_account(session, handle)
+    if account.role == ADMIN and role != ADMIN:
+        admins = session.exec(select(Account.id).where(Account.role == ADMIN).with_for_update())
+        if len(admins.all()) <= 1:
+            raise Conflict("the last admin cannot be demoted: make another admin first")
+    account.role = role
+    session.add(account)
+    session.commit()
+    session.refresh(account)
     return account
 
 

@@ -144,6 +144,27 @@ def user_revoke(handle: str) -> None:
     err.print(f"revoked {len(live)} token(s) of @{handle}")
 
 
+@user_app.command("role")
+def user_role(
+    handle: str,
+    role: Annotated[str, typer.Argument(help="forecaster, editor or admin")],
+) -> None:
+    """Give an account another role (the last admin cannot be demoted)."""
+    from claims.errors import DomainError
+    from forecasts.accounts import set_role
+
+    db = _database()
+    try:
+        with db.writing() as session:
+            account = set_role(session, handle, role)
+    except DomainError as error:
+        err.print(f"[red]{error}[/red]")
+        raise typer.Exit(1) from error
+    finally:
+        db.dispose()
+    err.print(f"@{account.handle} is now {account.role}")
+
+
 @user_app.command("password")
 def user_password(
     handle: str,

@@ -53,6 +53,7 @@ API: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/ledger"): PUBLIC,
     ("GET", "/api/v1/ledger/head"): PUBLIC,
     ("POST", "/api/v1/import/forecasts"): ADMIN,
+    ("PUT", "/api/v1/accounts/{handle}/role"): ADMIN,
     ("GET", "/api/v1/me"): FORECASTER,
     ("POST", "/api/v1/me/tokens"): FORECASTER,
     ("DELETE", "/api/v1/me/tokens/{token_id}"): FORECASTER,

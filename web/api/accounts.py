@@ -1,15 +1,17 @@
-"""Your account and API tokens: list, create (shown once), revoke."""
+"""Your account and API tokens: list, create (shown once), revoke; admins set roles."""
 
-from fastapi import APIRouter, Body
-from pydantic import BaseModel
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Body, Path
+from pydantic import BaseModel, ConfigDict
 from sqlmodel import col, select
 
 from claims.clock import stamp
-from claims.text import ShortText
-from forecasts.accounts import issue_token, revoke_token
+from claims.text import SLUG_PATTERN, ShortText
+from forecasts.accounts import issue_token, revoke_token, set_role
 from forecasts.models import Account, ApiToken
 from web.api.paging import RowId
-from web.deps import Caller, Ctx, ReadSession, WriteSession
+from web.deps import Admin, Caller, Ctx, ReadSession, WriteSession
 from web.errors import responses
 
 router = APIRouter(tags=["accounts"])
@@ -66,3 +68,36 @@ def create_token(
 def delete_token(token_id: RowId, session: WriteSession, ctx: Ctx, caller: Caller) -> None:
     revoke_token(session, token_id, account_id=caller.account_id, now=ctx.clock())
     ctx.forget_tokens()
+
+
+class RoleIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    role: Literal["forecaster", "editor", "admin"]
+
+
+class RoleOut(BaseModel):
+    handle: str
+    role: str
+
+
+@router.put(
+    "/accounts/{handle}/role",
+    response_model=RoleOut,
+    responses=responses(401, 403, 404, 409, 422),
+)
+def put_role(
+    handle: Annotated[str, Path(max_length=40, pattern=SLUG_PATTERN)],
+    body: RoleIn,
+    session: WriteSession,
+    ctx: Ctx,
+    admin: Admin,
+) -> RoleOut:
+    """Make an account a forecaster, an editor or an admin (the last admin stays one).
+
+    This process forgets the tokens it knows at once; other processes within a couple of
+    seconds (their cache of tokens).
+    """
+    account = set_role(session, handle, body.role)
+    ctx.forget_tokens()
+    return RoleOut(handle=account.handle, role=account.role)
