@@ -1,6 +1,6 @@
 """Crowd and market probability of a claim (SPEC §2), as pure functions over plain values."""
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from datetime import datetime
 from functools import lru_cache
 from typing import TypeVar
@@ -94,18 +94,45 @@ class CrowdTracker:
     """
 
     def __init__(self) -> None:
-        self._standing: dict[str, float] = {}
-        self._ids: dict[str, int] = {}
+        self._standing: dict[Hashable, float] = {}
+        self._ids: dict[Hashable, int] = {}
         self._values: _Floats = np.empty(0, dtype=np.float64)
         self._ranks = np.empty(0, dtype=np.int64)  # 1 = oldest
         self._owners = np.empty(0, dtype=np.int64)
 
+    @classmethod
+    def of(cls, standing: Iterable[tuple[Hashable, float]]) -> "CrowdTracker":
+        """A tracker holding these standing forecasts, given oldest first.
+
+        The same state as replaying the events that left them standing, without the replay.
+        """
+        tracker = cls()
+        for handle, probability in standing:
+            tracker._standing[handle] = probability
+            tracker._ids[handle] = len(tracker._ids)
+        values = np.array(list(tracker._standing.values()), dtype=np.float64)
+        order = np.argsort(values, kind="stable")  # ties oldest first, as `update` puts them
+        tracker._values = values[order]
+        tracker._owners = order.astype(np.int64)
+        tracker._ranks = order.astype(np.int64) + 1
+        return tracker
+
+    def copy(self) -> "CrowdTracker":
+        """An independent tracker in the same state."""
+        other = CrowdTracker()
+        other._standing = dict(self._standing)
+        other._ids = dict(self._ids)
+        other._values = self._values.copy()
+        other._ranks = self._ranks.copy()
+        other._owners = self._owners.copy()
+        return other
+
     @property
-    def standing(self) -> Mapping[str, float]:
+    def standing(self) -> Mapping[Hashable, float]:
         """Standing forecast by handle, oldest first."""
         return self._standing
 
-    def update(self, handle: str, probability: float | None) -> float | None:
+    def update(self, handle: Hashable, probability: float | None) -> float | None:
         """Apply the newest event (None: a withdrawal); return the handle's previous forecast."""
         owner = self._ids.setdefault(handle, len(self._ids))
         previous = self._standing.pop(handle, None)

@@ -6,8 +6,8 @@ one, only the moments the probabilities moved and where they went.
 
 import math
 from collections import OrderedDict
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -15,7 +15,7 @@ import numpy as np
 from sqlalchemy import select
 from sqlmodel import Session
 
-from forecasts.crowd import MARKET_PRIOR, crowd_after_each
+from forecasts.crowd import MARKET_PRIOR, CrowdTracker, crowd_after_each
 from forecasts.models import ClaimStats
 from forecasts.tables import forecasts_t
 
@@ -31,41 +31,105 @@ class HistoryPoint:
     market: float
 
 
-def history_of(events: Iterable[tuple[int, datetime, int, float | None]]) -> list[HistoryPoint]:
+Event = tuple[int, datetime, int, float | None]  # account id, time, ledger seq, probability
+
+
+def history_of(events: Iterable[Event]) -> list[HistoryPoint]:
     """History from events (account id, time, ledger seq, probability or None for a withdrawal).
 
     One point per event, in ledger order; the market ignores withdrawals (SPEC §2).
     """
     ordered = sorted(events, key=lambda event: (event[1], event[2]))
+    return _replay(ordered, max((event[2] for event in ordered), default=0)).points
+
+
+@dataclass(frozen=True)
+class _Replay:
+    """A claim's history up to one ledger seq, and what extending it takes."""
+
+    last_seq: int  # the claim's last forecast seq when it was read
+    points: list[HistoryPoint]  # never changed once built: extending makes a new list
+    tracker: CrowdTracker  # the standing forecasts after the last point
+    last: tuple[datetime, int] | None  # (time, seq) of the last event
+
+
+def _replay(ordered: Sequence[Event], last_seq: int) -> _Replay:
+    """Every point at once: the crowd after each event in one vectorised pass."""
     owner: dict[int, int] = {}
     owners = np.array([owner.setdefault(event[0], len(owner)) for event in ordered], dtype=np.int64)
     probabilities = np.array([event[3] for event in ordered], dtype=np.float64)  # None: NaN
     crowd = crowd_after_each(owners, probabilities).tolist()
     market = MARKET_PRIOR
     points: list[HistoryPoint] = []
-    for (_, at, _seq, probability), standing in zip(ordered, crowd, strict=True):
+    standing: dict[int, float] = {}  # oldest standing forecast first
+    for (account, at, _seq, probability), value in zip(ordered, crowd, strict=True):
+        standing.pop(account, None)
         if probability is not None:
             market = probability
-        points.append(HistoryPoint(at, None if math.isnan(standing) else standing, market))
-    return points
+            standing[account] = probability
+        points.append(HistoryPoint(at, None if math.isnan(value) else value, market))
+    return _Replay(
+        last_seq=last_seq,
+        points=points,
+        tracker=CrowdTracker.of(standing.items()),
+        last=(ordered[-1][1], ordered[-1][2]) if ordered else None,
+    )
+
+
+def _extended(replay: _Replay, ordered: Sequence[Event], last_seq: int) -> _Replay:
+    """The history with later events added, one at a time (a few vectorised passes each)."""
+    tracker = replay.tracker.copy()
+    market = replay.points[-1].market if replay.points else MARKET_PRIOR
+    points = list(replay.points)
+    for account, at, _seq, probability in ordered:
+        tracker.update(account, probability)
+        if probability is not None:
+            market = probability
+        points.append(HistoryPoint(at, tracker.crowd(), market))
+    return _Replay(
+        last_seq=last_seq,
+        points=points,
+        tracker=tracker,
+        last=(ordered[-1][1], ordered[-1][2]),
+    )
 
 
 def probability_history(
     session: Session,
     claim_id: int,
-    cache: "OrderedDict[tuple[int, int], Any] | None" = None,
+    cache: "OrderedDict[int, Any] | None" = None,
 ) -> list[HistoryPoint]:
     """The claim's history from every forecast and withdrawal on it (imported ones too).
 
-    With a cache, it is kept by the claim's last ledger seq (as the crowd is), so a claim's
-    history is replayed again only after its forecasts change.
+    With a cache (by claim), a claim whose forecasts changed since it was cached has only the
+    new events added to its history: a claim with thousands of forecasts is replayed once,
+    not after every new forecast. Events that do not come after the cached ones in time (an
+    import of older history) make it replay everything.
     """
     stats = session.get(ClaimStats, claim_id)
-    key = (claim_id, stats.last_seq if stats is not None else 0)
-    if cache is not None and key in cache:
-        cache.move_to_end(key)
-        hit: list[HistoryPoint] = cache[key]
-        return hit
+    last_seq = stats.last_seq if stats is not None else 0
+    cached: _Replay | None = cache.get(claim_id) if cache is not None else None
+    replay = None
+    if cached is not None and cached.last_seq == last_seq:
+        replay = cached
+    elif cached is not None and cached.last_seq < last_seq:
+        later = _events(session, claim_id, after=cached.last_seq)
+        if not later:
+            replay = replace(cached, last_seq=last_seq)
+        elif cached.last is None or (later[0][1], later[0][2]) > cached.last:
+            replay = _extended(cached, later, last_seq)
+    if replay is None:
+        replay = _replay(_events(session, claim_id), last_seq)
+    if cache is not None:
+        cache[claim_id] = replay
+        cache.move_to_end(claim_id)
+        if len(cache) > _CACHE_SIZE:
+            cache.popitem(last=False)
+    return replay.points
+
+
+def _events(session: Session, claim_id: int, *, after: int = 0) -> list[Event]:
+    """The claim's events with a ledger seq above `after`, in time order (ties by seq)."""
     rows = session.connection().execute(
         select(
             forecasts_t.c.account_id,
@@ -73,12 +137,7 @@ def probability_history(
             forecasts_t.c.ledger_seq,
             forecasts_t.c.probability,
         )
-        .where(forecasts_t.c.claim_id == claim_id)
+        .where(forecasts_t.c.claim_id == claim_id, forecasts_t.c.ledger_seq > after)
         .order_by(forecasts_t.c.created_at, forecasts_t.c.ledger_seq)
     )
-    points = history_of((row[0], row[1], row[2], row[3]) for row in rows)
-    if cache is not None:
-        cache[key] = points
-        if len(cache) > _CACHE_SIZE:
-            cache.popitem(last=False)
-    return points
+    return [(row[0], row[1], row[2], row[3]) for row in rows]

@@ -52,8 +52,8 @@ class AppContext:
     crowd_cache: "OrderedDict[tuple[int, int], Any]" = field(default_factory=OrderedDict)
     # bootstrap intervals of mean_brier by (handle, totals revision); see forecasts.standings
     interval_cache: "OrderedDict[tuple[str, int], Any]" = field(default_factory=OrderedDict)
-    # public probability histories by (claim id, last ledger seq): see forecasts/history.py
-    history_cache: "OrderedDict[tuple[int, int], Any]" = field(default_factory=OrderedDict)
+    # public probability histories by claim, extended as forecasts come: forecasts/history.py
+    history_cache: "OrderedDict[int, Any]" = field(default_factory=OrderedDict)
 
     def cached_principal(self, token_hash: str) -> Principal | None:
         hit = self.tokens.get(token_hash)

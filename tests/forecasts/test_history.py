@@ -1,12 +1,20 @@
 """The public probability history: crowd and market after each event, names left out."""
 
+from collections import OrderedDict
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
+from typing import Any
 
+from fastapi.testclient import TestClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from claims.lifecycle import get_claim
 from forecasts.crowd import CrowdTracker, crowd_probability
-from forecasts.history import HistoryPoint, history_of
+from forecasts.history import HistoryPoint, _extended, _replay, history_of, probability_history
+from tests.conftest import Tokens
+from tests.factories import T0, FakeClock, auth, make_claim
+from web.db import Database
 
 T = datetime(2026, 3, 1, tzinfo=UTC)
 
@@ -51,3 +59,53 @@ def test_history_replays_the_crowd_tracker(moves: list[tuple[int, float | None]]
     for point, (account, _, _, p) in zip(history_of(events), events, strict=True):
         tracker.update(str(account), p)
         assert point.crowd == tracker.crowd()
+
+
+@settings(deadline=None, max_examples=200)
+@given(
+    st.lists(
+        st.tuples(st.integers(1, 8), st.none() | st.integers(1, 99).map(lambda n: n / 100)),
+        min_size=1,
+        max_size=50,
+    ),
+    st.data(),
+)
+def test_extending_a_history_equals_replaying_it(
+    moves: list[tuple[int, float | None]], data: st.DataObject
+) -> None:
+    # a cached history extended by the events that came since, in any number of steps,
+    # is the full replay to the bit (the crowd tracker picks up where the replay left off)
+    events = [(account, at(k), k, p) for k, (account, p) in enumerate(moves, start=1)]
+    whole = history_of(events)
+    cuts = data.draw(st.lists(st.integers(0, len(events)), min_size=1, max_size=4))
+    bounds = sorted({*cuts, len(events)})
+    replay = _replay(events[: bounds[0]], bounds[0])
+    for start, end in pairwise(bounds):
+        replay = _extended(replay, events[start:end], end)
+    assert replay.points == whole
+
+
+def test_a_cached_history_takes_only_the_new_forecasts(
+    client: TestClient, clock: FakeClock, tokens: Tokens, db: Database
+) -> None:
+    make_claim(client, tokens.editor, slug="busy", closes_at=T0 + timedelta(days=30))
+    cache: OrderedDict[int, Any] = OrderedDict()
+    voters = [tokens.alice, tokens.bob, tokens.editor, tokens.admin]
+    with db.reading() as session:
+        claim_id = get_claim(session, "busy").id
+    assert claim_id is not None
+    seen: list[HistoryPoint] = []
+    for round_ in range(4):
+        for k, token in enumerate(voters):
+            clock.advance(minutes=7)
+            path = "/api/v1/claims/busy/" + ("withdraw" if (round_ + k) % 5 == 4 else "forecasts")
+            p = (3 + 17 * k * round_) % 97 / 100 + 0.01
+            body = None if path.endswith("withdraw") else {"probability": p}
+            assert client.post(path, json=body, headers=auth(token)).status_code in (200, 201)
+        with db.reading() as session:
+            cached = probability_history(session, claim_id, cache)
+            fresh = probability_history(session, claim_id)
+        assert cached == fresh and len(cached) == 4 * (round_ + 1)
+        # the earlier points are the very objects cached before: extended, not replayed
+        assert all(a is b for a, b in zip(cached, seen, strict=False)) and len(seen) < len(cached)
+        seen = cached
