@@ -41,6 +41,7 @@ API: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/claims/{slug}/publish"): EDITOR,
     ("POST", "/api/v1/claims/{slug}/forecasts"): FORECASTER,
     ("GET", "/api/v1/claims/{slug}/forecasts"): PUBLIC,
+    ("GET", "/api/v1/claims/{slug}/history"): PUBLIC,
     ("POST", "/api/v1/claims/{slug}/withdraw"): FORECASTER,
     ("POST", "/api/v1/claims/{slug}/check"): EDITOR,
     ("POST", "/api/v1/claims/{slug}/dispute"): FORECASTER,

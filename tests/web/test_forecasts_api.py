@@ -295,3 +295,34 @@ def test_the_fast_lane_fails_closed(
     monkeypatch.undo()
     mine = client.get(URL, headers=auth(tokens.bob)).json()["items"]
     assert [item["probability"] for item in mine] == [0.5]
+
+
+def test_the_probability_history_is_public_and_paged(
+    client: TestClient, tokens: Tokens, clock: FakeClock
+) -> None:
+    make_claim(client, tokens.editor, slug="h", closes_at=T0 + timedelta(days=9))
+    url = "/api/v1/claims/h"
+    for token, p in ((tokens.alice, 0.3), (tokens.bob, 0.7)):
+        clock.advance(minutes=1)
+        sent = client.post(f"{url}/forecasts", json={"probability": p}, headers=auth(token))
+        assert sent.status_code == 201
+    clock.advance(minutes=1)
+    assert client.post(f"{url}/withdraw", headers=auth(tokens.alice)).status_code == 201
+    whole = client.get(f"{url}/history").json()
+    assert [(p["crowd"], p["market"]) for p in whole["items"]] == [
+        (0.3, 0.3),
+        (pytest.approx(0.7), 0.7),  # the newer forecast weighs more: the median lands on it
+        (0.7, 0.7),  # a withdrawal leaves the market where it was
+    ]
+    assert [p["at"] for p in whole["items"]] == sorted(p["at"] for p in whole["items"])
+    assert whole["next_cursor"] is None and "handle" not in str(whole)
+    first = client.get(f"{url}/history", params={"limit": 2}).json()
+    rest = client.get(f"{url}/history", params={"limit": 2, "cursor": first["next_cursor"]})
+    assert first["items"] + rest.json()["items"] == whole["items"]
+    assert rest.json()["next_cursor"] is None
+    assert client.get(f"{url}/history", params={"cursor": "nope"}).status_code == 422
+    assert client.get("/api/v1/claims/nope/history").status_code == 404
+    make_claim(client, tokens.editor, slug="d", status="draft")
+    assert client.get("/api/v1/claims/d/history").status_code == 404
+    drafted = client.get("/api/v1/claims/d/history", headers=auth(tokens.editor))
+    assert drafted.json() == {"items": [], "next_cursor": None}

@@ -1,17 +1,20 @@
-"""Claims: create, list, read, change, publish."""
+"""Claims: create, list, read, change, publish; the public probability history."""
 
 from datetime import datetime
 from typing import Literal
 
 from fastapi import APIRouter, Query
+from pydantic import BaseModel
 from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
 
+from claims.clock import stamp
 from claims.errors import NotFound
 from claims.lifecycle import amend_claim, create_claim, get_claim, publish_claim, tags_by_claim
 from claims.models import DRAFT, PUBLISHED, Claim, ClaimTag
 from claims.schemas import ClaimCreate, ClaimPatch
 from forecasts.accounts import Principal
+from forecasts.history import probability_history
 from forecasts.ledger import record
 from forecasts.probabilities import claims_probabilities, standings_of
 from forecasts.submit import forecast_view, has_forecasts
@@ -116,10 +119,50 @@ def list_claims(
 
 @router.get("/claims/{slug}", response_model=ClaimOut, responses=responses(401, 404))
 def get_one(slug: str, session: ReadSession, ctx: Ctx, caller: MaybeCaller) -> ClaimOut:
+    return render_claim(session, ctx, visible_claim(session, slug, caller), caller)
+
+
+def visible_claim(session: Session, slug: str, caller: Principal | None) -> Claim:
+    """The claim, if the caller may see it: a draft is a 404 for anyone but editors."""
     claim = get_claim(session, slug)
     if claim.state == DRAFT and (caller is None or caller.role == "forecaster"):
         raise NotFound(f"no claim with slug {slug!r}")
-    return render_claim(session, ctx, claim, caller)
+    return claim
+
+
+class HistoryPointOut(BaseModel):
+    at: str
+    crowd: float | None
+    market: float
+
+
+@router.get(
+    "/claims/{slug}/history",
+    response_model=Page[HistoryPointOut],
+    responses=responses(401, 404, 422),
+)
+def get_history(
+    slug: str,
+    session: ReadSession,
+    ctx: Ctx,
+    caller: MaybeCaller,
+    cursor: Cursor = None,
+    limit: Limit = 50,
+) -> Page[HistoryPointOut]:
+    """The crowd and market probability after each forecast or withdrawal, oldest first.
+
+    Public while the claim is open, like prices (SPEC §2): times and probabilities, no names.
+    """
+    claim = visible_claim(session, slug, caller)
+    assert claim.id is not None
+    points = probability_history(session, claim.id, ctx.history_cache)
+    start = decode_cursor(cursor) or 0
+    items = [
+        HistoryPointOut(at=stamp(point.at), crowd=point.crowd, market=point.market)
+        for point in points[start : start + limit]
+    ]
+    more = start + limit < len(points)
+    return Page(items=items, next_cursor=encode_cursor(start + limit) if more else None)
 
 
 @router.patch(

@@ -5,17 +5,16 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
 from claims.clock import stamp
 from claims.errors import NotFound
 from claims.evidence import ClaimRules, check_claim, snapshot_body, snapshot_of
 from claims.lifecycle import get_claim
-from claims.models import DRAFT, Claim, EvidenceSnapshot, Proposal
+from claims.models import EvidenceSnapshot, Proposal
 from claims.text import LongText
-from forecasts.accounts import Principal
 from forecasts.proposals import QueueItem, dispute_proposal, editors_queue, reopen_claim
-from web.api.claims import render_claim
+from web.api.claims import render_claim, visible_claim
 from web.api.paging import Cursor, Limit, RowId, decode_cursor, encode_cursor
 from web.api.views import ClaimOut, Page
 from web.deps import Caller, Ctx, Editor, MaybeCaller, ReadSession, WriteSession
@@ -187,7 +186,7 @@ def list_evidence(
     limit: Limit = 50,
 ) -> Page[SnapshotOut]:
     """Every evidence snapshot kept for the claim, newest first."""
-    claim = _visible_claim(session, slug, caller)
+    claim = visible_claim(session, slug, caller)
     query = (
         select(EvidenceSnapshot)
         .where(EvidenceSnapshot.claim_id == claim.id)
@@ -213,7 +212,7 @@ def evidence_body(
     slug: str, snapshot_id: RowId, session: ReadSession, caller: MaybeCaller
 ) -> Response:
     """The body a snapshot fetched, byte for byte (its sha256 is the snapshot's `sha256`)."""
-    claim = _visible_claim(session, slug, caller)
+    claim = visible_claim(session, slug, caller)
     snapshot = session.get(EvidenceSnapshot, snapshot_id)
     if snapshot is None or snapshot.claim_id != claim.id:
         raise NotFound(f"no snapshot {snapshot_id} of claim {slug!r}")
@@ -224,13 +223,6 @@ def evidence_body(
         "X-Evidence-SHA256": snapshot.sha256,
     }
     return Response(snapshot_body(snapshot), media_type="application/octet-stream", headers=headers)
-
-
-def _visible_claim(session: Session, slug: str, caller: Principal | None) -> Claim:
-    claim = get_claim(session, slug)
-    if claim.state == DRAFT and (caller is None or caller.role == "forecaster"):
-        raise NotFound(f"no claim with slug {slug!r}")
-    return claim
 
 
 @router.get("/queue", response_model=Page[QueueItemOut], responses=responses(401, 403))

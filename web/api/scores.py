@@ -7,15 +7,15 @@ from fastapi import APIRouter, Query
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 from sqlmodel import col, select
 
-from claims.errors import Conflict, NotFound
+from claims.errors import Conflict
 from claims.lifecycle import get_claim
-from claims.models import DRAFT, RESOLVED
+from claims.models import RESOLVED
 from claims.text import LongText
 from forecasts.aggregates import CalibrationBin
 from forecasts.models import Score
 from forecasts.settle import Outcome, settle_claim
 from forecasts.standings import ClaimScore, LeaderboardRow, Metric, forecaster_profile, leaderboard
-from web.api.claims import render_claim
+from web.api.claims import render_claim, visible_claim
 from web.api.paging import Cursor, Limit, decode_cursor, encode_cursor
 from web.api.views import ClaimOut, Page
 from web.deps import Ctx, Editor, MaybeCaller, ReadSession, WriteSession
@@ -127,9 +127,7 @@ def get_scores(
     slug: str, session: ReadSession, caller: MaybeCaller, cursor: Cursor = None, limit: Limit = 50
 ) -> Page[ScoreOut]:
     """One row per forecaster with coverage, and `@crowd`; a 409 unless the claim is resolved."""
-    claim = get_claim(session, slug)
-    if claim.state == DRAFT and (caller is None or caller.role == "forecaster"):
-        raise NotFound(f"no claim with slug {slug!r}")
+    claim = visible_claim(session, slug, caller)
     if claim.state != RESOLVED:
         raise Conflict(f"the claim is {claim.state}, not resolved: it has no scores")
     query = select(Score).where(Score.claim_id == claim.id).order_by(col(Score.id)).limit(limit + 1)
