@@ -121,13 +121,31 @@ def principal_for_token(session: Session, token: str) -> Principal | None:
     return Principal(account.id, account.handle, account.role, digest)
 
 
-def set_password(session: Session, account: Account, password: str) -> None:
-    """Give the account a (new) password, stored as an argon2 hash; commits."""
+def hash_password(password: str) -> str:
+    """The argon2 hash of an acceptable password (else 422); slow on purpose, so callers
+    compute it before they take the database's write lock."""
     if not MIN_PASSWORD_LENGTH <= len(password) <= 1000:
         raise Invalid("password", f"must have {MIN_PASSWORD_LENGTH} to 1000 characters")
-    account.password_hash = _passwords.hash(password)
+    return _passwords.hash(password)
+
+
+def set_password(session: Session, account: Account, password: str) -> None:
+    """Give the account a (new) password; commits. See `replace_password_hash`."""
+    replace_password_hash(session, account, hash_password(password))
+
+
+def replace_password_hash(session: Session, account: Account, digest: str) -> None:
+    """Store a new password's hash and end every site session of the account; commits."""
+    account.password_hash = digest
+    end_sessions(session, account)
+
+
+def end_sessions(session: Session, account: Account) -> None:
+    """End every site session of the account (they carry an older epoch now); commits."""
+    account.session_epoch += 1
     session.add(account)
     session.commit()
+    session.refresh(account)
 
 
 def check_password(account: Account, password: str) -> bool:

@@ -21,6 +21,8 @@ class Account(SQLModel, table=True):
     role: str = Field(default=FORECASTER, max_length=20)
     password_hash: str | None = Field(default=None, max_length=200)
     created_at: datetime = Field(sa_type=UTCDateTime)
+    # site sessions carry the epoch they began in; moving it on ends every one (migration 0008)
+    session_epoch: int = 0
 
 
 class ApiToken(SQLModel, table=True):

@@ -124,9 +124,10 @@ def user_token(handle: str) -> None:
 
 @user_app.command("revoke")
 def user_revoke(handle: str) -> None:
-    """Revoke every API token of an account."""
+    """Revoke every API token of an account and end its site sessions."""
     from sqlmodel import col, select
 
+    from forecasts.accounts import end_sessions
     from forecasts.models import ApiToken
 
     db = _database()
@@ -140,8 +141,9 @@ def user_revoke(handle: str) -> None:
         for token in live:
             token.revoked_at = utc_now()
             session.add(token)
-        session.commit()
-    err.print(f"revoked {len(live)} token(s) of @{handle}")
+        end_sessions(session, account)  # commits
+    db.dispose()
+    err.print(f"revoked {len(live)} token(s) of @{handle} and ended its site sessions")
 
 
 @user_app.command("role")

@@ -1,5 +1,6 @@
 """Bring the schema up to date (alembic `upgrade head`), safely from several processes."""
 
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
@@ -17,13 +18,22 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def upgrade(engine: Engine) -> None:
-    """`alembic upgrade head`, serialised by an advisory lock on PostgreSQL.
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """`alembic upgrade head` (or to `revision`), serialised by an advisory lock on PostgreSQL.
 
     On SQLite, foreign keys are off while migrations run (they take effect only outside a
     transaction): rebuilding a table, SQLite's way of dropping a constraint, drops a table
     others refer to. They are checked before the migrations commit and turned on again.
     """
+    _migrate(engine, command.upgrade, revision)
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """`alembic downgrade` to `revision`, under the same guards as `upgrade`."""
+    _migrate(engine, command.downgrade, revision)
+
+
+def _migrate(engine: Engine, step: Callable[[Config, str], None], revision: str) -> None:
     config = alembic_config(str(engine.url.render_as_string(hide_password=False)))
     with engine.connect() as conn:
         sqlite = conn.dialect.name == "sqlite"
@@ -35,7 +45,7 @@ def upgrade(engine: Engine) -> None:
                     conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _LOCK_ID})
                 before = MigrationContext.configure(conn).get_current_revision()
                 config.attributes["connection"] = conn
-                command.upgrade(config, "head")
+                step(config, revision)
                 after = MigrationContext.configure(conn).get_current_revision()
                 if sqlite and before != after:
                     broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()

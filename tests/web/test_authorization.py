@@ -7,7 +7,7 @@ without saying who may call it.
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +78,8 @@ PAGES: dict[tuple[str, str], str] = {
     ("POST", "/signout"): PUBLIC,
     ("GET", "/account"): SIGNED_IN,
     ("POST", "/account/tokens"): SIGNED_IN,
+    ("POST", "/account/password"): SIGNED_IN,
+    ("POST", "/account/sessions/end"): SIGNED_IN,
     ("POST", "/account/tokens/{token_id}/revoke"): SIGNED_IN,
     ("POST", "/claims/{slug}/forecast"): SIGNED_IN,
     ("POST", "/claims/{slug}/withdraw"): SIGNED_IN,
@@ -95,6 +97,8 @@ SLUG = "gen-video-out-of-top-five"
 PATH_VALUES = {"slug": SLUG, "handle": "fay", "token_id": "999999", "snapshot_id": "999999"}
 # forms whose empty version would be refused for reasons other than who is asking
 FORMS = {"/signin": {"handle": "fay", "password": PASSWORD}}
+# routes that can end an account's other sessions: the identity signs in again after them
+SESSION_ENDING = {"/account/sessions/end", "/account/password"}
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
@@ -119,9 +123,10 @@ def _reads_caller(route: Any) -> bool:
 @dataclass
 class Identity:
     headers: dict[str, str]
-    cookie: str  # the signed session cookie: stateless, so it can be put back before each call
+    cookie: str  # the signed session cookie, put back before each call
     csrf: str
     role: str | None
+    handle: str | None = None
 
 
 @dataclass
@@ -176,7 +181,9 @@ def world(tmp_path_factory: pytest.TempPathFactory, migrated_template: str) -> I
                 "revoked token": Identity(auth(revoked), *anonymous, None),
             }
             for role, handle in ((FORECASTER, "fay"), (EDITOR, "ed"), (ADMIN, "ada")):
-                identities[role] = Identity(auth(tokens[role]), *_session(client, handle), role)
+                identities[role] = Identity(
+                    auth(tokens[role]), *_session(client, handle), role, handle
+                )
             yield World(client, app_routes(app), identities)
         db.dispose()
 
@@ -231,6 +238,9 @@ def test_page_route(world: World, method: str, path: str) -> None:
         who = world.identities[name]
         response = _call(world, method, path, who, page=True)
         status = response.status_code
+        if path in SESSION_ENDING and who.handle is not None:  # its other sessions ended
+            cookie, csrf = _session(world.client, who.handle)
+            world.identities[name] = replace(who, cookie=cookie, csrf=csrf)
         cell = f"{method} {path} as {name}: {status}"
         assert status < 500, cell
         to_signin = status == 303 and response.headers["location"].startswith("/signin")

@@ -16,8 +16,11 @@ from forecasts.accounts import (
     Principal,
     check_password,
     create_account,
+    end_sessions,
     get_account,
+    hash_password,
     issue_token,
+    replace_password_hash,
     revoke_token,
 )
 from forecasts.models import FORECASTER, Account, ApiToken, Standing
@@ -182,6 +185,47 @@ def revoke(
     revoke_token(session, token_id, account_id=me.account_id, now=ctx.clock())
     ctx.forget_tokens()
     flash(request, "Token revoked: it no longer works.")
+    return see_other("/account")
+
+
+@router.post("/account/password")
+def change_password(
+    request: Request, me: Me, form: Form, session: ReadSession, ctx: Ctx
+) -> Response:
+    """A new password (the current one first); every other session of the account ends."""
+    account = get_account(session, me.handle)
+    if _failed.wait(session.connection(), me.handle, ctx.clock()):
+        flash(request, "Too many wrong passwords: try again in a minute.")
+        return see_other("/account#password")
+    if not check_password(account, form.get("current", "")[:1000]):
+        _failed.failed(ctx.db, me.handle, ctx.clock())
+        flash(request, "Password not changed: the current password is not right.")
+        return see_other("/account#password")
+    new = form.get("new", "")
+    if new != form.get("again", ""):
+        flash(request, "Password not changed: the two new passwords differ.")
+        return see_other("/account#password")
+    try:
+        digest = hash_password(new)  # slow: before the write lock
+    except DomainError as error:
+        flash(request, f"Password not changed: {error_text(error)}")
+        return see_other("/account#password")
+    with ctx.db.writing() as writing:
+        account = get_account(writing, me.handle)
+        replace_password_hash(writing, account, digest)
+        sign_in(request, account)  # this session goes on, in the new epoch
+    flash(request, "Password changed. Every other session is signed out.")
+    return see_other("/account")
+
+
+@router.post("/account/sessions/end")
+def end_other_sessions(request: Request, me: Me, form: Form, ctx: Ctx) -> Response:
+    """Sign out every other browser: the account's sessions move to a new epoch."""
+    with ctx.db.writing() as writing:
+        account = get_account(writing, me.handle)
+        end_sessions(writing, account)
+        sign_in(request, account)
+    flash(request, "Every other session is signed out.")
     return see_other("/account")
 
 

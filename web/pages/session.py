@@ -67,9 +67,10 @@ def page_state(request: Request, session: ReadSession) -> PageState:
     account_id = request.session.get("account")
     if isinstance(account_id, int):
         account = session.get(Account, account_id)
-        if account is not None and account.id is not None:
+        epoch = request.session.get("epoch", 0)  # cookies from before 0008 carry none
+        if account is not None and account.id is not None and epoch == account.session_epoch:
             me = Principal(account.id, account.handle, account.role)
-        else:
+        else:  # gone, or its sessions were ended (new password, "sign out everywhere")
             request.session.pop("account", None)
     state = PageState(me=me, csrf=csrf_token(request))
     request.state.page = state
@@ -80,6 +81,7 @@ def sign_in(request: Request, account: Account) -> None:
     """Start a fresh session for the account (a new CSRF token too)."""
     request.session.clear()
     request.session["account"] = account.id
+    request.session["epoch"] = account.session_epoch
     csrf_token(request)
 
 

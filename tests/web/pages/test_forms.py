@@ -5,12 +5,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
+from typer.testing import CliRunner
 
 from tests.factories import FakeClock
 from tests.web.pages.conftest import PASSWORD, csrf_of, sign_in
 from web.app import create_app
+from web.cli import app
 from web.db import Database
-from web.settings import Settings
+from web.settings import Settings, get_settings
 
 OPEN_SLUG = "top-five-video-are-reasoning-stack-features-2026"
 
@@ -214,3 +216,54 @@ def test_every_process_counts_the_same_wrong_passwords(
         assert locked.status_code == 429 and "try again in 60 s" in locked.text
         demo_clock.advance(seconds=61)
         assert other.post("/signin", data=right).status_code == 200
+
+
+def _post_form(client: TestClient, path: str, **fields: str) -> str:
+    token = csrf_of(client.get("/account").text)
+    response = client.post(path, data={**fields, "csrf_token": token})
+    assert response.status_code == 200, response.text
+    return response.text
+
+
+def _signed_in(client: TestClient) -> bool:
+    return 'action="/signout"' in client.get("/").text
+
+
+def test_a_new_password_signs_out_every_other_browser(site: TestClient) -> None:
+    other = TestClient(site.app)  # a second browser, same account
+    sign_in(site, "maria")
+    sign_in(other, "maria")
+    new = "another horse battery"
+    refused = (
+        ({"current": "wrong", "new": new, "again": new}, "the current password is not right"),
+        ({"current": PASSWORD, "new": new, "again": new + "x"}, "the two new passwords differ"),
+        ({"current": PASSWORD, "new": "short", "again": "short"}, "Password not changed:"),
+    )
+    for fields, message in refused:
+        assert message in _post_form(site, "/account/password", **fields)
+    assert _signed_in(other)  # nothing changed yet
+    page = _post_form(site, "/account/password", current=PASSWORD, new=new, again=new)
+    assert "Password changed" in page
+    assert _signed_in(site) and not _signed_in(other)
+    assert other.get("/account", follow_redirects=False).status_code == 303
+    sign_in(other, "maria", new)
+    with pytest.raises(AssertionError):
+        sign_in(TestClient(site.app), "maria")  # the old password no longer works
+
+
+def test_sign_out_everywhere_else(site: TestClient, database_url: str) -> None:
+    other = TestClient(site.app)
+    sign_in(site, "maria")
+    sign_in(other, "maria")
+    assert "Every other session is signed out" in _post_form(site, "/account/sessions/end")
+    assert _signed_in(site) and not _signed_in(other)
+    # the command that revokes an account's tokens ends its sessions too
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(
+            app, ["user", "revoke", "maria"], env={"FORECAST_LEDGER_DATABASE_URL": database_url}
+        )
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0 and "ended its site sessions" in result.output
+    assert not _signed_in(site)
