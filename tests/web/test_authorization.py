@@ -91,6 +91,8 @@ PAGES: dict[tuple[str, str], str] = {
     ("POST", "/desk/claims/{slug}"): EDITOR,
     ("POST", "/desk/claims/{slug}/resolve"): EDITOR,
     ("POST", "/desk/claims/{slug}/reopen"): EDITOR,
+    ("GET", "/desk/accounts"): ADMIN,
+    ("POST", "/desk/accounts/{handle}/role"): ADMIN,
 }
 PASSWORD = "a password for the matrix"
 SLUG = "gen-video-out-of-top-five"

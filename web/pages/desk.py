@@ -2,9 +2,10 @@
 
 import asyncio
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
+from urllib.parse import quote
 
-from fastapi import Request
+from fastapi import Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import and_, or_
@@ -16,7 +17,9 @@ from claims.evidence import ClaimCheck, ClaimRules, check_claim, snapshot_of
 from claims.lifecycle import amend_claim, create_claim, get_claim, publish_claim, tags_of
 from claims.models import DRAFT, PUBLISHED, Claim, Proposal, RuleRun
 from claims.text import LongText
+from forecasts.accounts import set_role
 from forecasts.ledger import record
+from forecasts.models import ROLE_RANK, Account
 from forecasts.proposals import editors_queue, reopen_claim
 from forecasts.settle import OUTCOMES, settle_claim
 from forecasts.submit import has_forecasts
@@ -33,10 +36,11 @@ from web.pages.claim_form import (
 )
 from web.pages.rendering import render
 from web.pages.routing import error_text, page_router, see_other
-from web.pages.session import EditorMe, Form, flash
+from web.pages.session import AdminMe, EditorMe, Form, flash
 from web.policy import resolution_policy
 
 router = page_router()
+_ACCOUNTS_PER_PAGE = 200
 _note = TypeAdapter(LongText)
 
 
@@ -229,3 +233,39 @@ def reopen(
         return see_other(f"/desk/claims/{slug}#reopen")
     flash(request, "Reopened: the claim takes forecasts again until its scheduled close.")
     return see_other(f"/claims/{slug}")
+
+
+@router.get("/desk/accounts", response_class=HTMLResponse)
+def accounts(
+    request: Request,
+    me: AdminMe,
+    session: ReadSession,
+    q: Annotated[str, Query(max_length=40)] = "",
+) -> Response:
+    """Admins: accounts (by handle, those starting with `q`), each with its role to change."""
+    query = select(Account).order_by(col(Account.handle)).limit(_ACCOUNTS_PER_PAGE)
+    if q.strip():
+        query = query.where(col(Account.handle).startswith(q.strip(), autoescape=True))
+    context = {
+        "accounts": list(session.exec(query)),
+        "q": q,
+        "roles": list(ROLE_RANK),
+        "limit": _ACCOUNTS_PER_PAGE,
+    }
+    return render(request, "desk/accounts.html", context)
+
+
+@router.post("/desk/accounts/{handle}/role")
+def change_role(
+    request: Request, handle: str, me: AdminMe, posted: Form, session: WriteSession, ctx: Ctx
+) -> Response:
+    """Admins: give an account another role (the last admin stays one)."""
+    try:
+        account = set_role(session, handle, posted.get("role", ""))
+    except DomainError as error:
+        session.rollback()
+        flash(request, f"Role not changed: {error_text(error)}")
+        return see_other(f"/desk/accounts?q={quote(handle)}")
+    ctx.forget_tokens()  # the API's cached callers carry their role
+    flash(request, f"@{account.handle} is now {account.role}.")
+    return see_other(f"/desk/accounts?q={quote(handle)}")

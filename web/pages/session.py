@@ -14,7 +14,7 @@ from fastapi import Depends, Request
 
 from claims.errors import DomainError
 from forecasts.accounts import Principal
-from forecasts.models import EDITOR, Account
+from forecasts.models import ADMIN, EDITOR, Account
 from web.deps import ReadSession
 from web.settings import Settings
 
@@ -128,5 +128,11 @@ def signed_in_editor(me: Annotated[Principal, Depends(signed_in)]) -> Principal:
     return me
 
 
+def signed_in_admin(me: Annotated[Principal, Depends(signed_in)]) -> Principal:
+    me.require(ADMIN)
+    return me
+
+
 Me = Annotated[Principal, Depends(signed_in)]
 EditorMe = Annotated[Principal, Depends(signed_in_editor)]
+AdminMe = Annotated[Principal, Depends(signed_in_admin)]

@@ -7,7 +7,8 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from tests.factories import FakeClock
+from forecasts.accounts import create_account
+from tests.factories import T0, FakeClock
 from tests.web.pages.conftest import PASSWORD, csrf_of, sign_in
 from web.app import create_app
 from web.cli import app
@@ -267,3 +268,30 @@ def test_sign_out_everywhere_else(site: TestClient, database_url: str) -> None:
         get_settings.cache_clear()
     assert result.exit_code == 0 and "ended its site sessions" in result.output
     assert not _signed_in(site)
+
+
+def test_admins_change_roles_on_the_desk(site: TestClient, db: Database) -> None:
+    with db.writing() as session:
+        create_account(session, "root", role="admin", now=T0, password=PASSWORD)
+    sign_in(site, "maria")  # an editor: the page is not for her
+    assert site.get("/desk/accounts").status_code == 403
+    assert "Accounts and roles" not in site.get("/desk").text
+    sign_in(site, "root")
+    assert "Accounts and roles" in site.get("/desk").text
+    page = site.get("/desk/accounts", params={"q": "mar"}).text
+    assert 'href="/forecasters/maria"' in page and 'href="/forecasters/root"' not in page
+    assert '<option value="editor" selected>' in page
+    changed = site.post(
+        "/desk/accounts/maria/role", data={"role": "forecaster", "csrf_token": csrf_of(page)}
+    )
+    assert "@maria is now forecaster." in changed.text
+    refused = site.post(
+        "/desk/accounts/root/role", data={"role": "editor", "csrf_token": csrf_of(page)}
+    )
+    assert "Role not changed: the last admin cannot be demoted" in refused.text
+    bad = site.post(
+        "/desk/accounts/maria/role", data={"role": "owner", "csrf_token": csrf_of(page)}
+    )
+    assert "Role not changed: role: must be one of" in bad.text
+    sign_in(site, "maria")
+    assert site.get("/desk", follow_redirects=False).status_code == 403  # no longer an editor
