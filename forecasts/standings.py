@@ -236,9 +236,19 @@ def of_handle(session: Session, handle: str) -> ColumnElement[bool]:
     """The condition for the handle's Score rows, as `ix_scores_shelf_handle` answers it.
 
     The index files rows by (id / SHELF_ROWS, handle), so that new rows reach its newest
-    shelf only (migration 0006); a handle's rows are one seek per shelf, every shelf named.
+    shelf only (migration 0006); a handle's rows are one seek per shelf, every shelf from
+    the lowest id's to the highest's named. (PostgreSQL's ids keep counting after a rescore
+    deletes every row, so the lowest shelf is not always 0. The two ends are read by two
+    subqueries: SQLite finds a min() or a max() through the key only when it is alone.)
     """
-    last = session.connection().execute(select(func.max(scores_t.c.id))).scalar()
-    shelves = range((last or 0) // SHELF_ROWS + 1)
+    ids = scores_t.c.id
+    first, last = (
+        session.connection()
+        .execute(
+            select(select(func.min(ids)).scalar_subquery(), select(func.max(ids)).scalar_subquery())
+        )
+        .one()
+    )
+    shelves = range((first or 0) // SHELF_ROWS, (last or 0) // SHELF_ROWS + 1)
     shelf = scores_t.c.id // literal_column(str(SHELF_ROWS), Integer)  # as the index has it:
     return and_(shelf.in_(shelves), scores_t.c.handle == handle)  # a bound divisor misses it
