@@ -121,8 +121,8 @@ def probability_history(
     if replay is None:
         replay = _replay(_events(session, claim_id), last_seq)
     if cache is not None:
-        cache[claim_id] = replay
-        cache.move_to_end(claim_id)
+        cache.pop(claim_id, None)  # then in again, at the recent end (no KeyError if another
+        cache[claim_id] = replay  # thread's request evicted it meanwhile)
         if len(cache) > _CACHE_SIZE:
             cache.popitem(last=False)
     return replay.points
