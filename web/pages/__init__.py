@@ -36,17 +36,28 @@ class PagesOnlySessions:
             await self.sessions(scope, receive, send)
 
 
+_PAGE_ERRORS = {
+    404: "There is no page at this address.",
+    405: "This address does not take that kind of request.",
+}
+
+
 def _html_not_found(app: FastAPI) -> None:
-    """A browser asking for an address that does not exist gets a page; programs keep JSON."""
+    """A browser asking for an address that does not exist (or with a method it does not
+    take) gets a page; programs and the API keep JSON."""
     json_handler = app.exception_handlers[StarletteHTTPException]
 
     async def not_found(request: Request, error: Exception) -> Response:
         assert isinstance(error, StarletteHTTPException)
         wants_page = "text/html" in request.headers.get("accept", "")
-        if error.status_code == 404 and wants_page and not request.url.path.startswith("/api/"):
-            return error_page(request, 404, "There is no page at this address.")
-        response: Response = await json_handler(request, error)
-        return response
+        message = _PAGE_ERRORS.get(error.status_code)
+        if message and wants_page and not request.url.path.startswith("/api/"):
+            response = error_page(request, error.status_code, message)
+            if error.headers:  # a 405 names the methods it takes (Allow)
+                response.headers.update(error.headers)
+            return response
+        json_response: Response = await json_handler(request, error)
+        return json_response
 
     app.add_exception_handler(StarletteHTTPException, not_found)
 

@@ -90,6 +90,12 @@ def test_unknown_things_are_html_404s(site: TestClient) -> None:
     program = site.get("/api/v1/no-such-thing", headers={"Accept": "text/html"})
     assert program.status_code == 404 and program.json() == {"detail": "Not Found"}
     assert site.get("/no/such/page").json() == {"detail": "Not Found"}
+    # a method the address does not take: a page for browsers (with Allow), JSON for programs
+    wrong = site.request("DELETE", "/leaderboard", headers={"Accept": "text/html"})
+    assert wrong.status_code == 405 and "does not take that kind of request" in wrong.text
+    assert wrong.headers["allow"] == "GET" and wrong.headers["content-type"].startswith("text/html")
+    api = site.request("DELETE", "/api/v1/leaderboard", headers={"Accept": "text/html"})
+    assert api.status_code == 405 and api.json() == {"detail": "Method Not Allowed"}
 
 
 def test_desk_and_account_pages_for_an_editor(site: TestClient) -> None:
