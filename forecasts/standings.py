@@ -29,7 +29,8 @@ from forecasts.scoring import CROWD_HANDLE
 from forecasts.tables import accounts_t, claims_t, scores_t, totals_t
 
 DEFAULT_PEER_PRIOR = 10.0
-IntervalCache = OrderedDict[tuple[str, int], tuple[float, float] | None]
+Interval = tuple[float, float] | None
+IntervalCache = OrderedDict[tuple[str, int], Interval]
 _CACHE_SIZE = 20_000
 
 
@@ -104,8 +105,37 @@ def leaderboard(
         .limit(limit + 1)
     )
     totals = [row._mapping for row in rows]
+    if cache is not None:
+        _warm_intervals(session, [(t["handle"], t["revision"]) for t in totals[:limit]], cache)
     page = [_row(session, dict(t), k, cache) for t in totals[:limit]]
     return page, len(totals) > limit
+
+
+def _warm_intervals(session: Session, keys: list[tuple[str, int]], cache: IntervalCache) -> None:
+    """The page's missing intervals, from one read of all their forecasters' briers.
+
+    The same values in the same order as `mean_brier_interval` reads them one handle at a
+    time, so the same intervals; a cold page costs one query instead of one per row.
+    """
+    missing = [key for key in keys if key not in cache]
+    if len(missing) < 2:
+        return
+    briers: dict[str, list[float]] = {handle: [] for handle, _ in missing}
+    rows = session.connection().execute(
+        select(scores_t.c.handle, scores_t.c.brier)
+        .where(of_handles(session, list(briers)), scores_t.c.brier.is_not(None))
+        .order_by(scores_t.c.handle, scores_t.c.claim_id)
+    )
+    for handle, brier in rows:
+        briers[handle].append(float(brier))
+    for handle, revision in missing:
+        _remember(cache, (handle, revision), bootstrap_mean_ci(briers[handle], seed_text=handle))
+
+
+def _remember(cache: IntervalCache, key: tuple[str, int], interval: Interval) -> None:
+    cache[key] = interval
+    if len(cache) > _CACHE_SIZE:
+        cache.popitem(last=False)
 
 
 def _row(
@@ -139,9 +169,7 @@ def mean_brier_interval(
     )
     interval = bootstrap_mean_ci([float(v) for (v,) in values], seed_text=handle)
     if cache is not None:
-        cache[key] = interval
-        if len(cache) > _CACHE_SIZE:
-            cache.popitem(last=False)
+        _remember(cache, key, interval)
     return interval
 
 
@@ -241,6 +269,20 @@ def of_handle(session: Session, handle: str) -> ColumnElement[bool]:
     deletes every row, so the lowest shelf is not always 0. The two ends are read by two
     subqueries: SQLite finds a min() or a max() through the key only when it is alone.)
     """
+    return and_(_shelf().in_(_shelves(session)), scores_t.c.handle == handle)
+
+
+def of_handles(session: Session, handles: list[str]) -> ColumnElement[bool]:
+    """`of_handle` for several handles at once: a seek per shelf and handle."""
+    return and_(_shelf().in_(_shelves(session)), scores_t.c.handle.in_(handles))
+
+
+def _shelf() -> ColumnElement[int]:
+    # the divisor as a literal, as the index has it: a bound `id / ?` does not match it
+    return scores_t.c.id // literal_column(str(SHELF_ROWS), Integer)
+
+
+def _shelves(session: Session) -> range:
     ids = scores_t.c.id
     first, last = (
         session.connection()
@@ -249,6 +291,4 @@ def of_handle(session: Session, handle: str) -> ColumnElement[bool]:
         )
         .one()
     )
-    shelves = range((first or 0) // SHELF_ROWS, (last or 0) // SHELF_ROWS + 1)
-    shelf = scores_t.c.id // literal_column(str(SHELF_ROWS), Integer)  # as the index has it:
-    return and_(shelf.in_(shelves), scores_t.c.handle == handle)  # a bound divisor misses it
+    return range((first or 0) // SHELF_ROWS, (last or 0) // SHELF_ROWS + 1)

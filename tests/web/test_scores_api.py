@@ -1,5 +1,6 @@
 """Resolution, scores, leaderboard and forecaster profiles through the HTTP interface."""
 
+from collections import OrderedDict
 from datetime import timedelta
 from typing import Any
 
@@ -9,7 +10,12 @@ from sqlalchemy import event, select, text
 
 from claims.clock import stamp
 from forecasts.models import SHELF_ROWS
-from forecasts.standings import forecaster_profile, mean_brier_interval, of_handle
+from forecasts.standings import (
+    forecaster_profile,
+    leaderboard,
+    mean_brier_interval,
+    of_handle,
+)
 from forecasts.tables import scores_t
 from tests.conftest import ON_POSTGRES, Tokens
 from tests.factories import T0, FakeClock, auth, make_claim
@@ -276,3 +282,24 @@ def test_profile_reads_every_shelf(
             )
             seek = "ix_scores_shelf_handle (<expr>=? AND handle=?)"
             assert any(seek in str(step) for step in plan.all()), plan
+
+
+def test_a_cold_leaderboard_page_reads_every_interval_at_once(
+    client: TestClient, clock: FakeClock, tokens: Tokens, db: Database
+) -> None:
+    for slug, p in (("c1", 0.9), ("c2", 0.6), ("c3", 0.2)):
+        _claim_with_forecasts(client, clock, tokens, slug, {"alice": p, "bob": 1 - p})
+    clock.set(CLOSES + timedelta(hours=1))
+    for slug in ("c1", "c2", "c3"):
+        assert _resolve(client, tokens.editor, slug, outcome="no").status_code == 200
+    sent: list[str] = []
+    listen = event.listens_for(db.read_engine, "before_cursor_execute")
+    listen(lambda _c, _cur, statement, *_: sent.append(statement))
+    with db.reading() as session:
+        page, _ = leaderboard(session, cache=OrderedDict())
+        queries = [statement for statement in sent if statement.startswith("SELECT")]
+        assert len(queries) == 3, queries  # the totals, the shelves, every brier of the page
+        for row in page:
+            assert row.mean_brier_ci == mean_brier_interval(session, row.handle, revision=0)
+    assert {row.handle for row in page} == {"alice", "bob", "@crowd"}
+    assert all(row.mean_brier_ci is not None for row in page)
