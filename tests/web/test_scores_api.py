@@ -234,11 +234,7 @@ def test_profile_reads_every_shelf(
     client: TestClient, clock: FakeClock, tokens: Tokens, db: Database
 ) -> None:
     """A forecaster's rows are found on every shelf of `ix_scores_shelf_handle`."""
-    for slug, p in (("c1", 0.9), ("c2", 0.6), ("c3", 0.2)):
-        _claim_with_forecasts(client, clock, tokens, slug, {"alice": p, "bob": 1 - p})
-    clock.set(CLOSES + timedelta(hours=1))
-    for slug in ("c1", "c2", "c3"):
-        assert _resolve(client, tokens.editor, slug, outcome="yes").status_code == 200
+    _three_resolved(client, clock, tokens)
 
     def interval() -> tuple[float, float] | None:
         with db.writing() as session:
@@ -287,11 +283,7 @@ def test_profile_reads_every_shelf(
 def test_a_cold_leaderboard_page_reads_every_interval_at_once(
     client: TestClient, clock: FakeClock, tokens: Tokens, db: Database
 ) -> None:
-    for slug, p in (("c1", 0.9), ("c2", 0.6), ("c3", 0.2)):
-        _claim_with_forecasts(client, clock, tokens, slug, {"alice": p, "bob": 1 - p})
-    clock.set(CLOSES + timedelta(hours=1))
-    for slug in ("c1", "c2", "c3"):
-        assert _resolve(client, tokens.editor, slug, outcome="no").status_code == 200
+    _three_resolved(client, clock, tokens)
     sent: list[str] = []
     listen = event.listens_for(db.read_engine, "before_cursor_execute")
     listen(lambda _c, _cur, statement, *_: sent.append(statement))
