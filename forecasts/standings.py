@@ -112,15 +112,18 @@ def leaderboard(
 
 
 def _warm_intervals(session: Session, keys: list[tuple[str, int]], cache: IntervalCache) -> None:
-    """The page's missing intervals, from one read of all their forecasters' briers.
-
-    The same values in the same order as `mean_brier_interval` reads them one handle at a
-    time, so the same intervals; a cold page costs one query instead of one per row.
-    """
+    """The page's missing intervals, from one read of all their forecasters' briers: a cold
+    page costs one query instead of one per row."""
     missing = [key for key in keys if key not in cache]
-    if len(missing) < 2:
-        return
-    briers: dict[str, list[float]] = {handle: [] for handle, _ in missing}
+    for key, interval in _intervals(session, missing).items():
+        _remember(cache, key, interval)
+
+
+def _intervals(session: Session, keys: list[tuple[str, int]]) -> dict[tuple[str, int], Interval]:
+    """Each handle's interval from its non-null briers in claim order, read in one query."""
+    if not keys:
+        return {}
+    briers: dict[str, list[float]] = {handle: [] for handle, _ in keys}
     rows = session.connection().execute(
         select(scores_t.c.handle, scores_t.c.brier)
         .where(of_handles(session, list(briers)), scores_t.c.brier.is_not(None))
@@ -128,8 +131,7 @@ def _warm_intervals(session: Session, keys: list[tuple[str, int]], cache: Interv
     )
     for handle, brier in rows:
         briers[handle].append(float(brier))
-    for handle, revision in missing:
-        _remember(cache, (handle, revision), bootstrap_mean_ci(briers[handle], seed_text=handle))
+    return {key: bootstrap_mean_ci(briers[key[0]], seed_text=key[0]) for key in keys}
 
 
 def _remember(cache: IntervalCache, key: tuple[str, int], interval: Interval) -> None:
@@ -162,12 +164,7 @@ def mean_brier_interval(
     if cache is not None and key in cache:
         cache.move_to_end(key)
         return cache[key]
-    values = session.connection().execute(
-        select(scores_t.c.brier)
-        .where(of_handle(session, handle), scores_t.c.brier.is_not(None))
-        .order_by(scores_t.c.claim_id)
-    )
-    interval = bootstrap_mean_ci([float(v) for (v,) in values], seed_text=handle)
+    interval = _intervals(session, [key])[key]
     if cache is not None:
         _remember(cache, key, interval)
     return interval
@@ -269,17 +266,14 @@ def of_handle(session: Session, handle: str) -> ColumnElement[bool]:
     deletes every row, so the lowest shelf is not always 0. The two ends are read by two
     subqueries: SQLite finds a min() or a max() through the key only when it is alone.)
     """
-    return and_(_shelf().in_(_shelves(session)), scores_t.c.handle == handle)
+    return of_handles(session, [handle])
 
 
 def of_handles(session: Session, handles: list[str]) -> ColumnElement[bool]:
     """`of_handle` for several handles at once: a seek per shelf and handle."""
-    return and_(_shelf().in_(_shelves(session)), scores_t.c.handle.in_(handles))
-
-
-def _shelf() -> ColumnElement[int]:
     # the divisor as a literal, as the index has it: a bound `id / ?` does not match it
-    return scores_t.c.id // literal_column(str(SHELF_ROWS), Integer)
+    shelf = scores_t.c.id // literal_column(str(SHELF_ROWS), Integer)
+    return and_(shelf.in_(_shelves(session)), scores_t.c.handle.in_(handles))
 
 
 def _shelves(session: Session) -> range:

@@ -205,11 +205,7 @@ def resolve(
         )
     except (DomainError, ValueError) as error:
         session.rollback()
-        if isinstance(error, ValidationError):
-            message = f"note: {error.errors()[0]['msg']}"
-        else:
-            message = error_text(error) if isinstance(error, DomainError) else str(error)
-        flash(request, f"Not settled: {message}")
+        flash(request, f"Not settled: {_refusal(error)}")
         return see_other(f"/desk/claims/{slug}#resolve")
     flash(request, f"Settled: {claim.outcome or claim.state}. Scores are updated.")
     return see_other(f"/claims/{slug}")
@@ -225,11 +221,7 @@ def reopen(
         reopen_claim(session, slug, by=me.handle, by_id=me.account_id, note=note, now=ctx.clock())
     except (DomainError, ValidationError) as error:
         session.rollback()
-        if isinstance(error, ValidationError):
-            message = f"note: {error.errors()[0]['msg']}"
-        else:
-            message = error_text(error)
-        flash(request, f"Not reopened: {message}")
+        flash(request, f"Not reopened: {_refusal(error)}")
         return see_other(f"/desk/claims/{slug}#reopen")
     flash(request, "Reopened: the claim takes forecasts again until its scheduled close.")
     return see_other(f"/claims/{slug}")
@@ -269,3 +261,10 @@ def change_role(
     ctx.forget_tokens()  # the API's cached callers carry their role
     flash(request, f"@{account.handle} is now {account.role}.")
     return see_other(f"/desk/accounts?q={quote(handle)}")
+
+
+def _refusal(error: Exception) -> str:
+    """What a settling or reopening form is told when it is refused."""
+    if isinstance(error, ValidationError):  # only the note is validated here
+        return f"note: {error.errors()[0]['msg']}"
+    return error_text(error) if isinstance(error, DomainError) else str(error)

@@ -272,21 +272,21 @@ def test_sign_out_everywhere_else(site: TestClient, database_url: str) -> None:
 
 def test_admins_change_roles_on_the_desk(site: TestClient, db: Database) -> None:
     with db.writing() as session:
-        create_account(session, "root", role="admin", now=T0, password=PASSWORD)
+        create_account(session, "chief", role="admin", now=T0, password=PASSWORD)
     sign_in(site, "maria")  # an editor: the page is not for her
     assert site.get("/desk/accounts").status_code == 403
     assert "Accounts and roles" not in site.get("/desk").text
-    sign_in(site, "root")
+    sign_in(site, "chief")
     assert "Accounts and roles" in site.get("/desk").text
     page = site.get("/desk/accounts", params={"q": "mar"}).text
-    assert 'href="/forecasters/maria"' in page and 'href="/forecasters/root"' not in page
+    assert 'href="/forecasters/maria"' in page and 'href="/forecasters/chief"' not in page
     assert '<option value="editor" selected>' in page
     changed = site.post(
         "/desk/accounts/maria/role", data={"role": "forecaster", "csrf_token": csrf_of(page)}
     )
     assert "@maria is now forecaster." in changed.text
     refused = site.post(
-        "/desk/accounts/root/role", data={"role": "editor", "csrf_token": csrf_of(page)}
+        "/desk/accounts/chief/role", data={"role": "editor", "csrf_token": csrf_of(page)}
     )
     assert "Role not changed: the last admin cannot be demoted" in refused.text
     bad = site.post(
