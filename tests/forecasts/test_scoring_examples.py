@@ -1,4 +1,4 @@
-"""Every figure of the worked examples in shared/scoring-examples.json, by both implementations."""
+"""Every figure of the worked examples in tests/data/scoring-examples.json (a copy of the spec's), by both implementations."""
 
 import json
 from collections.abc import Callable
@@ -12,7 +12,7 @@ import pytest
 from forecasts.scoring import ScoreRow, ScoringEvent, crowd_timeline, score_claim
 from forecasts.scoring_naive import crowd_timeline_naive, score_claim_naive
 
-EXAMPLES = Path(__file__).resolve().parents[3] / "shared" / "scoring-examples.json"
+EXAMPLES = Path(__file__).resolve().parents[1] / "data" / "scoring-examples.json"
 TOLERANCE = 1e-9
 SCORE_FIELDS = [field.name for field in fields(ScoreRow) if field.name != "handle"]
 

@@ -22,7 +22,7 @@ from tests.conftest import Tokens
 from tests.factories import T0, FakeClock, auth, make_account, make_claim
 from web.db import Database
 
-EXAMPLES = Path(__file__).resolve().parents[3] / "shared" / "scoring-examples.json"
+EXAMPLES = Path(__file__).resolve().parents[1] / "data" / "scoring-examples.json"
 FIELDS = [
     "brier",
     "log_score",
