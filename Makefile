@@ -5,13 +5,21 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export FORECAST_LEDGER_DATABASE_URL ?= sqlite:///forecast-ledger.sqlite3
 
-.PHONY: run test lint format bench install clean
+.PHONY: run test lint format bench install clean lock
 
-$(STAMP): pyproject.toml
+# Everything installs from requirements.lock (pip-tools, with hashes); the project itself goes
+# in last without dependencies and without build isolation, so nothing unpinned is fetched.
+$(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
+
+# Upgrade every pin to the newest release that pyproject.toml allows, then `make test`.
+LOCK_FLAGS := --extra dev --generate-hashes --allow-unsafe --strip-extras \
+	--no-emit-index-url --no-emit-find-links --output-file requirements.lock
+lock: $(STAMP)
+	$(BIN)/pip-compile --quiet --upgrade $(LOCK_FLAGS) pyproject.toml
 
 install: $(STAMP)
 
