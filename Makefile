@@ -30,7 +30,7 @@ run: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy claims forecasts
+	$(BIN)/mypy claims forecasts web
 	$(BIN)/lint-imports
 
 # The whole suite on SQLite, then again on a throwaway PostgreSQL cluster (tests/postgres.sh)

@@ -55,7 +55,7 @@ def install(app: FastAPI) -> None:
                     continue
                 if not token_optional(route) or context.path is None:
                     continue
-                for method in route.methods:
+                for method in route.methods or ():
                     operation = schema["paths"].get(context.path, {}).get(method.lower())
                     if operation is not None and operation.get("security"):
                         operation["security"] = [{}, *operation["security"]]

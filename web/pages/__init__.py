@@ -1,5 +1,6 @@
 """The public site and the editors' desk: server-rendered pages, no script."""
 
+import inspect
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ class PagesOnlySessions:
     keeps the cookie machinery off the forecast-submission hot path. A page served over HTTPS
     always gets a `Secure` cookie, whatever `secure_cookies` says."""
 
-    def __init__(self, app: ASGIApp, **options: Any) -> None:
+    def __init__(self, app: ASGIApp, /, **options: Any) -> None:
         self.app = app
         self.sessions = SessionMiddleware(app, **options)
         self.secure_sessions = SessionMiddleware(app, **{**options, "https_only": True})
@@ -56,7 +57,10 @@ def _html_not_found(app: FastAPI) -> None:
             if error.headers:  # a 405 names the methods it takes (Allow)
                 response.headers.update(error.headers)
             return response
-        json_response: Response = await json_handler(request, error)
+        json_response = json_handler(request, error)
+        if inspect.isawaitable(json_response):
+            json_response = await json_response
+        assert isinstance(json_response, Response)
         return json_response
 
     app.add_exception_handler(StarletteHTTPException, not_found)

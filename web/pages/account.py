@@ -1,5 +1,6 @@
 """Accounts on the web: sign up, sign in and out, API tokens; forecasting and disputing."""
 
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Annotated
 
@@ -59,7 +60,12 @@ def _decoy() -> Account:
     """An account with a real hash, so an unknown handle costs as long as a wrong password."""
     from argon2 import PasswordHasher
 
-    return Account(handle="", role=FORECASTER, password_hash=PasswordHasher().hash("decoy"))
+    return Account(
+        handle="",
+        role=FORECASTER,
+        password_hash=PasswordHasher().hash("decoy"),
+        created_at=datetime.now(UTC),
+    )
 
 
 @router.get("/signup", response_class=HTMLResponse)

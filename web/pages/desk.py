@@ -97,7 +97,7 @@ def _form_page(
     snapshots: list[Any] | None = None,
     status_code: int = 200,
 ) -> Response:
-    context = {
+    context: dict[str, Any] = {
         "form": form,
         "claim": claim,
         "check": check,

@@ -31,7 +31,8 @@ class FailedSignIns:
         ).one()
         if count < self.limit:
             return 0
-        return max(1, math.ceil((first + self.window - now).total_seconds()))
+        left: timedelta = first + self.window - now
+        return max(1, math.ceil(left.total_seconds()))
 
     def failed(self, db: Database, handle: str, now: datetime) -> None:
         """Count a failure (its own short transaction, after the slow password check)."""
