@@ -1,4 +1,4 @@
-"""Every figure of the worked examples (tests/data, a copy of the spec's), by both implementations."""
+"""Every figure of the worked examples (a copy in tests/data), by both implementations."""
 
 import json
 from collections.abc import Callable
