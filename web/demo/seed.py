@@ -69,7 +69,7 @@ def _seed_settled(session: Session, item: SettledClaim, editor: Account, now: da
     claim = claim or _create(session, data, editor, now)  # closes_at is past: it starts closed
     if session.exec(select(Forecast.id).where(Forecast.claim_id == claim.id)).first() is None:
         outcome = 1.0 if item.outcome == "yes" else 0.0
-        start = claim.opens_at
+        start = as_utc(claim.opens_at)  # a claim read back from SQLite may come naive
         rows = settled_history(data.slug, outcome=outcome, prior=item.prior, start=start, end=end)
         import_forecasts(session, rows, now=now)
     settle_claim(
