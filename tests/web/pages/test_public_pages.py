@@ -5,9 +5,10 @@ import re
 from fastapi.testclient import TestClient
 
 from tests.web.pages.conftest import RESOLVED_SLUG, sign_in
-from web.demo import DEMO_CLAIMS, FORECASTERS
+from web.demo import DEMO_CLAIMS, FORECASTERS, SETTLED_CLAIMS
 
 OPEN_SLUG = "standalone-video-out-of-top-five-2026"
+ALL_SPECS = [*DEMO_CLAIMS, *(item.spec for item in SETTLED_CLAIMS)]
 
 
 def _ok(client: TestClient, path: str) -> str:
@@ -33,7 +34,7 @@ def test_every_public_page_answers(site: TestClient) -> None:
         "/ledger?before=5",
         "/signin",
         "/signup",
-        *(f"/claims/{spec['slug']}" for spec in DEMO_CLAIMS),
+        *(f"/claims/{spec['slug']}" for spec in ALL_SPECS),
         *(f"/forecasters/{handle}" for handle in FORECASTERS),
     ]
     for path in pages:
@@ -42,9 +43,9 @@ def test_every_public_page_answers(site: TestClient) -> None:
 
 def test_index_lists_claims_with_crowd_and_sparklines(site: TestClient) -> None:
     html = _ok(site, "/")
-    for spec in DEMO_CLAIMS:
+    for spec in ALL_SPECS:
         assert f'href="/claims/{spec["slug"]}"' in html
-    assert html.count("<svg") == len(DEMO_CLAIMS)
+    assert html.count("<svg") == len(ALL_SPECS)
     assert re.search(r'class="crowd"><span class="value">\d+%', html)
     only_google = _ok(site, "/?tag=google")
     assert only_google.count('class="claim-card"') == 1

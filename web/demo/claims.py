@@ -1,21 +1,9 @@
-"""The demo: the seed essay's claims about AI video products and reasoning stacks, with rules,
-a handful of forecasters and their forecasts, so a new user sees a living ledger at once."""
+"""The demo's claims: the seed essay's live claims, with rules pointing at their real sources,
+and claims whose outcome the essay already reports, settled with imported histories."""
 
-import random
-from datetime import UTC, datetime, timedelta
-from typing import Any
-
-from sqlmodel import select
-
-from claims.lifecycle import create_claim
-from claims.models import Claim
-from claims.schemas import ClaimCreate
-from forecasts.accounts import create_account
-from forecasts.importing import ImportedForecast, import_forecasts
-from forecasts.ledger import record
-from forecasts.models import Account
-from forecasts.submit import SubmitRequest, append_batch
-from web.db import Database
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
 
 ESSAY = {
     "url": "https://example.org/essays/video-is-a-feature",
@@ -130,67 +118,77 @@ DEMO_CLAIMS: list[dict[str, Any]] = [
         "rules": [],
     },
 ]
-FORECASTERS = ["ana", "bayes-bot", "chen", "dmitri", "ema"]
-EDITOR = "desk"
 
 
-def seed_demo(db: Database, *, now: datetime) -> bool:
-    """Seed once; returns False when the demo is already there."""
-    with db.writing() as session:
-        if session.exec(select(Claim.id).where(Claim.slug == DEMO_CLAIMS[0]["slug"])).first():
-            return False
-        editor = create_account(session, EDITOR, role="editor", now=now)
-        accounts = [create_account(session, h, role="forecaster", now=now) for h in FORECASTERS]
-        for spec in DEMO_CLAIMS:
-            data = ClaimCreate.model_validate({**spec, "source": ESSAY})
-            create_claim(session, data, editor_id=editor.id, now=now, record=record)
-        _history(session, accounts, now)
-    _live_forecasts(db, accounts, now)
-    return True
+@dataclass(frozen=True)
+class SettledClaim:
+    """A demo claim the essay has already decided: its spec, outcome and where forecasters began."""
+
+    spec: dict[str, Any]
+    outcome: Literal["yes", "no"]
+    note: str
+    prior: float  # where the forecasters' first forecasts gather, before they learn more
+    closed_at: datetime | None = None  # settled before its scheduled close
 
 
-def _history(session: Any, accounts: list[Account], now: datetime) -> None:
-    """Forecasts on the claim that has already closed, imported as history."""
-    rng = random.Random(2026)
-    start = datetime(2026, 3, 2, tzinfo=UTC)
-    rows = []
-    for index, account in enumerate(accounts):
-        at = start + timedelta(days=7 * index)
-        for _ in range(3):
-            probability = round(min(0.95, max(0.05, rng.gauss(0.35 + 0.1 * index, 0.1))), 3)
-            rows.append(
-                ImportedForecast(
-                    claim="gemini-omni-announced-at-io-2026",
-                    handle=account.handle,
-                    probability=probability,
-                    created_at=at,
-                )
-            )
-            at += timedelta(days=rng.randint(3, 15))
-    if now > datetime(2026, 5, 19, 16, tzinfo=UTC):
-        import_forecasts(session, rows, now=now)
+_SORA_WINDOW = {"opens_at": "2026-01-05T00:00:00Z", "resolves_at": "2026-06-01T00:00:00Z"}
 
 
-def _live_forecasts(db: Database, accounts: list[Account], now: datetime) -> None:
-    rng = random.Random(7)
-    leanings = {
-        "standalone-video-out-of-top-five-2026": 0.7,
-        "top-five-video-are-reasoning-stack-features-2026": 0.4,
-        "chatgpt-native-video-before-mid-2027": 0.65,
-        "standalone-video-app-back-in-top-ten-grossing": 0.3,
-        "video-inference-cost-falls-tenfold-2027": 0.55,
-    }
-    requests = [
-        SubmitRequest(
-            account_id=int(account.id or 0),
-            handle=account.handle,
-            slug=slug,
-            probability=round(min(0.97, max(0.03, rng.gauss(lean, 0.12))), 2),
-            rationale="Demo forecast.",
-        )
-        for slug, lean in leanings.items()
-        for account in accounts
-        if rng.random() < 0.85
-    ]
-    with db.write_engine.begin() as conn:
-        append_batch(conn, requests, lambda: max(now, datetime.now(UTC)))
+def _revenue_claim(
+    amount: str, slug_amount: str, outcome: Literal["yes", "no"], *, prior: float
+) -> SettledClaim:
+    """The essay puts Sora's lifetime in-app revenue at about $2.1 million: two thresholds."""
+    return SettledClaim(
+        spec={
+            "slug": f"sora-lifetime-revenue-above-{slug_amount}",
+            "title": f"Sora's lifetime in-app revenue passes {amount}",
+            "resolution_criteria": "Yes if the estimated lifetime in-app revenue of the Sora "
+            "app (App Store and Google Play, worldwide, as published by app-intelligence firms) "
+            f"exceeds {amount}. Resolved by editors from the estimates published after the "
+            "app's shutdown.",
+            "tags": ["openai", "video", "sora", "revenue"],
+            "closes_at": "2026-04-01T00:00:00Z",
+            **_SORA_WINDOW,
+        },
+        outcome=outcome,
+        note="The seed essay: about $2.1 million in lifetime in-app revenue.",
+        prior=prior,
+    )
+
+
+SETTLED_CLAIMS: list[SettledClaim] = [
+    SettledClaim(
+        spec={
+            "slug": "sora-shut-down-before-may-2026",
+            "title": "OpenAI shuts the Sora app down before May 2026",
+            "description": "The essay's lead example: a standalone video app that could not "
+            "pay its way once video became a feature of general assistants.",
+            "resolution_criteria": "Yes if OpenAI stops the Sora app (iOS and Android) before "
+            "1 May 2026, as announced by OpenAI or shown by the app leaving both stores.",
+            "tags": ["openai", "video", "sora"],
+            "opens_at": "2026-01-05T00:00:00Z",
+            "closes_at": "2026-05-01T00:00:00Z",
+        },
+        outcome="yes",
+        note="The seed essay: Sora shut down on 26 April 2026.",
+        prior=0.2,
+        closed_at=datetime(2026, 4, 26, tzinfo=UTC),
+    ),
+    _revenue_claim("$5 million", "5m", "no", prior=0.6),
+    _revenue_claim("$1 million", "1m", "yes", prior=0.75),
+    SettledClaim(
+        spec={
+            "slug": "sora-peak-users-above-one-million",
+            "title": "The Sora app peaks above one million active users",
+            "resolution_criteria": "Yes if published estimates of the Sora app's peak active "
+            "users exceed one million at any time before its shutdown. Resolved by editors "
+            "from the estimates published after the shutdown.",
+            "tags": ["openai", "video", "sora", "usage"],
+            "closes_at": "2026-03-01T00:00:00Z",
+            **_SORA_WINDOW,
+        },
+        outcome="no",
+        note="The seed essay: Sora's active users peaked under 500,000.",
+        prior=0.55,
+    ),
+]
