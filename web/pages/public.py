@@ -26,6 +26,8 @@ from web.pages.routing import page_router
 from web.pages.session import Page
 
 router = page_router()
+# the ledger page's instructions without FORECAST_LEDGER_PUBLIC_URL
+PLACEHOLDER_URL = "<this site's address>"
 # Entries that say what a forecaster did; the claim's timeline shows the others.
 _FORECAST_KINDS = ("forecast_submitted", "forecast_withdrawn", "forecast_imported")
 METRIC_LABELS = {
@@ -249,7 +251,8 @@ def ledger_page(
         head_at=stamp(entries[0].created_at) if entries and before is None else None,
         entries=[{"entry": e, "claim": slugs.get(e.claim_id or 0)} for e in entries],
         older=entries[-1].seq if entries and entries[-1].seq > 1 else None,
-        base_url=str(request.base_url).rstrip("/"),
+        # never the request's Host: anyone can send any (see docs/decisions.md)
+        base_url=ctx.settings.public_url or PLACEHOLDER_URL,
     )
     return render(request, "ledger.html", context)
 
