@@ -12,10 +12,19 @@ def utc_now() -> datetime:
 
 
 def as_utc(moment: datetime) -> datetime:
-    """`moment` converted to UTC; a naive value is read as UTC (the database stores UTC)."""
+    """`moment` converted to UTC; a naive value is read as UTC (the database stores UTC).
+
+    A ValueError (not Python's OverflowError) when UTC has no such moment, as for
+    0001-01-01T00:00+01:00, so that input validation reports it as a bad field.
+    """
     if moment.tzinfo is None:
         return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(
+            "is outside the calendar (years 1 to 9999) once converted to UTC"
+        ) from None
 
 
 def stamp(moment: datetime) -> str:
@@ -32,4 +41,4 @@ def parse_stamp(text: str) -> datetime:
     moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     if moment.tzinfo is None:
         raise ValueError(f"time without a zone: {text!r}")
-    return moment.astimezone(UTC)
+    return as_utc(moment)

@@ -13,6 +13,14 @@ class NotFound(DomainError):
     """The thing asked for does not exist (404)."""
 
 
+class ClaimNotFound(NotFound):
+    """No claim has this slug, or the caller may not see it (a draft, to anyone but editors):
+    the two answers are the same, so a draft's existence does not show."""
+
+    def __init__(self, slug: str) -> None:
+        super().__init__(f"no claim with slug {slug!r}")
+
+
 class Forbidden(DomainError):
     """The caller's role does not allow this (403)."""
 

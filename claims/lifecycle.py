@@ -7,7 +7,7 @@ from typing import Any, Protocol
 from sqlmodel import Session, col, delete, select
 
 from claims.clock import as_utc, stamp
-from claims.errors import Conflict, Invalid, NotFound
+from claims.errors import ClaimNotFound, Conflict, Invalid
 from claims.models import (
     DRAFT,
     PUBLISHED,
@@ -56,10 +56,11 @@ def accepts_forecasts(claim: Claim, now: datetime) -> bool:
     return claim.state == PUBLISHED and claim.opens_at <= now < effective_close(claim)
 
 
-def get_claim(session: Session, slug: str) -> Claim:
+def get_claim(session: Session, slug: str, *, drafts: bool = True) -> Claim:
+    """The claim with this slug; with `drafts` False a draft is not found either."""
     claim = session.exec(select(Claim).where(Claim.slug == slug)).first()
-    if claim is None:
-        raise NotFound(f"no claim with slug {slug!r}")
+    if claim is None or (claim.state == DRAFT and not drafts):
+        raise ClaimNotFound(slug)
     return claim
 
 

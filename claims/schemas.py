@@ -2,10 +2,10 @@
 
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, HttpUrl, field_validator
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
 
 from claims.rules import RuleSpec
-from claims.text import Criteria, LongText, ShortText, Slug, Tag, Title
+from claims.text import Criteria, LongText, ShortText, Slug, Tag, Title, UTCTime
 
 
 class ClaimSource(BaseModel):
@@ -16,7 +16,7 @@ class ClaimSource(BaseModel):
     url: HttpUrl | None = None
     claimant: ShortText | None = None
     quote: LongText | None = None
-    published_at: AwareDatetime | None = None
+    published_at: UTCTime | None = None
 
 
 class ClaimCreate(BaseModel):
@@ -28,9 +28,9 @@ class ClaimCreate(BaseModel):
     resolution_criteria: Criteria
     fine_print: LongText = ""
     tags: list[Tag] = Field(default_factory=list, max_length=20)
-    opens_at: AwareDatetime | None = None
-    closes_at: AwareDatetime
-    resolves_at: AwareDatetime | None = None
+    opens_at: UTCTime | None = None
+    closes_at: UTCTime
+    resolves_at: UTCTime | None = None
     rules: list[RuleSpec] = Field(default_factory=list, max_length=10)
     source: ClaimSource | None = None
     status: Literal["draft", "published"] = "published"
@@ -46,9 +46,9 @@ class ClaimPatch(BaseModel):
     resolution_criteria: Criteria | None = None
     fine_print: LongText | None = None
     tags: list[Tag] | None = Field(default=None, max_length=20)
-    opens_at: AwareDatetime | None = None
-    closes_at: AwareDatetime | None = None
-    resolves_at: AwareDatetime | None = None
+    opens_at: UTCTime | None = None
+    closes_at: UTCTime | None = None
+    resolves_at: UTCTime | None = None
     rules: list[RuleSpec] | None = Field(default=None, max_length=10)
     source: ClaimSource | None = None  # null removes the source
 

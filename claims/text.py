@@ -1,9 +1,12 @@
-"""Input text types: the string rules every field shares (no NUL bytes, no lone surrogates)."""
+"""Input types: the string rules every field shares (no NUL bytes, no lone surrogates), and
+times, which must carry a zone and are converted to UTC as they are read."""
 
 import re
 from typing import Annotated
 
-from pydantic import AfterValidator, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, StringConstraints
+
+from claims.clock import as_utc
 
 SLUG_PATTERN = r"^[a-z0-9](-?[a-z0-9])*$"
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -39,3 +42,5 @@ Criteria = Annotated[
     str, StringConstraints(min_length=1, max_length=20_000), AfterValidator(_clean)
 ]
 Rationale = Annotated[str, StringConstraints(max_length=10_000), AfterValidator(_clean)]
+# every input time: a moment that UTC cannot hold is a 422 naming the field, not a 500 later
+UTCTime = Annotated[AwareDatetime, AfterValidator(as_utc)]

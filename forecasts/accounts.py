@@ -10,7 +10,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import Session, col, select
 
 from claims.errors import Conflict, Forbidden, Invalid, NotFound
-from forecasts.models import ADMIN, ROLE_RANK, Account, ApiToken
+from forecasts.models import ADMIN, EDITOR, ROLE_RANK, Account, ApiToken
 
 TOKEN_PREFIX = "fl_"
 MIN_PASSWORD_LENGTH = 10
@@ -29,6 +29,11 @@ class Principal:
     def require(self, role: str) -> None:
         if ROLE_RANK[self.role] < ROLE_RANK[role]:
             raise Forbidden(f"this needs the {role} role")
+
+
+def sees_drafts(caller: Principal | None) -> bool:
+    """Drafts exist only for editors (and admins); to anyone else a draft is an unknown slug."""
+    return caller is not None and ROLE_RANK[caller.role] >= ROLE_RANK[EDITOR]
 
 
 def hash_token(token: str) -> str:

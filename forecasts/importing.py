@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy
-from pydantic import AwareDatetime, BaseModel, ConfigDict, StrictFloat, field_validator
+from pydantic import BaseModel, ConfigDict, StrictFloat, field_validator
 from sqlalchemy import Connection, delete
 from sqlmodel import Session, col, select
 
@@ -12,7 +12,7 @@ from claims.clock import as_utc, stamp
 from claims.errors import Conflict, Invalid
 from claims.lifecycle import accepts_forecasts, effective_close
 from claims.models import DRAFT, RESOLVED, Claim
-from claims.text import Handle, Slug
+from claims.text import Handle, Slug, UTCTime
 from forecasts.claim_scores import replace_claim_scores
 from forecasts.ledger import flush, lock_head
 from forecasts.models import Account
@@ -26,7 +26,7 @@ class ImportedForecast(BaseModel):
     claim: Slug
     handle: Handle
     probability: StrictFloat
-    created_at: AwareDatetime
+    created_at: UTCTime
 
     @field_validator("probability")
     @classmethod

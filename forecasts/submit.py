@@ -16,8 +16,8 @@ from typing import Any
 from sqlalchemy import Connection, select, tuple_
 
 from claims.clock import stamp
-from claims.errors import ClaimClosed, Conflict, DomainError, NotFound
-from claims.models import PUBLISHED
+from claims.errors import ClaimClosed, ClaimNotFound, Conflict, DomainError
+from claims.models import DRAFT, PUBLISHED
 from forecasts.batchsql import BatchSQL, ClaimRow
 from forecasts.ledger import Chain, commitment_body, commitment_hash, lock_head
 from forecasts.tables import forecasts_t, idem_t
@@ -39,6 +39,7 @@ class SubmitRequest:
     idempotency_key: str | None = None
     request_hash: str = ""
     token_hash: str | None = None
+    sees_drafts: bool = False  # an editor's: to anyone else a draft is an unknown slug
 
     @property
     def is_withdrawal(self) -> bool:
@@ -189,8 +190,8 @@ def _append_one(
                 return Conflict("this Idempotency-Key was used with a different request")
             return Replayed(status, text)
     claim = batch.claims.get(request.slug)
-    if claim is None:
-        return NotFound(f"no claim with slug {request.slug!r}")
+    if claim is None or (claim.state == DRAFT and not request.sees_drafts):
+        return ClaimNotFound(request.slug)
     if not _accepts(claim, now):
         return ClaimClosed(_refusal(claim, request.slug, now))
     pair = (claim.id, request.account_id)

@@ -13,6 +13,7 @@ from web.context import AppContext, RateLimiter
 from web.db import Database
 from web.deps import refuse_nul_bytes
 from web.fastpath import LedgerAPI, SubmitFastLane
+from web.hosts import HostCheck
 from web.limits import BodySizeLimit
 from web.migrate import upgrade
 from web.security import SecurityHeaders
@@ -64,6 +65,7 @@ def create_app(
     # outermost: the cap applies before anything reads a body; every answer gets the headers
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)
-    # in front of all of the above: see web/fastpath.py
+    # in front of all of the above, after the Host check: see web/fastpath.py
     app.fast_lane = SubmitFastLane(ctx, settings.max_body_bytes)
+    app.host_check = HostCheck(settings.public_url) if settings.public_url else None
     return app

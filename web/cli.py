@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 
 from claims.clock import utc_now
@@ -24,6 +25,19 @@ app = typer.Typer(
 user_app = typer.Typer(help="Accounts and API tokens.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 err = Console(stderr=True)
+
+
+@app.callback()
+def _check_settings() -> None:
+    """Every command starts by reading the settings: a bad one is named, not a traceback."""
+    try:
+        get_settings()
+    except ValidationError as error:
+        for problem in error.errors():
+            name = "FORECAST_LEDGER_" + "_".join(str(part) for part in problem["loc"]).upper()
+            message = problem["msg"].removeprefix("Value error, ")
+            err.print(f"{name}: {message}", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
 
 
 def _database() -> Database:

@@ -25,6 +25,7 @@ from forecasts.accounts import hash_token
 from forecasts.schemas import ForecastIn
 from web.api.forecasts import Decision, decide_submission
 from web.context import AppContext
+from web.hosts import HostCheck
 from web.security import headers_for
 
 log = logging.getLogger(__name__)
@@ -42,8 +43,13 @@ class LedgerAPI(FastAPI):
     """FastAPI with the submission fast lane in front of its whole middleware stack."""
 
     fast_lane: "SubmitFastLane | None" = None
+    host_check: HostCheck | None = None  # with FORECAST_LEDGER_PUBLIC_URL: web/hosts.py
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        check = self.host_check
+        if check is not None and scope["type"] == "http" and not check.allows(scope):
+            await check.refuse(send)
+            return
         lane = self.fast_lane
         if (
             lane is not None

@@ -2,8 +2,10 @@
 
 from functools import lru_cache
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from web.hosts import public_base_url
 
 
 class Settings(BaseSettings):
@@ -24,6 +26,13 @@ class Settings(BaseSettings):
     max_backoff: float = Field(default=24 * 3600, gt=0)
     fetch_timeout: float = Field(default=10.0, gt=0, le=300)
     fetch_concurrency: int = Field(default=16, ge=1, le=256)
+    # scheme://host[:port]: used in pages; set, requests for other hosts get a 400 (web/hosts.py)
+    public_url: str = ""
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str) -> str:
+        return public_base_url(value)
 
 
 @lru_cache

@@ -99,6 +99,10 @@ def test_drafts_are_for_editors_until_published(client: TestClient, tokens: Toke
     forecast = client.post(
         f"/api/v1/claims/{SLUG}/forecasts", json={"probability": 0.5}, headers=auth(tokens.alice)
     )
+    assert forecast.status_code == 404  # a draft is an unknown slug to forecasters
+    forecast = client.post(
+        f"/api/v1/claims/{SLUG}/forecasts", json={"probability": 0.5}, headers=auth(tokens.editor)
+    )
     assert forecast.status_code == 409
     assert client.get("/api/v1/ledger").json()["items"] == []
     published = client.post(f"/api/v1/claims/{SLUG}/publish", headers=auth(tokens.editor))

@@ -9,11 +9,10 @@ from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
 
 from claims.clock import stamp
-from claims.errors import NotFound
 from claims.lifecycle import amend_claim, create_claim, get_claim, publish_claim, tags_by_claim
 from claims.models import DRAFT, PUBLISHED, Claim, ClaimTag
 from claims.schemas import ClaimCreate, ClaimPatch
-from forecasts.accounts import Principal
+from forecasts.accounts import Principal, sees_drafts
 from forecasts.history import probability_history
 from forecasts.ledger import record
 from forecasts.probabilities import claims_probabilities, standings_of
@@ -105,7 +104,7 @@ def list_claims(
         query = query.where(col(Claim.id) < after)
     if status is not None:
         query = query.where(_status_filter(status, ctx.clock()))
-    elif caller is None or caller.role == "forecaster":
+    if not sees_drafts(caller):  # `?status=draft` included: for them there are none
         query = query.where(col(Claim.state) != DRAFT)
     if tag is not None:
         query = query.where(col(Claim.id).in_(select(ClaimTag.claim_id).where(ClaimTag.tag == tag)))
@@ -124,10 +123,7 @@ def get_one(slug: str, session: ReadSession, ctx: Ctx, caller: MaybeCaller) -> C
 
 def visible_claim(session: Session, slug: str, caller: Principal | None) -> Claim:
     """The claim, if the caller may see it: a draft is a 404 for anyone but editors."""
-    claim = get_claim(session, slug)
-    if claim.state == DRAFT and (caller is None or caller.role == "forecaster"):
-        raise NotFound(f"no claim with slug {slug!r}")
-    return claim
+    return get_claim(session, slug, drafts=sees_drafts(caller))
 
 
 class HistoryPointOut(BaseModel):

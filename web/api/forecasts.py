@@ -10,13 +10,14 @@ from fastapi.responses import Response
 from sqlmodel import col, select
 
 from claims.errors import Conflict, DomainError
-from claims.lifecycle import get_claim, status_at
+from claims.lifecycle import status_at
 from claims.models import DRAFT
 from claims.text import Slug
-from forecasts.accounts import Principal
+from forecasts.accounts import Principal, sees_drafts
 from forecasts.models import Account, Forecast
 from forecasts.schemas import ForecastIn
 from forecasts.submit import Accepted, Replayed, SubmitRequest, TokenRevoked, forecast_view
+from web.api.claims import visible_claim
 from web.api.paging import Cursor, Limit, decode_cursor, encode_cursor
 from web.api.views import ForecastOut, Page, WithdrawalOut
 from web.context import AppContext
@@ -85,6 +86,7 @@ async def decide_submission(
         # only a keyed request is ever compared with an earlier one
         request_hash=_request_hash(slug, action, probability, rationale) if key else "",
         token_hash=caller.token_hash,
+        sees_drafts=sees_drafts(caller),
     )
     flight = (caller.account_id, key) if key else None
     if flight is not None:
@@ -158,7 +160,7 @@ def list_forecasts(
     limit: Limit = 50,
 ) -> Page[ForecastOut | WithdrawalOut]:
     """Your own forecasts while the claim is open; everyone's once it has closed."""
-    claim = get_claim(session, slug)
+    claim = visible_claim(session, slug, caller)
     status = status_at(claim, ctx.clock())
     query = (
         select(Forecast, Account.handle)

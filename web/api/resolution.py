@@ -133,6 +133,7 @@ def dispute(
 ) -> ProposalOut:
     """Dispute a proposed outcome while it is in its challenge window: editors decide it."""
     note = body.note if body else None
+    visible_claim(session, slug, caller)  # a draft is an unknown slug, not a 409
     proposal = dispute_proposal(session, slug, handle=caller.handle, note=note, now=ctx.clock())
     return _proposal_out(slug, proposal)
 

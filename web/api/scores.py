@@ -4,13 +4,13 @@ import math
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict
 from sqlmodel import col, select
 
 from claims.errors import Conflict
 from claims.lifecycle import get_claim
 from claims.models import RESOLVED
-from claims.text import LongText
+from claims.text import LongText, UTCTime
 from forecasts.aggregates import CalibrationBin
 from forecasts.models import Score
 from forecasts.settle import Outcome, settle_claim
@@ -29,7 +29,7 @@ class ResolutionIn(BaseModel):
 
     outcome: Outcome
     note: LongText | None = None
-    closed_at: AwareDatetime | None = None
+    closed_at: UTCTime | None = None
 
 
 class ScoreOut(BaseModel):

@@ -23,11 +23,13 @@ from forecasts.accounts import (
     issue_token,
     replace_password_hash,
     revoke_token,
+    sees_drafts,
 )
 from forecasts.models import FORECASTER, Account, ApiToken, Standing
 from forecasts.proposals import dispute_proposal
 from forecasts.schemas import ForecastIn
 from forecasts.submit import Accepted, Replayed, SubmitRequest
+from web.api.claims import visible_claim
 from web.api.paging import MAX_ID
 from web.context import AppContext
 from web.deps import Ctx, ReadSession, WriteSession
@@ -248,6 +250,7 @@ async def _append(
         slug=slug,
         probability=probability,
         rationale=rationale,
+        sees_drafts=sees_drafts(me),
     )
     outcome = await ctx.committer.outcome(request)
     if isinstance(outcome, DomainError):
@@ -290,6 +293,7 @@ def post_dispute(
     except ValidationError as error:
         flash(request, f"Not sent: {_problem(error)}")
         return see_other(f"/claims/{slug}#resolution")
+    visible_claim(session, slug, me)  # a draft is an unknown slug, not a 409
     dispute_proposal(session, slug, handle=me.handle, note=note, now=ctx.clock())
     flash(request, "Dispute sent: the editors will decide the outcome.")
     return see_other(f"/claims/{slug}#resolution")

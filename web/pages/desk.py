@@ -73,7 +73,7 @@ def _check(ctx: AppContext, form: ClaimForm) -> tuple[ClaimCheck | None, list[An
         return None, []
     resolves = form.values["resolves_at"] or form.values["closes_at"]
     try:
-        resolves_at = _parse(resolves) if resolves else ctx.clock()
+        resolves_at = _parse(resolves, "resolves at") if resolves else ctx.clock()
     except ValueError:
         resolves_at = ctx.clock()
     item = ClaimRules(0, rules, resolves_at)
@@ -82,9 +82,12 @@ def _check(ctx: AppContext, form: ClaimForm) -> tuple[ClaimCheck | None, list[An
     return check, [snapshot_of(0, result) for result in check.results]
 
 
-def _parse(text: str) -> datetime:
-    """A `datetime-local` value; read as UTC when it names no zone."""
-    return as_utc(datetime.fromisoformat(text))
+def _parse(text: str, field: str) -> datetime:
+    """A `datetime-local` value; read as UTC when it names no zone. A ValueError names `field`."""
+    try:
+        return as_utc(datetime.fromisoformat(text))
+    except ValueError as error:
+        raise ValueError(f"{field}: {error}") from None
 
 
 def _form_page(
@@ -193,7 +196,7 @@ def resolve(
         if outcome not in OUTCOMES:
             raise ValueError("choose an outcome")
         note = _note.validate_python(note_text) or None
-        closed_at = _parse(closed_text) if closed_text else None
+        closed_at = _parse(closed_text, "closed at") if closed_text else None
         claim = settle_claim(
             session,
             get_claim(session, slug),

@@ -9,24 +9,25 @@ from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session, col, select
 
 from claims.clock import stamp
-from claims.errors import NotFound
 from claims.lifecycle import effective_close, get_claim
 from claims.models import DRAFT, Claim, ClaimTag, EvidenceSnapshot, Proposal
-from forecasts.accounts import Principal
+from forecasts.accounts import Principal, sees_drafts
 from forecasts.history import probability_history
 from forecasts.ledger import head
 from forecasts.models import Account, Forecast, LedgerEntry, Score
 from forecasts.scoring import CROWD_HANDLE
 from forecasts.standings import METRICS, forecaster_profile, leaderboard
-from web.api.claims import Status, list_claims, render_claim
+from web.api.claims import Status, list_claims, render_claim, visible_claim
 from web.api.paging import Cursor
 from web.deps import Ctx, ReadSession
 from web.pages.charts import calibration_plot, history_chart, sparkline
 from web.pages.rendering import render
 from web.pages.routing import page_router
-from web.pages.session import Page, PageState
+from web.pages.session import Page
 
 router = page_router()
+# the ledger page's instructions without FORECAST_LEDGER_PUBLIC_URL
+PLACEHOLDER_URL = "<this site's address>"
 # Entries that say what a forecaster did; the claim's timeline shows the others.
 _FORECAST_KINDS = ("forecast_submitted", "forecast_withdrawn", "forecast_imported")
 METRIC_LABELS = {
@@ -41,12 +42,6 @@ METRIC_LABELS = {
 
 def _chart_end(claim: Claim, now: datetime) -> datetime:
     return min(now, effective_close(claim))
-
-
-def _visible(claim: Claim, page: PageState) -> Claim:
-    if claim.state == DRAFT and not page.is_editor:
-        raise NotFound(f"no claim with slug {claim.slug!r}")
-    return claim
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -70,7 +65,7 @@ def index(
         history = probability_history(session, claim.id, ctx.history_cache)
         spark = sparkline(history, start=claim.opens_at, end=_chart_end(claim, now))
         rows.append({"claim": item, "spark": spark})
-    tags = list(session.exec(select(ClaimTag.tag).distinct().order_by(ClaimTag.tag)))
+    tags = _tags(session, drafts=sees_drafts(page.me))
     context = dict(
         rows=rows,
         tags=tags,
@@ -84,7 +79,7 @@ def index(
 
 @router.get("/claims/{slug}", response_class=HTMLResponse)
 def claim_page(request: Request, slug: str, session: ReadSession, ctx: Ctx, page: Page) -> Response:
-    claim = _visible(get_claim(session, slug), page)
+    claim = visible_claim(session, slug, page.me)
     assert claim.id is not None
     out = render_claim(session, ctx, claim, page.me)
     now = ctx.clock()
@@ -103,6 +98,16 @@ def claim_page(request: Request, slug: str, session: ReadSession, ctx: Ctx, page
         is_editor=page.is_editor,
     )
     return render(request, "claim.html", context)
+
+
+def _tags(session: Session, *, drafts: bool) -> list[str]:
+    """Every tag in use, for the filter; a tag only drafts carry shows to editors alone."""
+    query = select(ClaimTag.tag).distinct().order_by(ClaimTag.tag)
+    if not drafts:
+        query = query.join(Claim, col(Claim.id) == ClaimTag.claim_id).where(
+            col(Claim.state) != DRAFT
+        )
+    return list(session.exec(query))
 
 
 def _timeline(session: Session, claim_id: int) -> list[dict[str, Any]]:
@@ -246,7 +251,8 @@ def ledger_page(
         head_at=stamp(entries[0].created_at) if entries and before is None else None,
         entries=[{"entry": e, "claim": slugs.get(e.claim_id or 0)} for e in entries],
         older=entries[-1].seq if entries and entries[-1].seq > 1 else None,
-        base_url=str(request.base_url).rstrip("/"),
+        # never the request's Host: anyone can send any (see docs/decisions.md)
+        base_url=ctx.settings.public_url or PLACEHOLDER_URL,
     )
     return render(request, "ledger.html", context)
 

@@ -295,3 +295,24 @@ def test_admins_change_roles_on_the_desk(site: TestClient, db: Database) -> None
     assert "Role not changed: role: must be one of" in bad.text
     sign_in(site, "maria")
     assert site.get("/desk", follow_redirects=False).status_code == 403  # no longer an editor
+
+
+def test_desk_times_at_the_edge_of_the_calendar_are_refused(site: TestClient) -> None:
+    sign_in(site, "maria")
+    closes = datetime.now(UTC) + timedelta(days=3)
+    for field, moment in (
+        ("opens_at", "0001-01-01T00:00:00+01:00"),
+        ("closes_at", "9999-12-31T23:59:59-14:00"),
+    ):
+        token = csrf_of(site.get("/desk/claims/new").text)
+        data = {**_claim_form(closes), field: moment, "csrf_token": token}
+        response = site.post("/desk/claims/new", data=data)
+        assert response.status_code == 422 and field.replace("_", " ") in response.text
+        assert "calendar" in response.text
+    html = _post(
+        site,
+        f"/desk/claims/{OPEN_SLUG}",
+        f"/desk/claims/{OPEN_SLUG}/resolve",
+        {"outcome": "yes", "note": "", "closed_at": "0001-01-01T00:00:00+01:00"},
+    )
+    assert "Not settled: closed at:" in html and "calendar" in html
