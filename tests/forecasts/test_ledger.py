@@ -75,8 +75,9 @@ def test_close_reveals_salts_once(
     with db.reading() as session:
         lines = list(export_lines(session, private=False))
     reveal = lines[1]["reveal"]
-    body = {k: reveal[k] for k in ("claim", "handle", "probability", "created_at")}
-    assert body == commitment_body(SLUG, "alice", 0.7, _parse(reveal["created_at"]))
+    body = {k: reveal[k] for k in ("claim", "handle", "probability", "created_at", "rationale")}
+    assert body == commitment_body(SLUG, "alice", 0.7, _parse(reveal["created_at"]), "r")
+    assert lines[1]["payload_version"] == 2
     assert commitment_hash(body, reveal["salt"]) == lines[1]["payload_hash"]
     assert verify_export(lines).problems == []
 
