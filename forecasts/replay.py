@@ -20,6 +20,15 @@ from claims.models import AMBIGUOUS, ANNULLED, PROPOSED, PUBLISHED, RESOLVED
 COMMITMENTS = frozenset({"forecast_submitted", "forecast_withdrawn"})
 _STATE_OF = {"yes": RESOLVED, "no": RESOLVED, "annulled": ANNULLED, "ambiguous": AMBIGUOUS}
 _SETTLEMENTS = frozenset({"resolution_finalised", "re_resolved", "annulled"})
+_CHANGES = _SETTLEMENTS | {
+    "claim_text_amended",
+    "criteria_amended",
+    "window_amended",
+    "claim_closed",
+    "resolution_proposed",
+    "resolution_disputed",
+    "claim_reopened",
+}
 
 
 class Replay:
@@ -36,7 +45,7 @@ class Replay:
         self.versions: list[dict[str, Any]] = []
         self.proposals: list[dict[str, Any]] = []
 
-    def new_claim(self, row: dict[str, Any], tags: list[str]) -> int:
+    def new_claim(self, row: dict[str, Any]) -> int:
         return len(self.claim_ids) + 1
 
     def new_account(self, handle: str, at: datetime) -> int:
@@ -58,7 +67,7 @@ class Replay:
         seq, kind = int(entry["seq"]), str(entry["kind"])
         payload: dict[str, Any] = entry.get("payload") or {}
         at = parse_stamp(entry["created_at"])
-        slug = slug_of(entry)
+        slug = _slug_of(entry)
         if kind == "claim_published":
             self._publish(payload, seq, at)
         claim_id = self.claim_ids.get(slug) if slug else None
@@ -68,8 +77,10 @@ class Replay:
             self.commitment(entry, seq)
         elif kind == "forecast_imported":
             self._forecast(payload, seq, imported=True, rationale=None)
-        elif kind != "claim_published":
+        elif kind in _CHANGES:
             self._change(kind, payload, seq, at)
+        elif kind != "claim_published":
+            raise Invalid("file", f"seq {seq}: unknown entry kind {kind!r}")
         return claim_id
 
     def commitment(self, entry: dict[str, Any], seq: int) -> None:
@@ -105,7 +116,7 @@ class Replay:
             "published_seq": seq,
         }
         tags = sorted(set(payload["tags"]))
-        self.claim_ids[slug] = self.new_claim(row, tags)
+        self.claim_ids[slug] = self.new_claim(row)
         self.claims[slug], self.tags[slug] = row, tags
 
     def _forecast(
@@ -151,12 +162,10 @@ class Replay:
             self.account(payload["handle"], at)
         elif kind in _SETTLEMENTS:
             self._settle(claim, payload, seq, at)
-        elif kind == "claim_reopened":
+        else:  # claim_reopened
             claim.update(state=PUBLISHED, closed_early_at=None, close_recorded_seq=None)
             proposal = self._proposal(payload["proposal_seq"], seq)
             proposal.update(state="rejected", decided_at=at, note=payload["note"])
-        else:
-            raise Invalid("file", f"seq {seq}: unknown entry kind {kind!r}")
 
     def _amend_criteria(
         self, claim: dict[str, Any], claim_id: int, payload: dict[str, Any], at: datetime
@@ -217,7 +226,7 @@ class Replay:
             self._proposal(decided, seq).update(state="finalised", decided_at=at)
 
 
-def slug_of(entry: dict[str, Any]) -> str | None:
+def _slug_of(entry: dict[str, Any]) -> str | None:
     body = entry.get("payload") or entry.get("reveal") or {}
     slug = body.get("claim")
     return slug if isinstance(slug, str) else None

@@ -64,7 +64,7 @@ class _Rebuild(Replay):
         self.conn = conn
         self.entries: list[dict[str, Any]] = []
 
-    def new_claim(self, row: dict[str, Any], tags: list[str]) -> int:
+    def new_claim(self, row: dict[str, Any]) -> int:
         return _insert(self.conn, claims_t, row)  # its tags are written with the rest
 
     def new_account(self, handle: str, at: datetime) -> int:

@@ -68,8 +68,13 @@ def check_record(session: Session, entries: Iterable[dict[str, Any]], report: "R
     for entry in entries:
         try:
             replay.add(entry)
-        except Invalid as error:
-            report.fail(int(entry["seq"]), str(error.detail[0]["msg"]))  # type: ignore[index]
+        except (Invalid, KeyError, TypeError, ValueError) as error:  # KeyError…: a bad shape
+            reason = (
+                str(error.detail[0]["msg"])  # type: ignore[index]
+                if isinstance(error, Invalid)
+                else f"the entry cannot be replayed: {error!r}"
+            )
+            report.fail(int(entry["seq"]), reason)
             report.notes.append("claims, scores and evidence not checked: the replay stopped")
             return
         payload = entry.get("payload") or {}
