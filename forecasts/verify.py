@@ -115,31 +115,38 @@ def verify_database(session: Session, *, expect_head: str | None = None) -> Repo
     """The chain, every stored forecast against its commitment, revealed salts, and what is
     derived from the ledger: claims rows, scores and evidence (`forecasts.verify_record`)."""
     report = Report()
-    entries: dict[int, dict[str, Any]] = {}
+    # a tuple per entry, not its dict: a million commitments would hold a gigabyte
+    entries: dict[int, _Seen] = {}
+    public: list[dict[str, Any]] = []  # the entries the replay of claims reads
     seen_head = False
     for entry in _check_links(_db_entries(session), report):
-        entries[entry["seq"]] = entry
+        kind, payload = entry["kind"], entry["payload"]
+        entries[entry["seq"]] = (kind, entry["payload_hash"], payload, entry["payload_version"])
+        if kind not in COMMITMENTS:
+            public.append(entry)
         seen_head = seen_head or entry["hash"] == expect_head
     _check_head_row(session, report)
     _check_forecasts(session, entries, report)
     if expect_head is not None and not seen_head:
         report.fail(report.entries + 1, f"expected head {expect_head} is not in the chain")
-    check_record(session, entries.values(), report)
+    check_record(session, public, report)
     return report.finish()
 
 
-def _check_forecasts(session: Session, entries: dict[int, dict[str, Any]], report: Report) -> None:
+_Seen = tuple[str, str, Any, int]  # kind, payload_hash, payload, payload_version
+
+
+def _check_forecasts(session: Session, entries: dict[int, _Seen], report: Report) -> None:
     """Every stored forecast against its entry, and every commitment against a stored row."""
     salts: dict[int, str] = {}
     stored: set[int] = set()
     for row in _forecast_rows(session):
         seq = int(row.ledger_seq)
         stored.add(seq)
-        entry = entries.get(seq, {})
-        kind, version = entry.get("kind"), entry.get("payload_version", 1)
+        kind, payload_hash, payload, version = entries.get(seq, (None, None, None, 1))
         if row.imported:
             body = commitment_body(row.slug, row.handle, row.probability, row.created_at, version=1)
-            if kind != "forecast_imported" or entry["payload"] != body:
+            if kind != "forecast_imported" or payload != body:
                 report.fail(seq, "imported forecast row does not match its ledger entry")
             continue
         expected_kind = "forecast_withdrawn" if row.probability is None else "forecast_submitted"
@@ -151,13 +158,13 @@ def _check_forecasts(session: Session, entries: dict[int, dict[str, Any]], repor
         body = commitment_body(
             row.slug, row.handle, row.probability, row.created_at, row.rationale, version=version
         )
-        if commitment_hash(body, row.salt) != entry["payload_hash"]:
+        if commitment_hash(body, row.salt) != payload_hash:
             report.fail(seq, "forecast row does not match its commitment (changed after the fact)")
-    for seq, entry in entries.items():
-        if entry["kind"] in COMMITMENTS and seq not in stored:
-            report.fail(seq, f"{entry['kind']} entry has no stored forecast (row deleted?)")
-        if entry["kind"] == "claim_closed":
-            for reveal in entry["payload"].get("reveals", []):
+    for seq, (kind, _, payload, _) in entries.items():
+        if kind in COMMITMENTS and seq not in stored:
+            report.fail(seq, f"{kind} entry has no stored forecast (row deleted?)")
+        if kind == "claim_closed":
+            for reveal in payload.get("reveals", []):
                 if salts.get(int(reveal["seq"])) != reveal["salt"]:
                     report.fail(int(reveal["seq"]), "stored salt differs from the revealed one")
 
