@@ -1,9 +1,11 @@
 """Status of a claim by the clock, and the changes editors make: create, publish, amend."""
 
+import hashlib
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
+import rfc8785
 from sqlmodel import Session, col, delete, select
 
 from claims.clock import as_utc, stamp
@@ -185,14 +187,22 @@ def amend_claim(
     """Apply an editor's change under the rules of SPEC §2; commits.
 
     `forecast_seen` says whether anyone has forecast on the claim yet (the forecasts live above
-    this package, so the caller asks).
+    this package, so the caller asks). Once published, every change of what the claim says is
+    recorded, so that `verify` can replay each claims row from the ledger.
     """
     assert claim.id is not None
     changes = patch.model_dump(exclude_unset=True)
+    published = claim.state != DRAFT
+    window = (claim.opens_at, claim.closes_at, claim.resolves_at)
     _amend_window(claim, patch, changes, forecast_seen=forecast_seen, now=now)
     criteria_changed = "resolution_criteria" in changes or "rules" in changes
     if criteria_changed and claim.state in SETTLED_STATES:
         raise Conflict("the criteria of a settled claim cannot change")
+    old_text = text_of(claim, tags_of(session, claim.id))
+    new_text = _text_after(claim, patch, changes, old_text)
+    if new_text != old_text and published and claim.state in SETTLED_STATES:
+        raise Conflict("the text of a settled claim cannot change")
+    criteria = (claim.resolution_criteria, claim.rules)
     if criteria_changed and forecast_seen:
         session.add(
             ClaimVersion(
@@ -204,39 +214,80 @@ def amend_claim(
             )
         )
         claim.version += 1
-    for name in ("title", "description", "fine_print", "resolution_criteria"):
-        if name in changes:
-            setattr(claim, name, getattr(patch, name))
+    if "resolution_criteria" in changes:
+        claim.resolution_criteria = patch.resolution_criteria or claim.resolution_criteria
     if patch.rules is not None:
         claim.rules = [rule.model_dump(mode="json") for rule in patch.rules]
-    if "source" in changes:
-        claim.source = (
-            patch.source.model_dump(mode="json", exclude_none=True) if patch.source else None
-        )
-    if patch.tags is not None:
+    claim.title, claim.description = new_text["title"], new_text["description"]
+    claim.fine_print, claim.source = new_text["fine_print"], new_text["source"]
+    if new_text["tags"] != old_text["tags"]:
         session.exec(delete(ClaimTag).where(col(ClaimTag.claim_id) == claim.id))
-        for tag in sorted(set(patch.tags)):
+        for tag in new_text["tags"]:
             session.add(ClaimTag(claim_id=claim.id, tag=tag))
     claim.updated_at = now
     session.add(claim)
-    if criteria_changed and forecast_seen:
-        payload = {
-            "claim": claim.slug,
-            "version": claim.version,
-            "resolution_criteria": claim.resolution_criteria,
-            "rules": claim.rules,
-        }
-        record(session, "criteria_amended", now, payload, claim.id)
-    if forecast_seen and {"closes_at", "resolves_at"} & changes.keys():
-        payload = {
-            "claim": claim.slug,
-            "closes_at": stamp(claim.closes_at),
-            "resolves_at": stamp(claim.resolves_at),
-        }
-        record(session, "window_amended", now, payload, claim.id)
+    if published:
+        criteria_moved = forecast_seen and criteria_changed
+        if criteria_moved or criteria != (claim.resolution_criteria, claim.rules):
+            payload = {
+                "claim": claim.slug,
+                "version": claim.version,
+                "resolution_criteria": claim.resolution_criteria,
+                "rules": claim.rules,
+            }
+            record(session, "criteria_amended", now, payload, claim.id)
+        if window != (claim.opens_at, claim.closes_at, claim.resolves_at):
+            record(session, "window_amended", now, window_record(claim), claim.id)
+        if new_text != old_text:
+            record(session, "claim_text_amended", now, text_record(claim.slug, new_text), claim.id)
     session.commit()
     session.refresh(claim)
     return claim
+
+
+def text_of(claim: Claim, tags: list[str]) -> dict[str, Any]:
+    """The claim's text as `claim_text_amended` records it (SPEC §3)."""
+    return {
+        "title": claim.title,
+        "description": claim.description,
+        "fine_print": claim.fine_print,
+        "tags": tags,
+        "source": claim.source,
+    }
+
+
+def text_record(slug: str, text: dict[str, Any]) -> dict[str, Any]:
+    """The payload of `claim_text_amended`: the new text and `text_hash`, the sha256 of the
+    RFC 8785 JSON of exactly the five fields of `text_of`."""
+    digest = hashlib.sha256(rfc8785.dumps(text)).hexdigest()
+    return {"claim": slug, **text, "text_hash": digest}
+
+
+def window_record(claim: Claim) -> dict[str, Any]:
+    """The payload of `window_amended`."""
+    return {
+        "claim": claim.slug,
+        "opens_at": stamp(claim.opens_at),
+        "closes_at": stamp(claim.closes_at),
+        "resolves_at": stamp(claim.resolves_at),
+    }
+
+
+def _text_after(
+    claim: Claim, patch: ClaimPatch, changes: dict[str, Any], old: dict[str, Any]
+) -> dict[str, Any]:
+    """What the text will be once the patch is applied."""
+    new = dict(old)
+    for name in ("title", "description", "fine_print"):
+        if name in changes and getattr(patch, name) is not None:
+            new[name] = getattr(patch, name)
+    if patch.tags is not None:
+        new["tags"] = sorted(set(patch.tags))
+    if "source" in changes:
+        new["source"] = (
+            patch.source.model_dump(mode="json", exclude_none=True) if patch.source else None
+        )
+    return new
 
 
 def _amend_window(

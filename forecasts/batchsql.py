@@ -37,6 +37,7 @@ ENTRY_COLUMNS = (
     "hash",
     "payload",
     "claim_id",
+    "payload_version",
 )
 FORECAST_COLUMNS = (
     "id",

@@ -1,6 +1,7 @@
 """The hash chain of SPEC §3: append, commitments and their reveal, verification."""
 
 import hashlib
+import json
 import re
 import secrets
 from dataclasses import dataclass
@@ -38,12 +39,31 @@ def new_salt() -> str:
     return secrets.token_hex(16)
 
 
+# SPEC §3: version 1 commitments hash {claim, handle, probability, created_at}; from version 2
+# on the object also holds `rationale`. Each entry records its version (ledger_entries).
+PAYLOAD_VERSION = 2
+
+
 def commitment_body(
-    claim: str, handle: str, probability: float | None, at: datetime | str
+    claim: str,
+    handle: str,
+    probability: float | None,
+    at: datetime | str,
+    rationale: str | None = None,
+    *,
+    version: int = PAYLOAD_VERSION,
 ) -> dict[str, Any]:
-    """What a forecast's commitment hashes; `at` may come already stamped."""
+    """What a forecast's commitment hashes in payload `version`; `at` may come already stamped."""
     when = at if isinstance(at, str) else stamp(at)
-    return {"claim": claim, "handle": handle, "probability": probability, "created_at": when}
+    body: dict[str, Any] = {
+        "claim": claim,
+        "handle": handle,
+        "probability": probability,
+        "created_at": when,
+    }
+    if version >= 2:
+        body["rationale"] = rationale
+    return body
 
 
 def commitment_hash(body: dict[str, Any], salt: str) -> str:
@@ -52,6 +72,7 @@ def commitment_hash(body: dict[str, Any], salt: str) -> str:
 
 
 _PLAIN = re.compile(r"^[A-Za-z0-9:.@-]*$")
+_ABSENT = object()  # a version 1 body: no rationale key at all
 
 
 def _commitment_json(body: dict[str, Any]) -> bytes:
@@ -60,23 +81,31 @@ def _commitment_json(body: dict[str, Any]) -> bytes:
     Slugs, handles and stamps are plain ASCII (nothing to escape) and a probability lies in
     [0.001, 0.999], where Python's shortest float repr and RFC 8785's (ECMAScript's) number
     form coincide, so the keys in sorted order around those texts give the very same bytes.
+    A rationale is escaped by the json module's C encoder, whose output for a string without
+    lone surrogates (refused on input) is RFC 8785's: the same short escapes, `\\u00xx` in
+    lowercase for the other control characters, everything else as UTF-8.
     Anything else takes the RFC 8785 library.
     """
     claim, handle, when = body.get("claim"), body.get("handle"), body.get("created_at")
     probability = body.get("probability")
+    rationale = body.get("rationale", _ABSENT)
     plain = (
-        len(body) == 4
+        len(body) == (4 if rationale is _ABSENT else 5)
         and type(claim) is str
         and type(handle) is str
         and type(when) is str
         and _PLAIN.match(claim + handle + when) is not None
         and (probability is None or (type(probability) is float and 1e-3 <= probability < 1))
+        and (rationale is _ABSENT or rationale is None or type(rationale) is str)
     )
     if not plain:
         return canonical(body)
     number = "null" if probability is None else repr(probability)
-    text = f'{{"claim":"{claim}","created_at":"{when}","handle":"{handle}","probability":{number}}}'
-    return text.encode()
+    text = f'{{"claim":"{claim}","created_at":"{when}","handle":"{handle}","probability":{number}'
+    if rationale is _ABSENT:
+        return (text + "}").encode()
+    said = "null" if rationale is None else json.dumps(rationale, ensure_ascii=False)
+    return f'{text},"rationale":{said}}}'.encode()
 
 
 @dataclass
@@ -96,8 +125,10 @@ class Chain:
         payload: str | None,
         claim_id: int | None,
         stamped: str | None = None,
+        version: int = 1,
     ) -> dict[str, Any]:
-        """Link one entry onto the head (written by `flush`); `stamped` is `stamp(at)`."""
+        """Link one entry onto the head (written by `flush`); `stamped` is `stamp(at)`,
+        `version` the payload version (SPEC §3; public payloads keep version 1)."""
         seq = self.seq + 1
         digest = entry_hash(self.hash, seq, kind, stamped or stamp(at), payload_hash)
         row = {
@@ -109,6 +140,7 @@ class Chain:
             "hash": digest,
             "payload": payload,
             "claim_id": claim_id,
+            "payload_version": version,
         }
         self.rows.append(row)
         self.seq, self.hash = seq, digest

@@ -53,6 +53,9 @@ class LedgerEntry(SQLModel, table=True):
     payload: str | None = Field(default=None, sa_type=Text)
     # An index only, not part of the hash: which claim the entry concerns.
     claim_id: int | None = Field(default=None, foreign_key="claims.id", index=True)
+    # What a commitment's payload_hash covers (SPEC §3): 1 before rationales were committed
+    # to, 2 after (forecasts.ledger.commitment_body). Not in the hash: a wrong one fails.
+    payload_version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
 
 
 class LedgerHead(SQLModel, table=True):

@@ -70,9 +70,9 @@ def rescore_all(
         # SQLite: building an index afterwards beats a million inserts at random places in it
         indexes = _drop_indexes(conn) if sqlite else []
         conn.execute(delete(scores_t))
-        batch = _read_batch(conn, windows, writer.forecasters)
+        batch = read_batch(conn, windows, writer.forecasters)
         written = done = 0
-        for start, columns in _score_parts(batch, chunk, pool, workers):
+        for start, columns in score_parts(batch, chunk, pool, workers):
             part = windows[start : start + chunk]
             writer.insert(part, columns, keep=True)
             written += len(columns)
@@ -178,7 +178,7 @@ def _drop_indexes(conn: Connection) -> list[str]:
     return [str(sql) for _, sql in found]
 
 
-def _read_batch(
+def read_batch(
     conn: Connection, windows: list["ClaimWindow"], forecasters: list[tuple[str, int]]
 ) -> ClaimBatch:
     """Every event of the resolved claims, in one scan of the forecasts, grouped by claim.
@@ -227,7 +227,7 @@ def _read_batch(
     )
 
 
-def _score_parts(
+def score_parts(
     batch: ClaimBatch, chunk: int, pool: ProcessPoolExecutor | None, ahead_by: int
 ) -> Iterator[tuple[int, ScoreColumns]]:
     """Each chunk of claims (its first claim's position) and its rows, in order.

@@ -3,20 +3,17 @@
 The chain is copied verbatim, so the head hash is the one exported. Everything else is rebuilt
 from what the entries say:
 
-- claims from `claim_published` (all text, window, tags, rules, source), then
-  `criteria_amended` (the old criteria kept as a version), `window_amended`, `claim_closed`,
-  `resolution_proposed` / `resolution_disputed` (proposals), `claim_reopened` (an editor
-  rejected an early proposal) and the settlements
-  (`resolution_finalised`, `re_resolved`, `annulled`; a proposal an editor overrode is marked
-  so by the scheduler's sweep, as it would have been);
+- claims, proposals and kept criteria versions by `forecasts.replay.Replay`, the replay
+  `verify` also checks the live record with (a proposal an editor overrode is marked so by
+  the scheduler's sweep, as it would have been);
 - accounts from the handles that forecast or disputed (forecasters, without tokens or
   passwords: `forecast-ledger user add`/`token`/`password` give them access again);
 - forecasts and withdrawals from the reveals of the private export (with rationales and salts),
   imported forecasts from their public payloads;
 - derived data: standings and claim stats, then every score and total (`rescore_all`).
 
-What the ledger does not hold is not restored: drafts, text changes that are not recorded
-(title, description, fine print, tags and source edited after publishing), API tokens,
+What the ledger does not hold is not restored: drafts, text changes made before they were
+recorded (`claim_text_amended`, since payload version 2), API tokens,
 passwords, evidence snapshots and rule-polling state. Everything is written in one
 transaction, after the export has been verified.
 """
@@ -32,16 +29,10 @@ from sqlmodel import Session
 
 from claims.clock import parse_stamp
 from claims.errors import Conflict, Invalid
-from claims.models import (
-    AMBIGUOUS,
-    ANNULLED,
-    PROPOSED,
-    PUBLISHED,
-    RESOLVED,
-)
 from forecasts.importing import rebuild_standings
 from forecasts.ledger import canonical, entries_table, head_table
 from forecasts.models import FORECASTER
+from forecasts.replay import Replay
 from forecasts.rescore import rescore_all
 from forecasts.tables import (
     accounts_t,
@@ -52,10 +43,7 @@ from forecasts.tables import (
     tags_t,
     versions_t,
 )
-from forecasts.verify import COMMITMENTS, verify_export
-
-_STATE_OF = {"yes": RESOLVED, "no": RESOLVED, "annulled": ANNULLED, "ambiguous": AMBIGUOUS}
-_SETTLEMENTS = frozenset({"resolution_finalised", "re_resolved", "annulled"})
+from forecasts.verify import verify_export
 
 
 @dataclass(frozen=True)
@@ -68,189 +56,45 @@ class RestoreReport:
     scored_claims: int
 
 
-class _Rebuild:
-    """The record as the entries describe it, collected in order, then written."""
+class _Rebuild(Replay):
+    """The replay, with claims and accounts inserted as they appear, then everything written."""
 
     def __init__(self, conn: Connection) -> None:
+        super().__init__()
         self.conn = conn
-        self.claims: dict[str, dict[str, Any]] = {}  # slug -> the claims row's values
-        self.claim_ids: dict[str, int] = {}
-        self.accounts: dict[str, int] = {}
         self.entries: list[dict[str, Any]] = []
-        self.forecasts: list[dict[str, Any]] = []
-        self.salts: list[dict[str, Any]] = []
-        self.versions: list[dict[str, Any]] = []
-        self.proposals: list[dict[str, Any]] = []
 
-    def account(self, handle: str, at: datetime) -> int:
-        if handle not in self.accounts:
-            row = {"handle": handle, "role": FORECASTER, "created_at": at}
-            self.accounts[handle] = _insert(self.conn, accounts_t, row)
-        return self.accounts[handle]
+    def new_claim(self, row: dict[str, Any]) -> int:
+        return _insert(self.conn, claims_t, row)  # its tags are written with the rest
 
-    def claim(self, slug: str, seq: int) -> dict[str, Any]:
-        claim = self.claims.get(slug)
-        if claim is None:
-            raise Invalid("file", f"seq {seq}: claim {slug!r} was never published")
-        return claim
-
-    def add(self, entry: dict[str, Any]) -> None:
-        seq, kind = int(entry["seq"]), str(entry["kind"])
-        payload: dict[str, Any] = entry.get("payload") or {}
-        at = parse_stamp(entry["created_at"])
-        slug = _slug_of(entry)
-        if kind == "claim_published":
-            self._publish(payload, seq, at)
-        claim_id = self.claim_ids.get(slug) if slug else None
-        if slug and claim_id is None:
-            raise Invalid("file", f"seq {seq}: claim {slug!r} was never published")
-        self.entries.append(
-            {
-                "seq": seq,
-                "kind": kind,
-                "created_at": at,
-                "payload_hash": entry["payload_hash"],
-                "prev_hash": entry["prev_hash"],
-                "hash": entry["hash"],
-                "payload": None if entry.get("payload") is None else canonical(payload).decode(),
-                "claim_id": claim_id,
-            }
+    def new_account(self, handle: str, at: datetime) -> int:
+        return _insert(
+            self.conn, accounts_t, {"handle": handle, "role": FORECASTER, "created_at": at}
         )
-        if kind in COMMITMENTS:
-            self._commitment(entry, seq, at)
-        elif kind == "forecast_imported":
-            self._forecast(payload, seq, imported=True, rationale=None)
-        elif kind != "claim_published":
-            self._change(kind, payload, seq, at)
 
-    def _publish(self, payload: dict[str, Any], seq: int, at: datetime) -> None:
-        slug = payload["claim"]
-        if slug in self.claims:
-            raise Invalid("file", f"seq {seq}: claim {slug!r} is published twice")
-        row = {
-            "slug": slug,
-            "title": payload["title"],
-            "description": payload["description"],
-            "resolution_criteria": payload["resolution_criteria"],
-            "fine_print": payload["fine_print"],
-            "rules": payload["rules"],
-            "source": payload["source"],
-            "state": PUBLISHED,
-            "opens_at": parse_stamp(payload["opens_at"]),
-            "closes_at": parse_stamp(payload["closes_at"]),
-            "resolves_at": parse_stamp(payload["resolves_at"]),
-            "version": 1,
-            "created_at": at,
-            "updated_at": at,
-            "published_seq": seq,
-        }
-        claim_id = _insert(self.conn, claims_t, row)
-        self.claims[slug], self.claim_ids[slug] = row, claim_id
-        tags = [{"claim_id": claim_id, "tag": tag} for tag in sorted(set(payload["tags"]))]
-        if tags:
-            self.conn.execute(tags_t.insert(), tags)
-
-    def _commitment(self, entry: dict[str, Any], seq: int, at: datetime) -> None:
+    def commitment(self, entry: dict[str, Any], seq: int) -> None:
         reveal = entry.get("reveal")
         if reveal is None or "salt" not in reveal or "rationale" not in reveal:
             raise Invalid("file", f"seq {seq}: no reveal; restore needs a --private export")
-        self._forecast(reveal, seq, imported=False, rationale=reveal["rationale"])
-        self.salts.append({"ledger_seq": seq, "salt": reveal["salt"]})
+        super().commitment(entry, seq)
 
-    def _forecast(
-        self, body: dict[str, Any], seq: int, *, imported: bool, rationale: str | None
-    ) -> None:
-        at = parse_stamp(body["created_at"])
-        self.forecasts.append(
+    def add(self, entry: dict[str, Any]) -> int | None:
+        claim_id = super().add(entry)
+        payload = entry.get("payload")
+        self.entries.append(
             {
-                "id": seq,
-                "claim_id": self.claim_ids[body["claim"]],
-                "account_id": self.account(body["handle"], at),
-                "probability": body["probability"],
-                "rationale": rationale,
-                "created_at": at,
-                "ledger_seq": seq,
-                "imported": imported,
-            }
-        )
-
-    def _change(self, kind: str, payload: dict[str, Any], seq: int, at: datetime) -> None:
-        claim = self.claim(payload["claim"], seq)
-        claim["updated_at"] = at
-        claim_id = self.claim_ids[claim["slug"]]
-        if kind == "criteria_amended":
-            self.versions.append(
-                {
-                    "claim_id": claim_id,
-                    "version": claim["version"],
-                    "resolution_criteria": claim["resolution_criteria"],
-                    "rules": claim["rules"],
-                    "superseded_at": at,
-                }
-            )
-            claim["version"] = payload["version"]
-            claim["resolution_criteria"] = payload["resolution_criteria"]
-            claim["rules"] = payload["rules"]
-        elif kind == "window_amended":
-            claim["closes_at"] = parse_stamp(payload["closes_at"])
-            claim["resolves_at"] = parse_stamp(payload["resolves_at"])
-        elif kind == "claim_closed":
-            claim["close_recorded_seq"] = seq
-            _closed_at(claim, payload["closed_at"])
-        elif kind == "resolution_proposed":
-            self._propose(claim, claim_id, payload, seq, at)
-        elif kind == "resolution_disputed":
-            proposal = self._proposal(payload["proposal_seq"], seq)
-            proposal.update(state="disputed", decided_at=at, note=payload["note"])
-            self.account(payload["handle"], at)
-        elif kind in _SETTLEMENTS:
-            self._settle(claim, payload, seq, at)
-        elif kind == "claim_reopened":
-            claim.update(state=PUBLISHED, closed_early_at=None, close_recorded_seq=None)
-            proposal = self._proposal(payload["proposal_seq"], seq)
-            proposal.update(state="rejected", decided_at=at, note=payload["note"])
-        else:
-            raise Invalid("file", f"seq {seq}: unknown entry kind {kind!r}")
-
-    def _propose(
-        self, claim: dict[str, Any], claim_id: int, payload: dict[str, Any], seq: int, at: datetime
-    ) -> None:
-        claim["state"] = PROPOSED
-        if payload["closes_early"]:
-            _closed_at(claim, payload["closed_at"])
-        self.proposals.append(
-            {
+                "seq": int(entry["seq"]),
+                "kind": entry["kind"],
+                "created_at": parse_stamp(entry["created_at"]),
+                "payload_hash": entry["payload_hash"],
+                "prev_hash": entry["prev_hash"],
+                "hash": entry["hash"],
+                "payload": None if payload is None else canonical(payload).decode(),
                 "claim_id": claim_id,
-                "outcome": payload["outcome"],
-                "state": "proposed",
-                "proposed_at": at,
-                "closes_early": payload["closes_early"],
-                "tc": parse_stamp(payload["closed_at"]),
-                "challenge_ends_at": parse_stamp(payload["challenge_ends_at"]),
-                "ledger_seq": seq,
-                "decided_at": None,
-                "note": None,
+                "payload_version": int(entry.get("payload_version", 1)),
             }
         )
-
-    def _proposal(self, proposal_seq: int, seq: int) -> dict[str, Any]:
-        for proposal in self.proposals:
-            if proposal["ledger_seq"] == proposal_seq:
-                return proposal
-        raise Invalid("file", f"seq {seq}: no proposal at seq {proposal_seq}")
-
-    def _settle(
-        self, claim: dict[str, Any], payload: dict[str, Any], seq: int, at: datetime
-    ) -> None:
-        outcome = payload["outcome"]
-        claim["state"] = _STATE_OF[outcome]
-        claim["outcome"] = outcome if claim["state"] == RESOLVED else None
-        _closed_at(claim, payload["closed_at"], clear=True)
-        decided = payload.get("proposal_seq")
-        # the finaliser names the proposal it settled; an editor's settlement leaves open
-        # proposals to the scheduler's sweep, which marks them overridden
-        if decided is not None:
-            self._proposal(decided, seq).update(state="finalised", decided_at=at)
+        return claim_id
 
     def write(self) -> None:
         conn = self.conn
@@ -260,9 +104,11 @@ class _Rebuild:
         conn.execute(head_table.insert().values(id=1, seq=last["seq"], hash=last["hash"]))
         for slug, claim in self.claims.items():
             values = {k: v for k, v in claim.items() if k != "slug"}
-            conn.execute(
-                update(claims_t).where(claims_t.c.id == self.claim_ids[slug]).values(**values)
-            )
+            claim_id = self.claim_ids[slug]
+            conn.execute(update(claims_t).where(claims_t.c.id == claim_id).values(**values))
+            tags = [{"claim_id": claim_id, "tag": tag} for tag in self.tags[slug]]
+            if tags:
+                conn.execute(tags_t.insert(), tags)
         for rows, table in (
             (self.forecasts, forecasts_t),
             (self.salts, salts_t),
@@ -280,21 +126,6 @@ def _insert(conn: Connection, table: Table, row: dict[str, Any]) -> int:
     key = conn.execute(table.insert().values(**row)).inserted_primary_key
     assert key is not None
     return int(key[0])
-
-
-def _slug_of(entry: dict[str, Any]) -> str | None:
-    body = entry.get("payload") or entry.get("reveal") or {}
-    slug = body.get("claim")
-    return slug if isinstance(slug, str) else None
-
-
-def _closed_at(claim: dict[str, Any], closed_at: str, *, clear: bool = False) -> None:
-    """Tc before the scheduled close is an early close; at the close (when settling) none."""
-    moment = parse_stamp(closed_at)
-    if moment < claim["closes_at"]:
-        claim["closed_early_at"] = moment
-    elif clear:
-        claim["closed_early_at"] = None
 
 
 def is_empty(conn: Connection) -> bool:

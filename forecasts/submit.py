@@ -19,7 +19,13 @@ from claims.clock import stamp
 from claims.errors import ClaimClosed, ClaimNotFound, Conflict, DomainError
 from claims.models import DRAFT, PUBLISHED
 from forecasts.batchsql import BatchSQL, ClaimRow
-from forecasts.ledger import Chain, commitment_body, commitment_hash, lock_head
+from forecasts.ledger import (
+    PAYLOAD_VERSION,
+    Chain,
+    commitment_body,
+    commitment_hash,
+    lock_head,
+)
 from forecasts.tables import forecasts_t, idem_t
 
 
@@ -200,12 +206,13 @@ def _append_one(
         return Conflict("nothing is standing to withdraw")
     kind = "forecast_withdrawn" if request.is_withdrawal else "forecast_submitted"
     stamped = stamp(now)
-    body = commitment_body(request.slug, request.handle, request.probability, stamped)
+    rationale = None if request.is_withdrawal else request.rationale
+    body = commitment_body(request.slug, request.handle, request.probability, stamped, rationale)
+    digest = commitment_hash(body, salt)
     row = chain.add(
-        kind, now, commitment_hash(body, salt), payload=None, claim_id=claim.id, stamped=stamped
+        kind, now, digest, payload=None, claim_id=claim.id, stamped=stamped, version=PAYLOAD_VERSION
     )
     seq = int(row["seq"])
-    rationale = None if request.is_withdrawal else request.rationale
     at = batch.sql.to_db(now)
     batch.forecast_rows.append(
         (seq, claim.id, request.account_id, request.probability, rationale, at, seq, False)
@@ -269,6 +276,7 @@ def _entry(sql: BatchSQL, row: dict[str, Any]) -> tuple[Any, ...]:
         row["hash"],
         row["payload"],
         row["claim_id"],
+        row["payload_version"],
     )
 
 

@@ -2,7 +2,7 @@
 
 from sqlalchemy import Table
 
-from claims.models import Claim, ClaimTag, ClaimVersion, Proposal
+from claims.models import Claim, ClaimTag, ClaimVersion, EvidenceSnapshot, Proposal
 from forecasts.models import (
     Account,
     ApiToken,
@@ -32,3 +32,4 @@ totals_t: Table = ForecasterTotals.__table__  # type: ignore[attr-defined]
 tags_t: Table = ClaimTag.__table__  # type: ignore[attr-defined]
 versions_t: Table = ClaimVersion.__table__  # type: ignore[attr-defined]
 proposals_t: Table = Proposal.__table__  # type: ignore[attr-defined]
+evidence_t: Table = EvidenceSnapshot.__table__  # type: ignore[attr-defined]

@@ -18,9 +18,11 @@ from forecasts.ledger import (
     sha256_hex,
 )
 from forecasts.models import LedgerHead
+from forecasts.replay import COMMITMENTS
 from forecasts.tables import accounts_t, claims_t, entries_t, forecasts_t, salts_t
+from forecasts.verify_record import check_record
 
-COMMITMENTS = frozenset({"forecast_submitted", "forecast_withdrawn"})
+_BODY_KEYS = ("claim", "handle", "probability", "created_at")
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,8 @@ class Report:
     commitments: int = 0
     head: str = GENESIS_HASH
     problems: list[Problem] = field(default_factory=list)
+    # what was checked beyond the chain, and what was not and why
+    notes: list[str] = field(default_factory=list)
 
     def fail(self, seq: int, reason: str) -> None:
         self.problems.append(Problem(seq, reason))
@@ -82,6 +86,7 @@ def _db_entries(session: Session) -> Iterator[dict[str, Any]]:
             "prev_hash": row.prev_hash,
             "hash": row.hash,
             "payload": None if row.payload is None else json.loads(row.payload),
+            "payload_version": row.payload_version,
         }
 
 
@@ -107,22 +112,40 @@ def _forecast_rows(session: Session) -> Iterator[Any]:
 
 
 def verify_database(session: Session, *, expect_head: str | None = None) -> Report:
-    """The chain, every stored forecast against its commitment, and revealed salts."""
+    """The chain, every stored forecast against its commitment, revealed salts, and what is
+    derived from the ledger: claims rows, scores and evidence (`forecasts.verify_record`)."""
     report = Report()
-    entries: dict[int, tuple[str, str, Any]] = {}
+    # a tuple per entry, not its dict: a million commitments would hold a gigabyte
+    entries: dict[int, _Seen] = {}
+    public: list[dict[str, Any]] = []  # the entries the replay of claims reads
     seen_head = False
     for entry in _check_links(_db_entries(session), report):
-        entries[entry["seq"]] = (entry["kind"], entry["payload_hash"], entry["payload"])
+        kind, payload = entry["kind"], entry["payload"]
+        entries[entry["seq"]] = (kind, entry["payload_hash"], payload, entry["payload_version"])
+        if kind not in COMMITMENTS:
+            public.append(entry)
         seen_head = seen_head or entry["hash"] == expect_head
     _check_head_row(session, report)
+    _check_forecasts(session, entries, report)
+    if expect_head is not None and not seen_head:
+        report.fail(report.entries + 1, f"expected head {expect_head} is not in the chain")
+    check_record(session, public, report)
+    return report.finish()
+
+
+_Seen = tuple[str, str, Any, int]  # kind, payload_hash, payload, payload_version
+
+
+def _check_forecasts(session: Session, entries: dict[int, _Seen], report: Report) -> None:
+    """Every stored forecast against its entry, and every commitment against a stored row."""
     salts: dict[int, str] = {}
     stored: set[int] = set()
     for row in _forecast_rows(session):
         seq = int(row.ledger_seq)
         stored.add(seq)
-        kind, payload_hash, payload = entries.get(seq, (None, None, None))
-        body = commitment_body(row.slug, row.handle, row.probability, row.created_at)
+        kind, payload_hash, payload, version = entries.get(seq, (None, None, None, 1))
         if row.imported:
+            body = commitment_body(row.slug, row.handle, row.probability, row.created_at, version=1)
             if kind != "forecast_imported" or payload != body:
                 report.fail(seq, "imported forecast row does not match its ledger entry")
             continue
@@ -132,18 +155,18 @@ def verify_database(session: Session, *, expect_head: str | None = None) -> Repo
             continue
         report.commitments += 1
         salts[seq] = row.salt
+        body = commitment_body(
+            row.slug, row.handle, row.probability, row.created_at, row.rationale, version=version
+        )
         if commitment_hash(body, row.salt) != payload_hash:
             report.fail(seq, "forecast row does not match its commitment (changed after the fact)")
-    for seq, (kind, _, payload) in entries.items():
+    for seq, (kind, _, payload, _) in entries.items():
         if kind in COMMITMENTS and seq not in stored:
             report.fail(seq, f"{kind} entry has no stored forecast (row deleted?)")
         if kind == "claim_closed":
             for reveal in payload.get("reveals", []):
                 if salts.get(int(reveal["seq"])) != reveal["salt"]:
                     report.fail(int(reveal["seq"]), "stored salt differs from the revealed one")
-    if expect_head is not None and not seen_head:
-        report.fail(report.entries + 1, f"expected head {expect_head} is not in the chain")
-    return report.finish()
 
 
 def _check_head_row(session: Session, report: Report) -> None:
@@ -153,26 +176,35 @@ def _check_head_row(session: Session, report: Report) -> None:
 
 
 def verify_export(lines: Iterable[dict[str, Any]], *, expect_head: str | None = None) -> Report:
-    """Check an export offline: the chain, and every commitment it reveals."""
+    """Check an export offline: the chain, and every commitment it reveals.
+
+    Every commitment a close revealed must come with its reveal: an export without them
+    would otherwise pass with fewer commitments checked.
+    """
     report = Report()
-    revealed: dict[int, str] = {}
-    commitments: dict[int, tuple[str, dict[str, Any]]] = {}
+    revealed: dict[int, tuple[str, int]] = {}  # seq -> (salt, the close's seq)
+    commitments: dict[int, str] = {}
     seen_head = False
     for entry in _check_links(lines, report):
         seen_head = seen_head or entry["hash"] == expect_head
         reveal = entry.get("reveal")
         if entry["kind"] in COMMITMENTS and reveal is not None:
-            body = {k: reveal[k] for k in ("claim", "handle", "probability", "created_at")}
+            version = int(entry.get("payload_version", 1))
+            body = {k: reveal[k] for k in _BODY_KEYS}
+            if version >= 2:
+                body["rationale"] = reveal.get("rationale")
             parse_stamp(body["created_at"])
             if commitment_hash(body, reveal["salt"]) != entry["payload_hash"]:
                 report.fail(entry["seq"], "revealed forecast does not match its commitment")
             report.commitments += 1
-            commitments[entry["seq"]] = (reveal["salt"], body)
+            commitments[entry["seq"]] = reveal["salt"]
         if entry["kind"] == "claim_closed":
             for item in entry["payload"].get("reveals", []):
-                revealed[int(item["seq"])] = item["salt"]
-    for seq, (salt, _) in commitments.items():
-        if seq in revealed and revealed[seq] != salt:
+                revealed[int(item["seq"])] = (item["salt"], int(entry["seq"]))
+    for seq, (salt, close) in revealed.items():
+        if seq not in commitments:
+            report.fail(seq, f"the close at seq {close} revealed this commitment; no reveal here")
+        elif commitments[seq] != salt:
             report.fail(seq, "salt differs from the one the close revealed")
     if expect_head is not None and not seen_head:
         report.fail(report.entries + 1, f"expected head {expect_head} is not in the chain")
@@ -196,10 +228,12 @@ def export_lines(session: Session, *, private: bool) -> Iterator[dict[str, Any]]
         if row.salt is None:  # imported: public in its own entry, nothing to reveal
             continue
         if private or row.ledger_seq < last_close.get(row.claim_id, 0):
-            reveal = commitment_body(row.slug, row.handle, row.probability, row.created_at)
+            # every commitment reveals its rationale: version 2 commitments hash it, and
+            # a closed claim's rationales are public (SPEC §2)
+            reveal = commitment_body(
+                row.slug, row.handle, row.probability, row.created_at, row.rationale
+            )
             reveal["salt"] = row.salt
-            if private:
-                reveal["rationale"] = row.rationale
             reveals[int(row.ledger_seq)] = reveal
     for entry in _db_entries(session):
         if entry["seq"] in reveals:

@@ -200,7 +200,8 @@ def verify(
     file: Annotated[Path | None, typer.Option(help="Check an export offline instead")] = None,
     expect_head: Annotated[str | None, typer.Option(help="A published head hash to find")] = None,
 ) -> None:
-    """Re-verify the chain, revealed commitments and every stored forecast."""
+    """Re-verify the chain, commitments, stored forecasts, and what is derived from them:
+    claims rows, scores and evidence snapshots (an export: its chain and every reveal)."""
     from forecasts.verify import verify_database, verify_export
 
     if file is not None:
@@ -212,6 +213,8 @@ def verify(
         db = _database()
         with db.reading() as session:
             report = verify_database(session, expect_head=expect_head)
+    for note in report.notes:
+        err.print(note)
     if report.problems:
         for problem in report.problems[:20]:
             err.print(f"[red]seq {problem.seq}: {problem.reason}[/red]")

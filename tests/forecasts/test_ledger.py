@@ -75,8 +75,9 @@ def test_close_reveals_salts_once(
     with db.reading() as session:
         lines = list(export_lines(session, private=False))
     reveal = lines[1]["reveal"]
-    body = {k: reveal[k] for k in ("claim", "handle", "probability", "created_at")}
-    assert body == commitment_body(SLUG, "alice", 0.7, _parse(reveal["created_at"]))
+    body = {k: reveal[k] for k in ("claim", "handle", "probability", "created_at", "rationale")}
+    assert body == commitment_body(SLUG, "alice", 0.7, _parse(reveal["created_at"]), "r")
+    assert lines[1]["payload_version"] == 2
     assert commitment_hash(body, reveal["salt"]) == lines[1]["payload_hash"]
     assert verify_export(lines).problems == []
 
@@ -152,15 +153,23 @@ def test_verify_names_a_deleted_row(
     handle=st.from_regex(r"[a-z0-9](-?[a-z0-9]){0,20}", fullmatch=True),
     probability=st.one_of(st.none(), st.floats(min_value=0.001, max_value=0.999)),
     micros=st.integers(min_value=0, max_value=10**15),
+    rationale=st.one_of(st.none(), st.text(), st.text(alphabet=st.characters(max_codepoint=0x7F))),
+    version=st.sampled_from([1, 2]),
 )
 @settings(deadline=None, max_examples=300)
 def test_quick_commitment_bytes_are_rfc8785(
-    claim: str, handle: str, probability: float | None, micros: int
+    claim: str,
+    handle: str,
+    probability: float | None,
+    micros: int,
+    rationale: str | None,
+    version: int,
 ) -> None:
     from datetime import UTC, datetime
 
     from forecasts.ledger import _commitment_json
 
     at = datetime(2000, 1, 1, tzinfo=UTC) + timedelta(microseconds=micros)
-    body = commitment_body(claim, handle, probability, at)
+    body = commitment_body(claim, handle, probability, at, rationale, version=version)
     assert _commitment_json(body) == canonical(body)
+    assert ("rationale" in body) == (version == 2)

@@ -71,6 +71,9 @@ def _populate(client: TestClient, clock: FakeClock, tokens: Tokens) -> None:
     shorter = {"closes_at": stamp(T0 + 9 * days)}
     window = client.patch(f"{API}/claims/stays-open", json=shorter, headers=auth(tokens.editor))
     assert window.status_code == 200, window.text
+    retitled = {"title": "Stays open, retitled", "tags": ["retitled"], "fine_print": "Small."}
+    edit = client.patch(f"{API}/claims/stays-open", json=retitled, headers=auth(tokens.editor))
+    assert edit.status_code == 200, edit.text
     imported = [
         {
             "claim": "history",
@@ -174,6 +177,7 @@ def test_a_private_export_restores_the_same_record(
         "claim_published",
         "criteria_amended",
         "window_amended",
+        "claim_text_amended",
         "forecast_submitted",
         "forecast_withdrawn",
         "forecast_imported",

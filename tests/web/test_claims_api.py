@@ -154,7 +154,14 @@ def test_patch_text_any_time_and_criteria_versioned_after_first_forecast(
     assert amended.status_code == 200
     assert amended.json()["version"] == 2 and amended.json()["tags"] == ["new"]
     kinds = [e["kind"] for e in client.get("/api/v1/ledger").json()["items"]]
-    assert kinds == ["claim_published", "forecast_submitted", "criteria_amended"]
+    # every change of a published claim is recorded (a new version only after a forecast)
+    assert kinds == [
+        "claim_published",
+        "criteria_amended",
+        "forecast_submitted",
+        "criteria_amended",
+        "claim_text_amended",
+    ]
     assert client.patch(url, json={"title": "x"}, headers=auth(tokens.alice)).status_code == 403
 
 

@@ -43,6 +43,7 @@ def list_entries(
             prev_hash=e.prev_hash,
             hash=e.hash,
             payload=None if e.payload is None else json.loads(e.payload),
+            payload_version=e.payload_version,
         )
         for e in entries
     ]

@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from claims.clock import stamp
 from claims.lifecycle import effective_close, status_at
@@ -102,6 +102,9 @@ class LedgerEntryOut(BaseModel):
     prev_hash: str
     hash: str
     payload: Any
+    payload_version: int = Field(
+        description="What a commitment's payload_hash covers (SPEC §3): 1 without rationale, 2 with"
+    )
 
 
 class LedgerHeadOut(BaseModel):
