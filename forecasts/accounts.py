@@ -10,6 +10,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import Session, col, select
 
 from claims.errors import Conflict, Forbidden, Invalid, NotFound
+from forecasts.handles import RESERVED_HANDLE, is_reserved
 from forecasts.models import ADMIN, ROLE_RANK, Account, ApiToken
 
 TOKEN_PREFIX = "fl_"
@@ -42,6 +43,8 @@ def create_account(
     """Create an account; commits."""
     if role not in ROLE_RANK:
         raise ValueError(f"unknown role {role!r}")
+    if is_reserved(handle):
+        raise Invalid("handle", RESERVED_HANDLE)
     if session.exec(select(Account.id).where(Account.handle == handle)).first() is not None:
         raise Conflict(f"the handle {handle!r} is taken")
     account = Account(

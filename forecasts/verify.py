@@ -25,8 +25,11 @@ COMMITMENTS = frozenset({"forecast_submitted", "forecast_withdrawn"})
 
 @dataclass(frozen=True)
 class Problem:
-    seq: int
+    seq: int | None  # None: a problem of the whole chain, at no entry
     reason: str
+
+    def __str__(self) -> str:
+        return self.reason if self.seq is None else f"seq {self.seq}: {self.reason}"
 
 
 @dataclass
@@ -36,11 +39,11 @@ class Report:
     head: str = GENESIS_HASH
     problems: list[Problem] = field(default_factory=list)
 
-    def fail(self, seq: int, reason: str) -> None:
+    def fail(self, seq: int | None, reason: str) -> None:
         self.problems.append(Problem(seq, reason))
 
     def finish(self) -> "Report":
-        self.problems.sort(key=lambda p: p.seq)
+        self.problems.sort(key=lambda p: (p.seq is None, p.seq or 0))
         return self
 
 
@@ -142,7 +145,7 @@ def verify_database(session: Session, *, expect_head: str | None = None) -> Repo
                 if salts.get(int(reveal["seq"])) != reveal["salt"]:
                     report.fail(int(reveal["seq"]), "stored salt differs from the revealed one")
     if expect_head is not None and not seen_head:
-        report.fail(report.entries + 1, f"expected head {expect_head} is not in the chain")
+        report.fail(None, _missing_head(expect_head, report))
     return report.finish()
 
 
@@ -175,8 +178,15 @@ def verify_export(lines: Iterable[dict[str, Any]], *, expect_head: str | None = 
         if seq in revealed and revealed[seq] != salt:
             report.fail(seq, "salt differs from the one the close revealed")
     if expect_head is not None and not seen_head:
-        report.fail(report.entries + 1, f"expected head {expect_head} is not in the chain")
+        report.fail(None, _missing_head(expect_head, report))
     return report.finish()
+
+
+def _missing_head(expect_head: str, report: Report) -> str:
+    return (
+        f"the expected head {expect_head} is not in the chain "
+        f"(none of its {report.entries} entries has that hash)"
+    )
 
 
 def export_lines(session: Session, *, private: bool) -> Iterator[dict[str, Any]]:

@@ -19,7 +19,7 @@ CLAIM = {
 
 
 def test_concurrent_submissions_are_all_stored_once(service: Service, tmp_path: Path) -> None:
-    editor = service.token("editor", "editor")
+    editor = service.token("eddie", "editor")
     tokens = [service.direct_token(f"f{index}") for index in range(8)]
     created = httpx.post(
         f"{service.url}/api/v1/claims", json=CLAIM, headers={"Authorization": f"Bearer {editor}"}
@@ -59,7 +59,7 @@ def test_concurrent_submissions_are_all_stored_once(service: Service, tmp_path: 
 
 
 def test_verify_fails_and_names_a_tampered_row(service: Service, tmp_path: Path) -> None:
-    editor = service.token("editor", "editor")
+    editor = service.token("eddie", "editor")
     alice = service.token("alice")
     httpx.post(
         f"{service.url}/api/v1/claims", json=CLAIM, headers={"Authorization": f"Bearer {editor}"}
