@@ -183,10 +183,8 @@ def verify_export(lines: Iterable[dict[str, Any]], *, expect_head: str | None = 
 
 
 def _missing_head(expect_head: str, report: Report) -> str:
-    return (
-        f"the expected head {expect_head} is not in the chain "
-        f"(none of its {report.entries} entries has that hash)"
-    )
+    ends = f"it ends at seq {report.entries}" if report.entries else "it is empty"
+    return f"the expected head {expect_head} is not in the chain ({ends})"
 
 
 def export_lines(session: Session, *, private: bool) -> Iterator[dict[str, Any]]:

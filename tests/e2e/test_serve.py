@@ -51,6 +51,9 @@ def test_concurrent_submissions_are_all_stored_once(service: Service, tmp_path: 
     assert head["seq"] == 401
     verified = service.cli("verify", "--expect-head", head["hash"])
     assert verified.returncode == 0 and "OK" in verified.stdout
+    unknown = service.cli("verify", "--expect-head", "f" * 64, check=False)
+    assert unknown.returncode == 1 and "seq 402" not in unknown.stdout + unknown.stderr
+    assert f"FAILED: the expected head {'f' * 64} is not in the chain" in unknown.stdout
     export = tmp_path / "ledger.jsonl"
     service.cli("export", "--file", str(export))
     assert (
