@@ -47,6 +47,8 @@ def see_other(url: str) -> RedirectResponse:
 _VALIDATOR_PREFIXES = ("Value error, ", "Assertion failed, ")
 # where in the request a field was sent: the page's own field names say enough
 _PLACES = frozenset({"body", "query", "path"})
+# pydantic's words that people cannot act on; SLUG_PATTERN is the only pattern fields have
+_PLAIN = {"string_pattern_mismatch": "use lower-case letters, digits and single hyphens"}
 
 
 def plain_problem(item: Mapping[str, Any], name: str | None = None) -> str:
@@ -54,11 +56,13 @@ def plain_problem(item: Mapping[str, Any], name: str | None = None) -> str:
 
     `name` stands in for the field when the problem carries no location (a lone value).
     """
-    message = str(item.get("msg") or "not valid")
+    message = _PLAIN.get(str(item.get("type")), str(item.get("msg") or "not valid"))
     for prefix in _VALIDATOR_PREFIXES:
         message = message.removeprefix(prefix)
     message = message.strip().rstrip(".")
-    parts = [str(part) for part in item.get("loc", ()) if part not in _PLACES]
+    # list positions count from 1, as people count: 'Tags #1', 'Rules #2 url'
+    loc = item.get("loc", ())
+    parts = [f"#{p + 1}" if isinstance(p, int) else str(p) for p in loc if p not in _PLACES]
     where = " ".join(parts).replace("_", " ") or name
     if not where:
         return f"{message[:1].upper()}{message[1:]}."
