@@ -20,6 +20,12 @@ def _clean(text: str) -> str:
     return text
 
 
+def _not_blank(text: str) -> str:
+    if not text.strip():
+        raise ValueError("must not be blank")
+    return text
+
+
 Slug = Annotated[
     str,
     StringConstraints(min_length=1, max_length=120, pattern=SLUG_PATTERN),
@@ -36,10 +42,18 @@ Tag = Annotated[
     AfterValidator(_clean),
 ]
 ShortText = Annotated[str, StringConstraints(max_length=300), AfterValidator(_clean)]
-Title = Annotated[str, StringConstraints(min_length=1, max_length=300), AfterValidator(_clean)]
+Title = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=300),
+    AfterValidator(_clean),
+    AfterValidator(_not_blank),
+]
 LongText = Annotated[str, StringConstraints(max_length=20_000), AfterValidator(_clean)]
 Criteria = Annotated[
-    str, StringConstraints(min_length=1, max_length=20_000), AfterValidator(_clean)
+    str,
+    StringConstraints(min_length=1, max_length=20_000),
+    AfterValidator(_clean),
+    AfterValidator(_not_blank),
 ]
 Rationale = Annotated[str, StringConstraints(max_length=10_000), AfterValidator(_clean)]
 # every input time: a moment that UTC cannot hold is a 422 naming the field, not a 500 later

@@ -10,6 +10,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import Session, col, select
 
 from claims.errors import Conflict, Forbidden, Invalid, NotFound
+from forecasts.handles import RESERVED_HANDLE, is_reserved
 from forecasts.models import ADMIN, EDITOR, ROLE_RANK, Account, ApiToken
 
 TOKEN_PREFIX = "fl_"
@@ -42,11 +43,19 @@ def hash_token(token: str) -> str:
 
 
 def create_account(
-    session: Session, handle: str, *, role: str, now: datetime, password: str | None = None
+    session: Session,
+    handle: str,
+    *,
+    role: str,
+    now: datetime,
+    password: str | None = None,
+    self_chosen: bool = False,
 ) -> Account:
-    """Create an account; commits."""
+    """Create an account; commits. A `self_chosen` handle (sign-up) may not pass for staff."""
     if role not in ROLE_RANK:
         raise ValueError(f"unknown role {role!r}")
+    if is_reserved(handle, staff=self_chosen):
+        raise Invalid("handle", RESERVED_HANDLE)
     if session.exec(select(Account.id).where(Account.handle == handle)).first() is not None:
         raise Conflict(f"the handle {handle!r} is taken")
     account = Account(

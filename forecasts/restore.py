@@ -142,8 +142,7 @@ def restore_ledger(
     entries = list(lines)
     report = verify_export(entries)
     if report.problems:
-        first = report.problems[0]
-        raise Invalid("file", f"the export does not verify: seq {first.seq}: {first.reason}")
+        raise Invalid("file", f"the export does not verify: {report.problems[0]}")
     if not entries:
         raise Invalid("file", "the export has no entries")
     conn = session.connection()

@@ -185,6 +185,7 @@ class ClaimScore:
     baseline_score: float | None
     peer_score: float | None
     market_points: float | None
+    title: str
 
 
 @dataclass(frozen=True)
@@ -249,12 +250,13 @@ def claim_scores_of(session: Session, handle: str) -> list[ClaimScore]:
             s.baseline_score,
             s.peer_score,
             s.market_points,
+            claims_t.c.title,
         )
         .join(claims_t, claims_t.c.id == s.claim_id)
         .where(of_handle(session, handle))
         .order_by(claims_t.c.resolves_at.desc(), claims_t.c.slug)
     )
-    return [ClaimScore(*row) for row in rows]
+    return [ClaimScore(*tuple(row)) for row in rows]
 
 
 def of_handle(session: Session, handle: str) -> ColumnElement[bool]:

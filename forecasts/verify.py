@@ -27,8 +27,11 @@ _BODY_KEYS = ("claim", "handle", "probability", "created_at")
 
 @dataclass(frozen=True)
 class Problem:
-    seq: int
+    seq: int | None  # None: a problem of the whole chain, at no entry
     reason: str
+
+    def __str__(self) -> str:
+        return self.reason if self.seq is None else f"seq {self.seq}: {self.reason}"
 
 
 @dataclass
@@ -40,11 +43,11 @@ class Report:
     # what was checked beyond the chain, and what was not and why
     notes: list[str] = field(default_factory=list)
 
-    def fail(self, seq: int, reason: str) -> None:
+    def fail(self, seq: int | None, reason: str) -> None:
         self.problems.append(Problem(seq, reason))
 
     def finish(self) -> "Report":
-        self.problems.sort(key=lambda p: p.seq)
+        self.problems.sort(key=lambda p: (p.seq is None, p.seq or 0))
         return self
 
 
@@ -128,7 +131,7 @@ def verify_database(session: Session, *, expect_head: str | None = None) -> Repo
     _check_head_row(session, report)
     _check_forecasts(session, entries, report)
     if expect_head is not None and not seen_head:
-        report.fail(report.entries + 1, f"expected head {expect_head} is not in the chain")
+        report.fail(None, _missing_head(expect_head, report))
     check_record(session, public, report)
     return report.finish()
 
@@ -207,8 +210,13 @@ def verify_export(lines: Iterable[dict[str, Any]], *, expect_head: str | None = 
         elif commitments[seq] != salt:
             report.fail(seq, "salt differs from the one the close revealed")
     if expect_head is not None and not seen_head:
-        report.fail(report.entries + 1, f"expected head {expect_head} is not in the chain")
+        report.fail(None, _missing_head(expect_head, report))
     return report.finish()
+
+
+def _missing_head(expect_head: str, report: Report) -> str:
+    ends = f"it ends at seq {report.entries}" if report.entries else "it is empty"
+    return f"the expected head {expect_head} is not in the chain ({ends})"
 
 
 def export_lines(session: Session, *, private: bool) -> Iterator[dict[str, Any]]:

@@ -114,11 +114,14 @@ def user_add(
     import re
 
     from claims.text import SLUG_PATTERN
+    from forecasts.handles import RESERVED_HANDLE, is_reserved
 
     if role not in ROLE_RANK:
         raise typer.BadParameter(f"role must be one of {', '.join(ROLE_RANK)}")
     if not re.match(SLUG_PATTERN, handle) or len(handle) > 40:
         raise typer.BadParameter("handles are lowercase letters, digits and single hyphens")
+    if is_reserved(handle):
+        raise typer.BadParameter(f"the handle {handle!r} {RESERVED_HANDLE}")
     db = _database()
     with db.writing() as session:
         account = create_account(session, handle, role=role, now=utc_now())
@@ -217,9 +220,10 @@ def verify(
         err.print(note)
     if report.problems:
         for problem in report.problems[:20]:
-            err.print(f"[red]seq {problem.seq}: {problem.reason}[/red]")
+            err.print(f"[red]{problem}[/red]")
         first = report.problems[0]
-        print(f"FAILED at seq {first.seq}: {first.reason}")
+        where = "" if first.seq is None else f" at seq {first.seq}"
+        print(f"FAILED{where}: {first.reason}")
         raise typer.Exit(1)
     print(
         f"OK: {report.entries} entries, {report.commitments} commitments checked, "

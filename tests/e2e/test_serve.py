@@ -19,7 +19,7 @@ CLAIM = {
 
 
 def test_concurrent_submissions_are_all_stored_once(service: Service, tmp_path: Path) -> None:
-    editor = service.token("editor", "editor")
+    editor = service.token("eddie", "editor")
     tokens = [service.direct_token(f"f{index}") for index in range(8)]
     created = httpx.post(
         f"{service.url}/api/v1/claims", json=CLAIM, headers={"Authorization": f"Bearer {editor}"}
@@ -51,6 +51,9 @@ def test_concurrent_submissions_are_all_stored_once(service: Service, tmp_path: 
     assert head["seq"] == 401
     verified = service.cli("verify", "--expect-head", head["hash"])
     assert verified.returncode == 0 and "OK" in verified.stdout
+    unknown = service.cli("verify", "--expect-head", "f" * 64, check=False)
+    assert unknown.returncode == 1 and "seq 402" not in unknown.stdout + unknown.stderr
+    assert f"FAILED: the expected head {'f' * 64} is not in the chain" in unknown.stdout
     export = tmp_path / "ledger.jsonl"
     service.cli("export", "--file", str(export))
     assert (
@@ -59,7 +62,7 @@ def test_concurrent_submissions_are_all_stored_once(service: Service, tmp_path: 
 
 
 def test_verify_fails_and_names_a_tampered_row(service: Service, tmp_path: Path) -> None:
-    editor = service.token("editor", "editor")
+    editor = service.token("eddie", "editor")
     alice = service.token("alice")
     httpx.post(
         f"{service.url}/api/v1/claims", json=CLAIM, headers={"Authorization": f"Bearer {editor}"}

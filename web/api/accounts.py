@@ -3,12 +3,12 @@
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Path
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import col, select
 
 from claims.clock import stamp
 from claims.text import SLUG_PATTERN, ShortText
-from forecasts.accounts import issue_token, revoke_token, set_role
+from forecasts.accounts import hash_token, issue_token, revoke_token, set_role
 from forecasts.models import Account, ApiToken
 from web.api.paging import RowId
 from web.deps import Admin, Caller, Ctx, ReadSession, WriteSession
@@ -25,6 +25,7 @@ class TokenOut(BaseModel):
 
 
 class NewToken(BaseModel):
+    id: int = Field(description="Revoke it with DELETE /me/tokens/{id}")
     token: str
     note: str = "Shown once: only its hash is stored."
 
@@ -61,7 +62,10 @@ def create_token(
 ) -> NewToken:
     account = session.get(Account, caller.account_id)
     assert account is not None
-    return NewToken(token=issue_token(session, account, now=ctx.clock(), label=label))
+    token = issue_token(session, account, now=ctx.clock(), label=label)
+    # issue_token gives the text only; its hash finds the row (unique, indexed)
+    token_id = session.exec(select(ApiToken.id).where(ApiToken.token_hash == hash_token(token)))
+    return NewToken(id=token_id.one() or 0, token=token)
 
 
 @router.delete("/me/tokens/{token_id}", status_code=204, responses=responses(401, 404))

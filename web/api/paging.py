@@ -27,5 +27,5 @@ def decode_cursor(cursor: str | None) -> int | None:
     except (ValueError, UnicodeDecodeError):
         value = -1
     if not 0 <= value <= MAX_ID:
-        raise Invalid(["cursor"], "not a cursor this API gave out")
+        raise Invalid(["cursor"], "not a cursor this API gave out", where="query")
     return value

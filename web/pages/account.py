@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import TypeAdapter, ValidationError
 from sqlmodel import Session, col, select
 
-from claims.errors import Conflict, DomainError
+from claims.errors import Conflict, DomainError, Invalid
 from claims.models import Claim
 from claims.text import Handle, LongText, ShortText
 from forecasts.accounts import (
@@ -33,8 +33,8 @@ from web.api.claims import visible_claim
 from web.api.paging import MAX_ID
 from web.context import AppContext
 from web.deps import Ctx, ReadSession, WriteSession
-from web.pages.rendering import pct, render
-from web.pages.routing import error_text, page_router, see_other
+from web.pages.rendering import percent, render
+from web.pages.routing import error_text, page_router, plain_problems, see_other
 from web.pages.session import Form, Me, Page, flash, sign_in, sign_out
 from web.pages.throttle import FailedSignIns
 
@@ -51,10 +51,6 @@ def _local(target: str | None) -> str:
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
         return target
     return "/"
-
-
-def _problem(error: ValidationError) -> str:
-    return "; ".join(str(item["msg"]) for item in error.errors())
 
 
 @lru_cache(maxsize=1)
@@ -88,10 +84,17 @@ def signup(request: Request, page: Page, form: Form, session: WriteSession, ctx:
     if error is None:
         try:
             account = create_account(
-                session, handle, role=FORECASTER, now=ctx.clock(), password=password
+                session,
+                handle,
+                role=FORECASTER,
+                now=ctx.clock(),
+                password=password,
+                self_chosen=True,
             )
         except Conflict:
             error = "That handle is taken."
+        except Invalid:
+            error = "That handle is reserved: it could pass for @crowd or for the site's staff."
     if error is not None:
         context = {"error": error, "handle": form.get("handle", "")}
         return render(request, "signup.html", context, status_code=422)
@@ -174,7 +177,7 @@ def new_token(request: Request, me: Me, form: Form, session: WriteSession, ctx: 
     try:
         label = _short.validate_python(form.get("label", "").strip()[:100])
     except ValidationError as error:
-        flash(request, f"Label: {_problem(error)}")
+        flash(request, f"No token made. {plain_problems(error.errors(), 'label')}")
         return see_other("/account")
     account = get_account(session, me.handle)
     token = issue_token(session, account, now=ctx.clock(), label=label)
@@ -258,23 +261,37 @@ async def _append(
     assert isinstance(outcome, Accepted | Replayed)
     if probability is None:
         return "Your forecast is withdrawn."
-    return f"Your forecast of {pct(probability, 1)} is recorded in the ledger."
+    return f"Your forecast of {percent(probability)} is recorded in the ledger."
+
+
+_ASK_PROBABILITY = "Give a percentage from 0.1 to 99.9 (like 62.5) or odds (like 3:1)."
+
+
+def _forecast_in(text: str, rationale: str | None) -> ForecastIn:
+    """The form's percentage ('62.55', '62.55%') or odds ('3:1', as the API takes them)."""
+    if ":" in text:
+        return ForecastIn.model_validate({"odds": text, "rationale": rationale})
+    # a ValueError if it is not a number; rounded so that 99.9 is 0.999, not 0.9990000000000001
+    share = round(float(text.removesuffix("%")) / 100, 6)
+    return ForecastIn.model_validate({"probability": share, "rationale": rationale})
 
 
 @router.post("/claims/{slug}/forecast")
 async def post_forecast(request: Request, slug: str, ctx: Ctx, me: Me, form: Form) -> Response:
-    text = form.get("percent", "").strip().rstrip("%").strip()
+    text = form.get("percent", "").strip()[:40]
     rationale = form.get("rationale", "").strip() or None
     try:
-        percent = float(text)
-        body = ForecastIn.model_validate(
-            {"probability": round(percent / 100, 6), "rationale": rationale}
-        )
-    except ValueError as error:  # pydantic's ValidationError is a ValueError too
-        problem = _problem(error) if isinstance(error, ValidationError) else "not a number"
-        flash(request, f"Not recorded: give a percentage from 0.1 to 99.9 ({problem}).")
+        body = _forecast_in(text, rationale)
+    except ValidationError as error:
+        wrong = [item for item in error.errors() if item["loc"][:1] == ("rationale",)]
+        flash(request, f"Not recorded. {plain_problems(wrong) if wrong else _ASK_PROBABILITY}")
         return see_other(f"/claims/{slug}#forecast")
-    flash(request, await _append(ctx, me, slug, body.value, body.rationale))
+    except ValueError:
+        flash(request, f"Not recorded. {_ASK_PROBABILITY}")
+        return see_other(f"/claims/{slug}#forecast")
+    # six decimals of probability, all `percent` shows: the notice says what the ledger holds
+    probability = round(body.value, 6)
+    flash(request, await _append(ctx, me, slug, probability, body.rationale))
     return see_other(f"/claims/{slug}#forecast")
 
 
@@ -291,7 +308,7 @@ def post_dispute(
     try:
         note = _long.validate_python(form.get("note", "").strip()) or None
     except ValidationError as error:
-        flash(request, f"Not sent: {_problem(error)}")
+        flash(request, f"Not sent. {plain_problems(error.errors(), 'note')}")
         return see_other(f"/claims/{slug}#resolution")
     visible_claim(session, slug, me)  # a draft is an unknown slug, not a 409
     dispute_proposal(session, slug, handle=me.handle, note=note, now=ctx.clock())

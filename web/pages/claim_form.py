@@ -15,6 +15,7 @@ from claims.clock import as_utc
 from claims.models import Claim
 from claims.rules import RuleSpec
 from claims.schemas import ClaimCreate, ClaimPatch
+from web.pages.routing import plain_problem
 
 TEXT_FIELDS = ("title", "description", "resolution_criteria", "fine_print")
 TIME_FIELDS = ("opens_at", "closes_at", "resolves_at")
@@ -105,11 +106,7 @@ def _body(form: ClaimForm) -> dict[str, Any]:
 
 
 def _errors(error: ValidationError) -> list[str]:
-    problems = []
-    for item in error.errors():
-        where = " ".join(str(part) for part in item["loc"] if part != "body")
-        problems.append(f"{where.replace('_', ' ')}: {item['msg']}")
-    return problems
+    return [plain_problem(item) for item in error.errors()]
 
 
 def _validated(model: type[BaseModel], body: dict[str, Any], form: ClaimForm) -> Any:
@@ -166,5 +163,5 @@ def rules_to_check(form: ClaimForm) -> list[dict[str, Any]]:
         try:
             checked.append(RuleSpec.model_validate(raw).model_dump(mode="json"))
         except ValidationError as error:
-            form.errors.extend(f"rule {index + 1} {problem}" for problem in _errors(error))
+            form.errors.extend(f"Rule {index + 1}, {problem}" for problem in _errors(error))
     return checked

@@ -35,7 +35,7 @@ from web.pages.claim_form import (
     rules_to_check,
 )
 from web.pages.rendering import render
-from web.pages.routing import error_text, page_router, see_other
+from web.pages.routing import error_text, page_router, plain_problem, see_other
 from web.pages.session import AdminMe, EditorMe, Form, flash
 from web.policy import resolution_policy
 
@@ -269,5 +269,5 @@ def change_role(
 def _refusal(error: Exception) -> str:
     """What a settling or reopening form is told when it is refused."""
     if isinstance(error, ValidationError):  # only the note is validated here
-        return f"note: {error.errors()[0]['msg']}"
+        return plain_problem(error.errors()[0], "note")
     return error_text(error) if isinstance(error, DomainError) else str(error)

@@ -208,6 +208,7 @@ def leaderboard_page(
         metrics=METRIC_LABELS,
         min_claims=min_claims,
         crowd=CROWD_HANDLE,
+        prior=ctx.settings.peer_accuracy_prior,
     )
     return render(request, "leaderboard.html", context)
 

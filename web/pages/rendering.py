@@ -52,6 +52,13 @@ def pct(value: float | None, digits: int = 0) -> str:
     return f"{100 * value:.{digits}f}%"
 
 
+def percent(value: float | None) -> str:
+    """A forecast with every digit the forecast form keeps: '62.55%', '75%', '66.6667%'."""
+    if value is None or not math.isfinite(value):
+        return "—"
+    return f"{100 * value:.4f}".rstrip("0").rstrip(".") + "%"
+
+
 def num(value: float | None, digits: int = 3) -> str:
     if value is None or not math.isfinite(value):
         return "—"
@@ -66,7 +73,7 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(when=when, day=day, iso=iso, pct=pct, num=num)
+    env.filters.update(when=when, day=day, iso=iso, pct=pct, percent=percent, num=num)
     return env
 
 

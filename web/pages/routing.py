@@ -1,6 +1,6 @@
 """Page routes answer in HTML: domain errors become error pages, not JSON."""
 
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterable, Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -32,8 +32,8 @@ class PageRoute(APIRoute):
             except DomainError as error:
                 return error_page(request, status_of(error), error_text(error))
             except RequestValidationError as error:
-                fields = ", ".join(str(e["loc"][-1]) for e in error.errors() if e.get("loc"))
-                return error_page(request, 422, f"That request was not valid ({fields}).")
+                problems = plain_problems(error.errors())
+                return error_page(request, 422, f"That request was not valid. {problems}")
 
         return route
 
@@ -43,11 +43,43 @@ def see_other(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
 
+# pydantic's words for a ValueError or an assertion in a validator, not meant for people
+_VALIDATOR_PREFIXES = ("Value error, ", "Assertion failed, ")
+# where in the request a field was sent: the page's own field names say enough
+_PLACES = frozenset({"body", "query", "path"})
+# pydantic's words that people cannot act on; SLUG_PATTERN is the only pattern fields have
+_PLAIN = {"string_pattern_mismatch": "use lower-case letters, digits and single hyphens"}
+
+
+def plain_problem(item: Mapping[str, Any], name: str | None = None) -> str:
+    """One validation problem as a sentence naming its field: 'Title: must not be blank.'
+
+    `name` stands in for the field when the problem carries no location (a lone value).
+    """
+    message = _PLAIN.get(str(item.get("type")), str(item.get("msg") or "not valid"))
+    for prefix in _VALIDATOR_PREFIXES:
+        message = message.removeprefix(prefix)
+    message = message.strip().rstrip(".")
+    # list positions count from 1, as people count: 'Tags #1', 'Rules #2 url'
+    loc = item.get("loc", ())
+    parts = [f"#{p + 1}" if isinstance(p, int) else str(p) for p in loc if p not in _PLACES]
+    where = " ".join(parts).replace("_", " ") or name
+    if not where:
+        return f"{message[:1].upper()}{message[1:]}."
+    if message[1:2].islower():  # 'String should…' reads on after a colon; 'URL…' stays
+        message = message[:1].lower() + message[1:]
+    return f"{where[:1].upper()}{where[1:]}: {message}."
+
+
+def plain_problems(items: Iterable[Mapping[str, Any]], name: str | None = None) -> str:
+    return " ".join(plain_problem(item, name) for item in items)
+
+
 def error_text(error: DomainError) -> str:
-    """A domain error in words (a list of field problems joined up)."""
+    """A domain error in words (a list of field problems as sentences)."""
     detail = error.detail
     if isinstance(detail, list):
-        return "; ".join(f"{item['loc'][-1]}: {item['msg']}" for item in detail)
+        return plain_problems(detail)
     return str(detail)
 
 

@@ -149,7 +149,7 @@ def test_editor_creates_edits_and_resolves_a_claim(site: TestClient, db: Databas
         "/desk/claims/desk-made-claim/resolve",
         {"outcome": "annulled", "note": "nul\x00byte", "closed_at": ""},
     )
-    assert "Not settled: note: Value error, must not contain NUL bytes" in html
+    assert "Not settled: Note: must not contain NUL bytes." in html  # not "Value error, …"
     html = _post(
         site,
         "/desk/claims/gemini-omni-announced-at-io-2026",
@@ -292,7 +292,7 @@ def test_admins_change_roles_on_the_desk(site: TestClient, db: Database) -> None
     bad = site.post(
         "/desk/accounts/maria/role", data={"role": "owner", "csrf_token": csrf_of(page)}
     )
-    assert "Role not changed: role: must be one of" in bad.text
+    assert "Role not changed: Role: must be one of" in bad.text
     sign_in(site, "maria")
     assert site.get("/desk", follow_redirects=False).status_code == 403  # no longer an editor
 

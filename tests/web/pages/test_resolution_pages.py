@@ -64,6 +64,8 @@ def test_proposal_evidence_dispute_and_queue(
     queue = client.get("/desk").text
     assert "status-dispute" in queue and "The chart was &lt;b&gt;stale&lt;/b&gt;" in queue
     assert "status-failing" in queue and "3 failed fetches" in queue
+    # a disputed proposal does not become final when its window ends: an editor decides
+    assert "disputed: waits for an editor" in queue and ", final" not in queue
     form = client.get("/desk/claims/sora-top-five").text
     assert "a forecaster disputed it" in form and 'value="yes" required checked' in form
     broken = client.get("/desk/claims/broken-feed").text
@@ -96,7 +98,7 @@ def test_an_editor_rejects_an_early_yes_on_the_desk(
     refused = client.post(
         "/desk/claims/early/reopen", data={"note": "x" * 20_001, "csrf_token": csrf_of(form)}
     )
-    assert "Not reopened: note:" in refused.text
+    assert "Not reopened: Note: string should have at most 20000 characters." in refused.text
     response = client.post(
         "/desk/claims/early/reopen",
         data={"note": "The chart was <b>cached</b>.", "csrf_token": csrf_of(form)},
