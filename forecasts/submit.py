@@ -10,10 +10,10 @@ import json
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, select, tuple_
+from sqlalchemy import Connection, delete, select, tuple_
 
 from claims.clock import stamp
 from claims.errors import ClaimClosed, Conflict, DomainError, NotFound
@@ -21,6 +21,9 @@ from claims.models import PUBLISHED
 from forecasts.batchsql import BatchSQL, ClaimRow
 from forecasts.ledger import Chain, commitment_body, commitment_hash, lock_head
 from forecasts.tables import forecasts_t, idem_t
+
+# How long an Idempotency-Key's answer is kept: a retry after that is a fresh request.
+IDEMPOTENCY_TTL = timedelta(hours=24)
 
 
 class TokenRevoked(DomainError):
@@ -114,7 +117,11 @@ class _Batch:
     """What one batch reads up front, and the rows it will write."""
 
     def __init__(
-        self, conn: Connection, requests: Sequence[SubmitRequest], live_tokens: dict[str, int]
+        self,
+        conn: Connection,
+        requests: Sequence[SubmitRequest],
+        live_tokens: dict[str, int],
+        expired: datetime,
     ) -> None:
         self.conn = conn
         self.sql = sql = BatchSQL.for_connection(conn)
@@ -128,6 +135,13 @@ class _Batch:
         keyed = [(r.account_id, r.idempotency_key) for r in requests if r.idempotency_key]
         self.idempotent: dict[tuple[int, str], tuple[str, int, str]] = {}
         if keyed:
+            # answers kept longer than IDEMPOTENCY_TTL are gone: their keys start afresh
+            conn.execute(
+                delete(idem_t).where(
+                    tuple_(idem_t.c.account_id, idem_t.c.key).in_(keyed),
+                    idem_t.c.created_at <= expired,
+                )
+            )
             for seen in conn.execute(
                 select(
                     idem_t.c.account_id,
@@ -152,17 +166,21 @@ class _Batch:
 
 
 def append_batch(
-    conn: Connection, requests: Sequence[SubmitRequest], clock: Callable[[], datetime]
+    conn: Connection,
+    requests: Sequence[SubmitRequest],
+    clock: Callable[[], datetime],
+    key_ttl: timedelta = IDEMPOTENCY_TTL,
 ) -> list[Outcome]:
     """Append a batch of submissions and withdrawals in the caller's transaction.
 
     The caller commits (and only then acknowledges). Each request is stamped and checked
-    against its claim's window at its own moment, in order.
+    against its claim's window at its own moment, in order. An Idempotency-Key's answer is
+    replayed for `key_ttl`; after that the key makes a fresh request.
     """
     hashes = sorted({r.token_hash for r in requests if r.token_hash})
     head, live_tokens = BatchSQL.for_connection(conn).lock_head(conn, hashes)
     chain = lock_head(conn) if head is None else Chain(head[0], head[1], [])
-    batch = _Batch(conn, requests, live_tokens)
+    batch = _Batch(conn, requests, live_tokens, clock() - key_ttl)
     outcomes: list[Outcome] = []
     last = None
     for k, request in enumerate(requests):
