@@ -6,10 +6,12 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
+from forecasts import groupcommit
 from forecasts.accounts import MAX_LIVE_TOKENS
 from tests.conftest import Tokens
 from tests.factories import FakeClock, auth, make_claim
 from web.app import create_app
+from web.db import Database
 from web.settings import Settings
 
 SLUG = "gen-video-out-of-top-five"
@@ -104,3 +106,25 @@ def test_hsts_when_secure_cookies_are_on(
         assert answer.status_code < 300
         hsts = answer.headers.get("strict-transport-security")
         assert hsts == ("max-age=31536000" if secure else None), answer.url
+
+
+def test_the_writer_deletes_expired_idempotency_records(
+    client: TestClient,
+    tokens: Tokens,
+    clock: FakeClock,
+    db: Database,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(groupcommit, "PURGE_EVERY", 0.0)  # after every batch (the second one
+    # below waits for the purge after the first)
+    make_claim(client, tokens.editor)
+    for key in ("old-1", "old-2"):
+        keyed = {**auth(tokens.alice), "Idempotency-Key": key}
+        assert client.post(URL, json={"probability": 0.4}, headers=keyed).status_code == 201
+    clock.advance(hours=25)
+    keyed = {**auth(tokens.bob), "Idempotency-Key": "new"}
+    assert client.post(URL, json={"probability": 0.4}, headers=keyed).status_code == 201
+    assert client.post(URL, json={"probability": 0.5}, headers=auth(tokens.bob)).status_code == 201
+    with db.reading() as session:
+        keys = session.connection().exec_driver_sql("SELECT key FROM idempotency_keys").all()
+    assert [row[0] for row in keys] == ["new"]
