@@ -133,29 +133,7 @@ class _Batch:
             c.id: [c.market, c.forecasters] for c in self.claims.values()
         }
         keyed = [(r.account_id, r.idempotency_key) for r in requests if r.idempotency_key]
-        self.idempotent: dict[tuple[int, str], tuple[str, int, str]] = {}
-        if keyed:
-            # answers kept longer than IDEMPOTENCY_TTL are gone: their keys start afresh
-            conn.execute(
-                delete(idem_t).where(
-                    tuple_(idem_t.c.account_id, idem_t.c.key).in_(keyed),
-                    idem_t.c.created_at <= expired,
-                )
-            )
-            for seen in conn.execute(
-                select(
-                    idem_t.c.account_id,
-                    idem_t.c.key,
-                    idem_t.c.request_hash,
-                    idem_t.c.status_code,
-                    idem_t.c.body,
-                ).where(tuple_(idem_t.c.account_id, idem_t.c.key).in_(keyed))
-            ):
-                self.idempotent[(seen.account_id, seen.key)] = (
-                    seen.request_hash,
-                    seen.status_code,
-                    seen.body,
-                )
+        self.idempotent = _kept_answers(conn, keyed, expired) if keyed else {}
         salts = os.urandom(16 * len(requests)).hex()
         self.salts = [salts[32 * k : 32 * k + 32] for k in range(len(requests))]
         self.forecast_rows: list[tuple[Any, ...]] = []
@@ -163,6 +141,31 @@ class _Batch:
         self.idem_rows: list[dict[str, Any]] = []
         self.standing_rows: dict[tuple[int, int], tuple[Any, ...]] = {}
         self.touched: dict[int, None] = {}  # claim ids written, in order
+
+
+def _kept_answers(
+    conn: Connection, keyed: list[tuple[int, str]], expired: datetime
+) -> dict[tuple[int, str], tuple[str, int, str]]:
+    """The stored answers of these (account, key) pairs: request hash, status, body.
+
+    An answer stored at or before `expired` is deleted instead (its key makes a fresh
+    request); that is rare, so the common batch costs no extra statement.
+    """
+    kept: dict[tuple[int, str], tuple[str, int, str]] = {}
+    stale = []
+    pairs = tuple_(idem_t.c.account_id, idem_t.c.key)
+    columns = (idem_t.c.request_hash, idem_t.c.status_code, idem_t.c.body, idem_t.c.created_at)
+    for seen in conn.execute(
+        select(idem_t.c.account_id, idem_t.c.key, *columns).where(pairs.in_(keyed))
+    ):
+        pair = (seen.account_id, seen.key)
+        if seen.created_at <= expired:
+            stale.append(pair)
+        else:
+            kept[pair] = (seen.request_hash, seen.status_code, seen.body)
+    if stale:
+        conn.execute(delete(idem_t).where(pairs.in_(stale)))
+    return kept
 
 
 def append_batch(
