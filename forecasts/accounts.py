@@ -4,10 +4,12 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
+from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
 from claims.errors import Conflict, Forbidden, Invalid, NotFound
 from forecasts.handles import RESERVED_HANDLE, is_reserved
@@ -15,6 +17,7 @@ from forecasts.models import ADMIN, EDITOR, ROLE_RANK, Account, ApiToken
 
 TOKEN_PREFIX = "fl_"
 MIN_PASSWORD_LENGTH = 10
+MAX_LIVE_TOKENS = 20
 _passwords = PasswordHasher()
 
 
@@ -49,9 +52,11 @@ def create_account(
     role: str,
     now: datetime,
     password: str | None = None,
+    password_hash: str | None = None,
     self_chosen: bool = False,
 ) -> Account:
-    """Create an account; commits. A `self_chosen` handle (sign-up) may not pass for staff."""
+    """Create an account (with a password, or its `hash_password` digest); commits. A
+    `self_chosen` handle (sign-up) may not pass for staff."""
     if role not in ROLE_RANK:
         raise ValueError(f"unknown role {role!r}")
     if is_reserved(handle, staff=self_chosen):
@@ -62,7 +67,7 @@ def create_account(
         handle=handle,
         role=role,
         created_at=now,
-        password_hash=_passwords.hash(password) if password else None,
+        password_hash=hash_password(password, handle=handle) if password else password_hash,
     )
     session.add(account)
     session.commit()
@@ -99,8 +104,19 @@ def set_role(session: Session, handle: str, role: str) -> Account:
 
 
 def issue_token(session: Session, account: Account, *, now: datetime, label: str = "") -> str:
-    """Create a token for the account and return its text (the only time it is shown); commits."""
+    """Create a token for the account and return its text (the only time it is shown); commits.
+
+    An account holds at most `MAX_LIVE_TOKENS` live tokens (409 past it): nobody needs many,
+    and each is another entry in every process's token caches.
+    """
     assert account.id is not None
+    live = session.exec(
+        select(func.count())
+        .select_from(ApiToken)
+        .where(ApiToken.account_id == account.id, col(ApiToken.revoked_at).is_(None))
+    ).one()
+    if live >= MAX_LIVE_TOKENS:
+        raise Conflict(f"this account has {live} live tokens, the most it may: revoke one first")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     session.add(
         ApiToken(account_id=account.id, token_hash=hash_token(token), label=label, created_at=now)
@@ -135,17 +151,36 @@ def principal_for_token(session: Session, token: str) -> Principal | None:
     return Principal(account.id, account.handle, account.role, digest)
 
 
-def hash_password(password: str) -> str:
+@lru_cache(maxsize=1)
+def _common_passwords() -> frozenset[str]:
+    """zxcvbn's list of the 30,000 most common passwords (from leaked password sets)."""
+    return frozenset(FREQUENCY_LISTS["passwords"])
+
+
+def password_problem(password: str, *, handle: str) -> str | None:
+    """Why the password is refused, or None: too short or long, the handle, or too common."""
+    if not MIN_PASSWORD_LENGTH <= len(password) <= 1000:
+        return f"must have at least {MIN_PASSWORD_LENGTH} and at most 1000 characters"
+    folded = password.casefold()
+    if folded == handle.casefold():
+        return "must not be the handle"
+    if folded in _common_passwords() or folded.replace(" ", "") in _common_passwords():
+        return "is one of the most common passwords: choose another"
+    return None
+
+
+def hash_password(password: str, *, handle: str) -> str:
     """The argon2 hash of an acceptable password (else 422); slow on purpose, so callers
     compute it before they take the database's write lock."""
-    if not MIN_PASSWORD_LENGTH <= len(password) <= 1000:
-        raise Invalid("password", f"must have {MIN_PASSWORD_LENGTH} to 1000 characters")
+    problem = password_problem(password, handle=handle)
+    if problem is not None:
+        raise Invalid("password", problem)
     return _passwords.hash(password)
 
 
 def set_password(session: Session, account: Account, password: str) -> None:
     """Give the account a (new) password; commits. See `replace_password_hash`."""
-    replace_password_hash(session, account, hash_password(password))
+    replace_password_hash(session, account, hash_password(password, handle=account.handle))
 
 
 def replace_password_hash(session: Session, account: Account, digest: str) -> None:

@@ -4,16 +4,19 @@ import asyncio
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, delete
 
-from forecasts.submit import Outcome, SubmitRequest, append_batch
+from forecasts.submit import IDEMPOTENCY_TTL, Outcome, SubmitRequest, append_batch
+from forecasts.tables import idem_t
 
 log = logging.getLogger(__name__)
 _STOP = object()
+PURGE_EVERY = 3600.0  # seconds between deletions of expired idempotency records
 
 _Waiter = asyncio.Future[Outcome]  # on the event loop that asked
 
@@ -28,11 +31,18 @@ class GroupCommitter:
     """
 
     def __init__(
-        self, engine: Engine, clock: Callable[[], datetime], *, max_batch: int = 256
+        self,
+        engine: Engine,
+        clock: Callable[[], datetime],
+        *,
+        max_batch: int = 256,
+        key_ttl: timedelta = IDEMPOTENCY_TTL,
     ) -> None:
         self._engine = engine
         self._clock = clock
         self._max_batch = max_batch
+        self._key_ttl = key_ttl
+        self._purged_at = time.monotonic()
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="group-commit", daemon=True)
         self._thread.start()
@@ -66,6 +76,19 @@ class GroupCommitter:
             self._commit(items)  # type: ignore[arg-type]
             if stop:
                 return
+            if time.monotonic() - self._purged_at > PURGE_EVERY:
+                self._purge()
+
+    def _purge(self) -> None:
+        """Delete idempotency records past their time (a batch deletes those it meets)."""
+        self._purged_at = time.monotonic()
+        try:
+            with self._engine.begin() as conn:
+                conn.execute(
+                    delete(idem_t).where(idem_t.c.created_at <= self._clock() - self._key_ttl)
+                )
+        except Exception:  # the next hour tries again; submissions are unaffected
+            log.exception("could not delete expired idempotency records")
 
     def _commit(self, items: Sequence[tuple[SubmitRequest, _Waiter]]) -> None:
         requests = [request for request, _ in items]
@@ -83,7 +106,7 @@ class GroupCommitter:
 
     def _transaction(self, requests: list[SubmitRequest]) -> list[Outcome]:
         with self._engine.begin() as conn:
-            return append_batch(conn, requests, self._clock)
+            return append_batch(conn, requests, self._clock, self._key_ttl)
 
 
 class _Failed:

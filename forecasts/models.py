@@ -192,18 +192,20 @@ class ForecasterTotals(SQLModel, table=True):
 
 
 class SignInFailure(SQLModel, table=True):
-    """A sign-in with a wrong password or an unknown handle, kept for a minute or so.
+    """A sign-in attempt of a handle from a client address, kept for a minute or so.
 
-    In the database, not in a process, so that every process of a deployment counts the
-    same failures (`web.pages.throttle`).
+    Written before the password is checked and deleted when it was right, so what stays are
+    failures. In the database, not in a process, so that every process of a deployment
+    counts the same ones (`web.pages.throttle`).
     """
 
     __tablename__ = "sign_in_failures"
     __table_args__ = (
-        Index("ix_sign_in_failures_handle_at", "handle", "failed_at"),
+        Index("ix_sign_in_failures_handle_client_at", "handle", "client", "failed_at"),
         Index("ix_sign_in_failures_at", "failed_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     handle: str = Field(max_length=40)
+    client: str = Field(default="", max_length=64)
     failed_at: datetime = Field(sa_type=UTCDateTime)

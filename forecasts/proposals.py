@@ -12,10 +12,11 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from claims.clock import stamp
-from claims.errors import Conflict
+from claims.errors import Conflict, Forbidden
 from claims.lifecycle import get_claim
 from claims.models import PROPOSED, PUBLISHED, SETTLED_STATES, Claim, Proposal, RuleRun
 from forecasts.ledger import record
+from forecasts.models import Standing
 from forecasts.settle import Outcome, settle_claim
 
 proposals_t = Proposal.__table__  # type: ignore[attr-defined]
@@ -49,14 +50,28 @@ def open_proposal(session: Session, claim_id: int) -> Proposal | None:
 
 
 def dispute_proposal(
-    session: Session, slug: str, *, handle: str, note: str | None, now: datetime
+    session: Session, slug: str, *, account_id: int, handle: str, note: str | None, now: datetime
 ) -> Proposal:
-    """A forecaster disputes a proposed outcome: it goes to the editors instead; commits."""
+    """A forecaster disputes a proposed outcome: it goes to the editors instead; commits.
+
+    Only an account with a standing forecast on the claim (one the outcome will score) may
+    (403 otherwise). The first dispute sends the proposal to the editors, so a second one,
+    from anyone, is a 409: each forecaster disputes at most once.
+    """
     claim = get_claim(session, slug)
     assert claim.id is not None
     proposal = open_proposal(session, claim.id) if claim.state == PROPOSED else None
     if proposal is None or proposal.id is None:
         raise Conflict("only a proposed outcome in its challenge window can be disputed")
+    forecast = session.exec(
+        select(Standing.forecast_id).where(
+            Standing.claim_id == claim.id,
+            Standing.account_id == account_id,
+            col(Standing.probability).is_not(None),
+        )
+    ).first()
+    if forecast is None:
+        raise Forbidden("only forecasters with a forecast on this claim may dispute its outcome")
     if not _move(session, proposal.id, OPEN, DISPUTED, decided_at=now, note=note):
         session.rollback()
         raise Conflict("the proposal was settled meanwhile")

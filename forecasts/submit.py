@@ -10,10 +10,10 @@ import json
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, select, tuple_
+from sqlalchemy import Connection, delete, select, tuple_
 
 from claims.clock import stamp
 from claims.errors import ClaimClosed, ClaimNotFound, Conflict, DomainError
@@ -27,6 +27,9 @@ from forecasts.ledger import (
     lock_head,
 )
 from forecasts.tables import forecasts_t, idem_t
+
+# How long an Idempotency-Key's answer is kept: a retry after that is a fresh request.
+IDEMPOTENCY_TTL = timedelta(hours=24)
 
 
 class TokenRevoked(DomainError):
@@ -121,7 +124,11 @@ class _Batch:
     """What one batch reads up front, and the rows it will write."""
 
     def __init__(
-        self, conn: Connection, requests: Sequence[SubmitRequest], live_tokens: dict[str, int]
+        self,
+        conn: Connection,
+        requests: Sequence[SubmitRequest],
+        live_tokens: dict[str, int],
+        expired: datetime,
     ) -> None:
         self.conn = conn
         self.sql = sql = BatchSQL.for_connection(conn)
@@ -133,22 +140,7 @@ class _Batch:
             c.id: [c.market, c.forecasters] for c in self.claims.values()
         }
         keyed = [(r.account_id, r.idempotency_key) for r in requests if r.idempotency_key]
-        self.idempotent: dict[tuple[int, str], tuple[str, int, str]] = {}
-        if keyed:
-            for seen in conn.execute(
-                select(
-                    idem_t.c.account_id,
-                    idem_t.c.key,
-                    idem_t.c.request_hash,
-                    idem_t.c.status_code,
-                    idem_t.c.body,
-                ).where(tuple_(idem_t.c.account_id, idem_t.c.key).in_(keyed))
-            ):
-                self.idempotent[(seen.account_id, seen.key)] = (
-                    seen.request_hash,
-                    seen.status_code,
-                    seen.body,
-                )
+        self.idempotent = _kept_answers(conn, keyed, expired) if keyed else {}
         salts = os.urandom(16 * len(requests)).hex()
         self.salts = [salts[32 * k : 32 * k + 32] for k in range(len(requests))]
         self.forecast_rows: list[tuple[Any, ...]] = []
@@ -158,18 +150,47 @@ class _Batch:
         self.touched: dict[int, None] = {}  # claim ids written, in order
 
 
+def _kept_answers(
+    conn: Connection, keyed: list[tuple[int, str]], expired: datetime
+) -> dict[tuple[int, str], tuple[str, int, str]]:
+    """The stored answers of these (account, key) pairs: request hash, status, body.
+
+    An answer stored at or before `expired` is deleted instead (its key makes a fresh
+    request); that is rare, so the common batch costs no extra statement.
+    """
+    kept: dict[tuple[int, str], tuple[str, int, str]] = {}
+    stale = []
+    pairs = tuple_(idem_t.c.account_id, idem_t.c.key)
+    columns = (idem_t.c.request_hash, idem_t.c.status_code, idem_t.c.body, idem_t.c.created_at)
+    for seen in conn.execute(
+        select(idem_t.c.account_id, idem_t.c.key, *columns).where(pairs.in_(keyed))
+    ):
+        pair = (seen.account_id, seen.key)
+        if seen.created_at <= expired:
+            stale.append(pair)
+        else:
+            kept[pair] = (seen.request_hash, seen.status_code, seen.body)
+    if stale:
+        conn.execute(delete(idem_t).where(pairs.in_(stale)))
+    return kept
+
+
 def append_batch(
-    conn: Connection, requests: Sequence[SubmitRequest], clock: Callable[[], datetime]
+    conn: Connection,
+    requests: Sequence[SubmitRequest],
+    clock: Callable[[], datetime],
+    key_ttl: timedelta = IDEMPOTENCY_TTL,
 ) -> list[Outcome]:
     """Append a batch of submissions and withdrawals in the caller's transaction.
 
     The caller commits (and only then acknowledges). Each request is stamped and checked
-    against its claim's window at its own moment, in order.
+    against its claim's window at its own moment, in order. An Idempotency-Key's answer is
+    replayed for `key_ttl`; after that the key makes a fresh request.
     """
     hashes = sorted({r.token_hash for r in requests if r.token_hash})
     head, live_tokens = BatchSQL.for_connection(conn).lock_head(conn, hashes)
     chain = lock_head(conn) if head is None else Chain(head[0], head[1], [])
-    batch = _Batch(conn, requests, live_tokens)
+    batch = _Batch(conn, requests, live_tokens, clock() - key_ttl)
     outcomes: list[Outcome] = []
     last = None
     for k, request in enumerate(requests):

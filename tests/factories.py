@@ -97,6 +97,24 @@ def make_domain_claim(
         return claim.id
 
 
+def make_domain_forecaster(
+    db: Database, *, slug: str, handle: str, probability: float = 0.5, at: datetime = T0
+) -> int:
+    """An account with a standing forecast on the open claim `slug` (no HTTP); its id."""
+    from forecasts.accounts import get_account
+    from forecasts.submit import Accepted, SubmitRequest, append_batch
+
+    make_account(db, handle=handle, now=at)
+    with db.reading() as session:
+        account_id = get_account(session, handle).id
+    assert account_id is not None
+    request = SubmitRequest(account_id, handle, slug, probability)
+    with db.write_engine.begin() as conn:
+        [outcome] = append_batch(conn, [request], lambda: at + timedelta(seconds=1))
+    assert isinstance(outcome, Accepted), outcome
+    return account_id
+
+
 def rewrite_behind_the_app(database_url: str, table: str, statement: str) -> None:
     """Run an UPDATE or DELETE on an append-only table, the way an intruder with database
     access would: switch its guard triggers off first."""

@@ -133,9 +133,15 @@ def user_add(
 @user_app.command("token")
 def user_token(handle: str) -> None:
     """Issue another API token for an existing account (printed as the last line)."""
+    from claims.errors import DomainError
+
     db = _database()
-    with db.writing() as session:
-        token = issue_token(session, get_account(session, handle), now=utc_now(), label="cli")
+    try:
+        with db.writing() as session:
+            token = issue_token(session, get_account(session, handle), now=utc_now(), label="cli")
+    except DomainError as error:  # unknown handle, or as many live tokens as it may have
+        err.print(f"[red]{error}[/red]")
+        raise typer.Exit(1) from error
     print(token)
 
 
@@ -190,11 +196,16 @@ def user_password(
     password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
 ) -> None:
     """Set an account's password, for signing in on the site (editors, admins, bots' owners)."""
+    from claims.errors import DomainError
     from forecasts.accounts import set_password
 
     db = _database()
-    with db.writing() as session:
-        set_password(session, get_account(session, handle), password)
+    try:
+        with db.writing() as session:
+            set_password(session, get_account(session, handle), password)
+    except DomainError as error:  # too short, the handle, or a common password
+        err.print(f"[red]{error}[/red]")
+        raise typer.Exit(1) from error
     err.print(f"password set for @{handle}")
 
 

@@ -1,7 +1,7 @@
 """What one running app holds: database, settings, clock, the group committer and caches."""
 
 import time
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -9,31 +9,11 @@ from claims.clock import Clock, utc_now
 from forecasts.accounts import Principal
 from forecasts.groupcommit import GroupCommitter
 from web.db import Database
+from web.ratelimits import RateLimiter, SignInGate
 from web.settings import Settings
 
 TOKEN_CACHE_SECONDS = 2.0
 LANE_TOKENS = 10_000
-
-
-@dataclass
-class RateLimiter:
-    """Submissions per token per minute, in this process (a sliding window)."""
-
-    per_minute: int
-    _seen: dict[str, deque[float]] = field(default_factory=dict)
-
-    def retry_after(self, key: str, now: float | None = None) -> int | None:
-        """Seconds to wait, or None when the request may go ahead (and is then counted)."""
-        if self.per_minute <= 0:
-            return None
-        now = time.monotonic() if now is None else now
-        window = self._seen.setdefault(key, deque())
-        while window and window[0] <= now - 60:
-            window.popleft()
-        if len(window) >= self.per_minute:
-            return max(1, int(window[0] + 60 - now) + 1)
-        window.append(now)
-        return None
 
 
 @dataclass
@@ -42,7 +22,8 @@ class AppContext:
     db: Database
     clock: Clock = utc_now
     committer: GroupCommitter | None = None
-    rate: RateLimiter = field(default_factory=lambda: RateLimiter(120))
+    rate: RateLimiter = field(default_factory=lambda: RateLimiter(120))  # per account
+    sign_ins: SignInGate = field(default_factory=SignInGate)
     tokens: dict[str, tuple[Principal, float]] = field(default_factory=dict)
     # Submitters for the fast lane (web/fastpath.py), kept without a time limit: the writer
     # checks each token against the database in the submission's own transaction anyway, and

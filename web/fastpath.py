@@ -34,7 +34,6 @@ _PATH = re.compile(r"^/api/v1/claims/([a-z0-9-]{1,120})/forecasts$")
 _SLUG = re.compile(SLUG_PATTERN)
 _KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
 _LANE_MAX_BODY = 64 * 1024
-_SECURITY = headers_for("/api/v1/claims/-/forecasts")
 # what Starlette's ServerErrorMiddleware answers when the full stack fails unexpectedly
 _FAILED = Decision(500, b"Internal Server Error", media_type=b"text/plain; charset=utf-8")
 
@@ -68,6 +67,9 @@ class SubmitFastLane:
     def __init__(self, context: AppContext, max_body: int) -> None:
         self.ctx = context
         self.max_body = min(max_body, _LANE_MAX_BODY)
+        self.security = headers_for(
+            "/api/v1/claims/-/forecasts", hsts=context.settings.secure_cookies
+        )
 
     async def handle(
         self, slug: str, scope: Scope, receive: Receive, send: Send, full_stack: Any
@@ -90,7 +92,7 @@ class SubmitFastLane:
             (b"content-type", decision.media_type),
             (b"content-length", str(len(decision.body)).encode()),
             *decision.headers,
-            *_SECURITY,
+            *self.security,
         ]
         await send(
             {"type": "http.response.start", "status": decision.status, "headers": response_headers}

@@ -44,7 +44,8 @@ class HostCheck:
     """Which `Host` header values the site answers: those naming the public URL's host and
     port (the port may be left out when it is the scheme's default)."""
 
-    def __init__(self, public_url: str) -> None:
+    def __init__(self, public_url: str, *, hsts: bool = False) -> None:
+        self.hsts = hsts
         parts = urlsplit(public_url)
         netloc = parts.netloc
         default = _DEFAULT_PORTS[parts.scheme]
@@ -67,7 +68,7 @@ class HostCheck:
         headers = [
             (b"content-type", b"application/json"),
             (b"content-length", str(len(self._body)).encode()),
-            *headers_for("/"),
+            *headers_for("/", hsts=self.hsts),
         ]
         await send({"type": "http.response.start", "status": 400, "headers": headers})
         await send({"type": "http.response.body", "body": self._body})

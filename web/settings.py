@@ -14,7 +14,12 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///forecast-ledger.sqlite3"
     fetch_allow: str = ""
     challenge_window: float = Field(default=24 * 3600, ge=0)
-    rate_limit: int = Field(default=120, ge=0)
+    rate_limit: int = Field(default=120, ge=0)  # forecast submissions per account per minute
+    # sign-ins and sign-ups per client address, and from all clients, per minute (0: off)
+    sign_in_rate: int = Field(default=10, ge=0)
+    sign_in_total: int = Field(default=60, ge=0)
+    password_hashing: int = Field(default=1, ge=1, le=64)  # argon2 hashes at once
+    idempotency_hours: float = Field(default=24.0, gt=0)  # how long a key's answer is kept
     secret_key: str = ""
     secure_cookies: bool = False  # session cookie only over HTTPS
     peer_accuracy_prior: float = Field(default=10.0, gt=0)

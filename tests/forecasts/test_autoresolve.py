@@ -22,7 +22,7 @@ from forecasts.proposals import dispute_proposal, editors_queue
 from forecasts.verify import verify_database
 from tests.claims.evidence_server import EvidenceServer
 from tests.claims.payloads import APPSTORE_V2
-from tests.factories import T0, FakeClock, make_domain_claim
+from tests.factories import T0, FakeClock, make_domain_claim, make_domain_forecaster
 from web.db import Database
 
 FETCH = FetchPolicy(
@@ -220,12 +220,23 @@ def test_a_dispute_stops_finalising_and_reaches_the_editors(
     db: Database, server: EvidenceServer
 ) -> None:
     claim_id = claim_with(db, rule(server, YES))
+    alice = make_domain_forecaster(db, slug="sora-top-five", handle="alice")
+    bob = make_domain_forecaster(db, slug="sora-top-five", handle="bob")
     clock = after_resolves_at()
     run_due_rules(db.write_engine, clock, POLICY)
     with db.writing() as session:
-        dispute_proposal(session, "sora-top-five", handle="alice", note="wrong chart", now=clock())
+        dispute_proposal(
+            session,
+            "sora-top-five",
+            account_id=alice,
+            handle="alice",
+            note="wrong chart",
+            now=clock(),
+        )
     with db.writing() as session, pytest.raises(Conflict):
-        dispute_proposal(session, "sora-top-five", handle="bob", note=None, now=clock())
+        dispute_proposal(
+            session, "sora-top-five", account_id=bob, handle="bob", note=None, now=clock()
+        )
     clock.advance(days=2)
     assert finalise_expired(db.write_engine, clock) == 0
     claim, _, [proposal] = load(db, claim_id)
@@ -257,10 +268,13 @@ def test_an_editor_settling_by_hand_overrides_the_proposal(
     from forecasts.settle import settle_claim
 
     claim_id = claim_with(db, rule(server, YES))
+    alice = make_domain_forecaster(db, slug="sora-top-five", handle="alice")
     clock = after_resolves_at()
     run_due_rules(db.write_engine, clock, POLICY)
     with db.writing() as session:
-        dispute_proposal(session, "sora-top-five", handle="alice", note=None, now=clock())
+        dispute_proposal(
+            session, "sora-top-five", account_id=alice, handle="alice", note=None, now=clock()
+        )
         claim = session.get(Claim, claim_id)
         assert claim is not None
         settle_claim(session, claim, "no", now=clock(), by="eddie")

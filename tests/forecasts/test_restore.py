@@ -17,6 +17,7 @@ from claims.clock import stamp
 from claims.errors import Conflict, Invalid
 from claims.lifecycle import get_claim
 from claims.models import Claim, Proposal
+from forecasts.accounts import get_account
 from forecasts.autoresolve import run_due_rules
 from forecasts.models import Account
 from forecasts.proposals import dispute_proposal, finalise_proposal, reopen_claim
@@ -286,7 +287,11 @@ def test_proposals_disputes_and_automatic_settlements_are_restored(
     later = after_resolves_at()
     assert run_due_rules(db.write_engine, later, POLICY).proposed == 3
     with db.writing() as session:
-        dispute_proposal(session, "disputed-then-settled", handle="bob", note="no", now=later())
+        bob = get_account(session, "bob").id
+        assert bob is not None
+        dispute_proposal(
+            session, "disputed-then-settled", account_id=bob, handle="bob", note="no", now=later()
+        )
         claim = get_claim(session, "disputed-then-settled")
         settle_claim(session, claim, "no", now=later(), by="eddie", note="the chart was wrong")
     later.advance(days=2)

@@ -100,7 +100,9 @@ PATH_VALUES = {"slug": SLUG, "handle": "fay", "token_id": "999999", "snapshot_id
 # forms whose empty version would be refused for reasons other than who is asking
 FORMS = {"/signin": {"handle": "fay", "password": PASSWORD}}
 # routes that can end an account's other sessions: the identity signs in again after them
-SESSION_ENDING = {"/account/sessions/end", "/account/password"}
+SESSION_ENDING = {"/account/sessions/end", "/account/password", "/signout"}
+# routes for forecasters on the claim only: the identity forecasts on it first
+ON_THE_CLAIM = {"/api/v1/claims/{slug}/dispute", "/claims/{slug}/dispute"}
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
@@ -172,7 +174,9 @@ def world(tmp_path_factory: pytest.TempPathFactory, migrated_template: str) -> I
             revoked = issue_token(session, gone, now=clock.now)
             assert gone.id is not None
             revoke_token(session, 1 + len(tokens), account_id=gone.id, now=clock.now)
-        settings = Settings(database_url=url, rate_limit=0, secret_key="matrix")
+        settings = Settings(
+            database_url=url, rate_limit=0, sign_in_rate=0, sign_in_total=0, secret_key="matrix"
+        )
         app = create_app(settings, clock=clock, migrate=False)
         with TestClient(app) as client:
             make_claim(client, tokens[EDITOR])
@@ -201,6 +205,10 @@ def test_every_route_is_in_the_table(world: World) -> None:
 def _call(world: World, method: str, path: str, who: Identity, *, page: bool) -> Any:
     client = world.client
     client.cookies.clear()
+    if path in ON_THE_CLAIM and who.role is not None:
+        url = f"/api/v1/claims/{SLUG}/forecasts"
+        answer = client.post(url, json={"probability": 0.5}, headers=who.headers)
+        assert answer.status_code == 201, answer.text
     url = re.sub(r"\{(\w+)\}", lambda m: PATH_VALUES[m.group(1)], path)
     if page:
         client.cookies.set("fl_session", who.cookie)

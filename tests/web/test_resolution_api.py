@@ -109,6 +109,9 @@ def test_proposal_evidence_and_a_dispute_that_goes_to_the_editors(
     claim_with(client, tokens, rules(server, YES))
     dispute_url = f"/api/v1/claims/{SLUG}/dispute"
     assert client.post(dispute_url, headers=auth(tokens.alice)).status_code == 409  # open
+    forecast = {"probability": 0.3}
+    url = f"/api/v1/claims/{SLUG}/forecasts"
+    assert client.post(url, json=forecast, headers=auth(tokens.alice)).status_code == 201
     clock.set(CLOSES + timedelta(minutes=1))
     assert rules_run(client).proposed == 1
     assert status(client) == ("proposed", None)
@@ -130,10 +133,15 @@ def test_proposal_evidence_and_a_dispute_that_goes_to_the_editors(
 
     bad = client.post(dispute_url, json={"note": "a\x00b"}, headers=auth(tokens.alice))
     assert bad.status_code == 422
+    stranger = client.post(dispute_url, json={"note": "no"}, headers=auth(tokens.bob))
+    assert stranger.status_code == 403 and "forecast on this claim" in stranger.text
+    editor = client.post(dispute_url, headers=auth(tokens.editor))  # no forecast either
+    assert editor.status_code == 403
     response = client.post(dispute_url, json={"note": "stale chart"}, headers=auth(tokens.alice))
     assert response.status_code == 200, response.text
     assert response.json()["state"] == "disputed" and response.json()["outcome"] == "yes"
     assert client.post(dispute_url, headers=auth(tokens.bob)).status_code == 409
+    assert client.post(dispute_url, headers=auth(tokens.alice)).status_code == 409  # once
     assert client.post(dispute_url).status_code == 401
 
     clock.advance(days=3)

@@ -2,7 +2,7 @@
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Body, Path
+from fastapi import APIRouter, Body, Path, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import col, select
 
@@ -53,16 +53,21 @@ def me(session: ReadSession, caller: Caller) -> MeOut:
     return MeOut(handle=caller.handle, role=caller.role, tokens=tokens)
 
 
-@router.post("/me/tokens", status_code=201, response_model=NewToken, responses=responses(401, 422))
+@router.post(
+    "/me/tokens", status_code=201, response_model=NewToken, responses=responses(401, 409, 422)
+)
 def create_token(
+    response: Response,
     session: WriteSession,
     ctx: Ctx,
     caller: Caller,
     label: ShortText = Body(default="", embed=True, max_length=100),
 ) -> NewToken:
+    """A new token, shown once (409 when the account has the most live tokens it may)."""
     account = session.get(Account, caller.account_id)
     assert account is not None
     token = issue_token(session, account, now=ctx.clock(), label=label)
+    response.headers["Cache-Control"] = "no-store"
     # issue_token gives the text only; its hash finds the row (unique, indexed)
     token_id = session.exec(select(ApiToken.id).where(ApiToken.token_hash == hash_token(token)))
     return NewToken(id=token_id.one() or 0, token=token)

@@ -71,7 +71,8 @@ async def decide_submission(
     key: str | None,
 ) -> Decision:
     if probability is not None:
-        wait = ctx.rate.retry_after(caller.token_hash or caller.handle)
+        # per account, not per token: tokens are many; the key is in hand, no query needed
+        wait = ctx.rate.retry_after(str(caller.account_id))
         if wait is not None:
             detail = {"detail": "too many forecast submissions; slow down"}
             return Decision(429, _json(detail), [(b"retry-after", str(wait).encode())])

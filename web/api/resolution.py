@@ -126,15 +126,25 @@ def check_rules(slug: str, session: ReadSession, ctx: Ctx, _editor: Editor) -> C
 @router.post(
     "/claims/{slug}/dispute",
     response_model=ProposalOut,
-    responses=responses(401, 404, 409, 422),
+    responses=responses(401, 403, 404, 409, 422),
 )
 def dispute(
     slug: str, session: WriteSession, ctx: Ctx, caller: Caller, body: DisputeIn | None = None
 ) -> ProposalOut:
-    """Dispute a proposed outcome while it is in its challenge window: editors decide it."""
+    """Dispute a proposed outcome while it is in its challenge window: editors decide it.
+
+    Only forecasters with a standing forecast on the claim may, and the first dispute is
+    the only one (the proposal is with the editors after it)."""
     note = body.note if body else None
     visible_claim(session, slug, caller)  # a draft is an unknown slug, not a 409
-    proposal = dispute_proposal(session, slug, handle=caller.handle, note=note, now=ctx.clock())
+    proposal = dispute_proposal(
+        session,
+        slug,
+        account_id=caller.account_id,
+        handle=caller.handle,
+        note=note,
+        now=ctx.clock(),
+    )
     return _proposal_out(slug, proposal)
 
 

@@ -1,31 +1,23 @@
-"""Accounts on the web: sign up, sign in and out, API tokens; forecasting and disputing."""
+"""Accounts on the web: the account page and API tokens; forecasting and disputing."""
 
-from datetime import UTC, datetime
-from functools import lru_cache
 from typing import Annotated
 
-from fastapi import Path, Query, Request
+from fastapi import Path, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import TypeAdapter, ValidationError
 from sqlmodel import Session, col, select
 
-from claims.errors import Conflict, DomainError, Invalid
+from claims.errors import Conflict, DomainError
 from claims.models import Claim
-from claims.text import Handle, LongText, ShortText
+from claims.text import LongText, ShortText
 from forecasts.accounts import (
-    MIN_PASSWORD_LENGTH,
     Principal,
-    check_password,
-    create_account,
-    end_sessions,
     get_account,
-    hash_password,
     issue_token,
-    replace_password_hash,
     revoke_token,
     sees_drafts,
 )
-from forecasts.models import FORECASTER, Account, ApiToken, Standing
+from forecasts.models import ApiToken, Standing
 from forecasts.proposals import dispute_proposal
 from forecasts.schemas import ForecastIn
 from forecasts.submit import Accepted, Replayed, SubmitRequest
@@ -35,112 +27,11 @@ from web.context import AppContext
 from web.deps import Ctx, ReadSession, WriteSession
 from web.pages.rendering import percent, render
 from web.pages.routing import error_text, page_router, plain_problems, see_other
-from web.pages.session import Form, Me, Page, flash, sign_in, sign_out
-from web.pages.throttle import FailedSignIns
+from web.pages.session import Form, Me, flash
 
 router = page_router()
-MIN_PASSWORD = MIN_PASSWORD_LENGTH
-_handle = TypeAdapter(Handle)
 _short = TypeAdapter(ShortText)
 _long = TypeAdapter(LongText)
-_failed = FailedSignIns()
-
-
-def _local(target: str | None) -> str:
-    """Only same-site paths are followed after signing in."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return "/"
-
-
-@lru_cache(maxsize=1)
-def _decoy() -> Account:
-    """An account with a real hash, so an unknown handle costs as long as a wrong password."""
-    from argon2 import PasswordHasher
-
-    return Account(
-        handle="",
-        role=FORECASTER,
-        password_hash=PasswordHasher().hash("decoy"),
-        created_at=datetime.now(UTC),
-    )
-
-
-@router.get("/signup", response_class=HTMLResponse)
-def signup_form(request: Request, page: Page) -> Response:
-    return render(request, "signup.html", {"error": None, "handle": ""})
-
-
-@router.post("/signup", response_class=HTMLResponse)
-def signup(request: Request, page: Page, form: Form, session: WriteSession, ctx: Ctx) -> Response:
-    handle, password = form.get("handle", "").strip(), form.get("password", "")
-    error = None
-    try:
-        handle = _handle.validate_python(handle)
-    except ValidationError:
-        error = "A handle is 1 to 40 lower-case letters, digits and single hyphens, like 'ana-b'."
-    if error is None and not MIN_PASSWORD <= len(password) <= 1000:
-        error = f"Choose a password of at least {MIN_PASSWORD} characters."
-    if error is None:
-        try:
-            account = create_account(
-                session,
-                handle,
-                role=FORECASTER,
-                now=ctx.clock(),
-                password=password,
-                self_chosen=True,
-            )
-        except Conflict:
-            error = "That handle is taken."
-        except Invalid:
-            error = "That handle is reserved: it could pass for @crowd or for the site's staff."
-    if error is not None:
-        context = {"error": error, "handle": form.get("handle", "")}
-        return render(request, "signup.html", context, status_code=422)
-    sign_in(request, account)
-    flash(request, f"Welcome, {account.handle}. You can forecast on any open claim.")
-    return see_other("/")
-
-
-@router.get("/signin", response_class=HTMLResponse)
-def signin_form(
-    request: Request, page: Page, next: Annotated[str | None, Query(max_length=500)] = None
-) -> Response:
-    context = {"error": None, "handle": "", "next": _local(next)}
-    return render(request, "signin.html", context)
-
-
-@router.post("/signin", response_class=HTMLResponse)
-def signin(request: Request, page: Page, form: Form, session: ReadSession, ctx: Ctx) -> Response:
-    handle, password = form.get("handle", "").strip()[:40], form.get("password", "")[:1000]
-    wait = _failed.wait(session.connection(), handle, ctx.clock())
-    if wait:
-        message = f"Too many wrong passwords: try again in {wait} s."
-        return _signin_error(request, form, message, 429)
-    account = session.exec(select(Account).where(Account.handle == handle)).first()
-    if account is None or not check_password(account, password):
-        if account is None:
-            check_password(_decoy(), password)
-        _failed.failed(ctx.db, handle, ctx.clock())
-        return _signin_error(request, form, "Wrong handle or password.", 401)
-    sign_in(request, account)
-    return see_other(_local(form.get("next")))
-
-
-def _signin_error(request: Request, form: dict[str, str], error: str, status: int) -> Response:
-    context = {
-        "error": error,
-        "handle": form.get("handle", ""),
-        "next": _local(form.get("next")),
-    }
-    return render(request, "signin.html", context, status_code=status)
-
-
-@router.post("/signout")
-def signout(request: Request, page: Page, form: Form) -> Response:
-    sign_out(request)
-    return see_other("/")
 
 
 @router.get("/account", response_class=HTMLResponse)
@@ -180,8 +71,14 @@ def new_token(request: Request, me: Me, form: Form, session: WriteSession, ctx: 
         flash(request, f"No token made. {plain_problems(error.errors(), 'label')}")
         return see_other("/account")
     account = get_account(session, me.handle)
-    token = issue_token(session, account, now=ctx.clock(), label=label)
-    return _account(request, me.account_id, session, new_token=token)
+    try:
+        token = issue_token(session, account, now=ctx.clock(), label=label)
+    except Conflict as error:
+        flash(request, f"No token made: {error_text(error)}")
+        return see_other("/account")
+    response = _account(request, me.account_id, session, new_token=token)
+    response.headers["Cache-Control"] = "no-store"  # the token is shown once: keep no copy
+    return response
 
 
 @router.post("/account/tokens/{token_id}/revoke")
@@ -199,52 +96,11 @@ def revoke(
     return see_other("/account")
 
 
-@router.post("/account/password")
-def change_password(
-    request: Request, me: Me, form: Form, session: ReadSession, ctx: Ctx
-) -> Response:
-    """A new password (the current one first); every other session of the account ends."""
-    account = get_account(session, me.handle)
-    if _failed.wait(session.connection(), me.handle, ctx.clock()):
-        flash(request, "Too many wrong passwords: try again in a minute.")
-        return see_other("/account#password")
-    if not check_password(account, form.get("current", "")[:1000]):
-        _failed.failed(ctx.db, me.handle, ctx.clock())
-        flash(request, "Password not changed: the current password is not right.")
-        return see_other("/account#password")
-    new = form.get("new", "")
-    if new != form.get("again", ""):
-        flash(request, "Password not changed: the two new passwords differ.")
-        return see_other("/account#password")
-    try:
-        digest = hash_password(new)  # slow: before the write lock
-    except DomainError as error:
-        flash(request, f"Password not changed: {error_text(error)}")
-        return see_other("/account#password")
-    with ctx.db.writing() as writing:
-        account = get_account(writing, me.handle)
-        replace_password_hash(writing, account, digest)
-        sign_in(request, account)  # this session goes on, in the new epoch
-    flash(request, "Password changed. Every other session is signed out.")
-    return see_other("/account")
-
-
-@router.post("/account/sessions/end")
-def end_other_sessions(request: Request, me: Me, form: Form, ctx: Ctx) -> Response:
-    """Sign out every other browser: the account's sessions move to a new epoch."""
-    with ctx.db.writing() as writing:
-        account = get_account(writing, me.handle)
-        end_sessions(writing, account)
-        sign_in(request, account)
-    flash(request, "Every other session is signed out.")
-    return see_other("/account")
-
-
 async def _append(
     ctx: AppContext, me: Principal, slug: str, probability: float | None, rationale: str | None
 ) -> str:
     """Submit or withdraw through the group committer, like the API; returns a notice."""
-    if probability is not None and ctx.rate.retry_after(f"page:{me.account_id}") is not None:
+    if probability is not None and ctx.rate.retry_after(str(me.account_id)) is not None:
         return "Too many forecasts in a minute: wait a little and try again."
     assert ctx.committer is not None
     request = SubmitRequest(
@@ -311,6 +167,8 @@ def post_dispute(
         flash(request, f"Not sent. {plain_problems(error.errors(), 'note')}")
         return see_other(f"/claims/{slug}#resolution")
     visible_claim(session, slug, me)  # a draft is an unknown slug, not a 409
-    dispute_proposal(session, slug, handle=me.handle, note=note, now=ctx.clock())
+    dispute_proposal(
+        session, slug, account_id=me.account_id, handle=me.handle, note=note, now=ctx.clock()
+    )
     flash(request, "Dispute sent: the editors will decide the outcome.")
     return see_other(f"/claims/{slug}#resolution")

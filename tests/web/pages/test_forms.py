@@ -176,21 +176,23 @@ def test_an_account_made_by_the_command_signs_in_once_it_has_a_password(
 
 def test_wrong_passwords_lock_the_handle_for_a_while(db: Database) -> None:
     from web.pages.throttle import FailedSignIns
+    from web.ratelimits import SlowDown
 
     failed = FailedSignIns(limit=3, window=timedelta(seconds=60))
     start = datetime(2026, 5, 1, tzinfo=UTC)
 
-    def wait(handle: str, second: float) -> int:
-        with db.reading() as session:
-            return failed.wait(session.connection(), handle, start + timedelta(seconds=second))
+    def attempt(handle: str, second: float, client: str = "10.0.0.1") -> int:
+        return failed.attempt(db, handle, client, start + timedelta(seconds=second))
 
     for second in range(3):
-        assert wait("ana", second) == 0
-        failed.failed(db, "ana", start + timedelta(seconds=second))
-    assert wait("ana", 3) == 57
-    assert wait("bob", 3) == 0
-    assert wait("ana", 60.5) == 0  # the first failure has aged out
-    failed.failed(db, "bob", start + timedelta(seconds=200))  # and is deleted with the next one
+        attempt("ana", second)  # never taken back: three failures
+    with pytest.raises(SlowDown) as locked:
+        attempt("ana", 3)
+    assert locked.value.retry_after == 57
+    attempt("ana", 3, client="10.0.0.2")  # a failing stranger locks only their own address
+    attempt("bob", 3)
+    failed.forget(db, attempt("ana", 60.5))  # the first failure has aged out; a right password
+    attempt("bob", 200)  # and every old row is deleted with the next attempt
     with db.reading() as session:
         rows = session.connection().exec_driver_sql("SELECT handle FROM sign_in_failures").all()
     assert [tuple(row) for row in rows] == [("bob",)]
@@ -307,7 +309,7 @@ def test_desk_times_at_the_edge_of_the_calendar_are_refused(site: TestClient) ->
         token = csrf_of(site.get("/desk/claims/new").text)
         data = {**_claim_form(closes), field: moment, "csrf_token": token}
         response = site.post("/desk/claims/new", data=data)
-        assert response.status_code == 422 and field.replace("_", " ") in response.text
+        assert response.status_code == 422 and field.replace("_", " ") in response.text.lower()
         assert "calendar" in response.text
     html = _post(
         site,

@@ -43,12 +43,15 @@ def test_proposal_evidence_dispute_and_queue(
     client, clock = desk
     _claim(db, server, "sora-top-five", "/appstore/v2.json", YES)
     _claim(db, server, "broken-feed", "/error/500", YES)
+    sign_in(client, "fran")  # who forecasts, and so may dispute
+    html = client.get("/claims/sora-top-five").text
+    forecast = {"percent": "20", "csrf_token": csrf_of(html)}
+    assert "is recorded" in client.post("/claims/sora-top-five/forecast", data=forecast).text
     clock.set(CLOSES + timedelta(minutes=1))
     for _ in range(3):  # the broken one fails three times and reaches the queue
         run_due_rules(db.write_engine, clock, POLICY)
         clock.advance(hours=5)
 
-    sign_in(client, "fran")
     html = client.get("/claims/sora-top-five").text
     assert "The rules propose <strong>yes</strong>" in html
     assert "Evidence snapshots" in html and "/evidence/" in html
