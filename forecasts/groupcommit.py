@@ -28,11 +28,17 @@ class GroupCommitter:
     """
 
     def __init__(
-        self, engine: Engine, clock: Callable[[], datetime], *, max_batch: int = 256
+        self,
+        engine: Engine,
+        clock: Callable[[], datetime],
+        *,
+        max_batch: int = 256,
+        on_batch: Callable[[int], None] | None = None,
     ) -> None:
         self._engine = engine
         self._clock = clock
         self._max_batch = max_batch
+        self._on_batch = on_batch  # told each batch's size, on the writer thread
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="group-commit", daemon=True)
         self._thread.start()
@@ -64,6 +70,8 @@ class GroupCommitter:
                     break
                 items.append(item)
             self._commit(items)  # type: ignore[arg-type]
+            if self._on_batch is not None:
+                self._on_batch(len(items))
             if stop:
                 return
 

@@ -14,6 +14,7 @@ description.
 
 import logging
 import re
+from types import SimpleNamespace
 from typing import Any
 
 from fastapi import FastAPI
@@ -25,7 +26,8 @@ from forecasts.accounts import hash_token
 from forecasts.schemas import ForecastIn
 from web.api.forecasts import Decision, decide_submission
 from web.context import AppContext
-from web.security import headers_for
+from web.requestlog import RequestLog
+from web.security import HEADERS
 
 log = logging.getLogger(__name__)
 
@@ -33,17 +35,25 @@ _PATH = re.compile(r"^/api/v1/claims/([a-z0-9-]{1,120})/forecasts$")
 _SLUG = re.compile(SLUG_PATTERN)
 _KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
 _LANE_MAX_BODY = 64 * 1024
-_SECURITY = headers_for("/api/v1/claims/-/forecasts")
+_SECURITY = HEADERS
 # what Starlette's ServerErrorMiddleware answers when the full stack fails unexpectedly
+LANE_ROUTE = SimpleNamespace(path="/api/v1/claims/{slug}/forecasts")
 _FAILED = Decision(500, b"Internal Server Error", media_type=b"text/plain; charset=utf-8")
 
 
 class LedgerAPI(FastAPI):
-    """FastAPI with the submission fast lane in front of its whole middleware stack."""
+    """FastAPI with the request log and the submission fast lane in front of its whole stack."""
 
     fast_lane: "SubmitFastLane | None" = None
+    request_log: RequestLog | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and self.request_log is not None:
+            await self.request_log(scope, receive, send, self._dispatch)
+            return
+        await self._dispatch(scope, receive, send)
+
+    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         lane = self.fast_lane
         if (
             lane is not None
@@ -53,6 +63,8 @@ class LedgerAPI(FastAPI):
         ):
             match = _PATH.match(scope["path"])
             if match is not None and _SLUG.match(match.group(1)):
+                scope["route"] = LANE_ROUTE  # what the log and metrics call it (routing may
+                # overwrite it with the same template if the full stack answers)
                 await lane.handle(match.group(1), scope, receive, send, super().__call__)
                 return
         await super().__call__(scope, receive, send)

@@ -1,9 +1,7 @@
-"""Security headers on every response, pages and API alike.
+"""Security headers on every response, pages, API and the API docs alike.
 
-The pages carry no script and no inline style, so the Content-Security-Policy is strict. The
-interactive API docs (`/docs`, `/redoc`) are FastAPI's: they load their script from a CDN and
-start it inline, so those two pages (and the docs' OAuth2 redirect) get every header here but
-the CSP (see docs/decisions.md).
+The pages carry no script and no inline style, and the API docs (web/apidocs) start Swagger UI
+from a served file, so one strict Content-Security-Policy fits every answer.
 """
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -16,14 +14,8 @@ HEADERS: list[tuple[bytes, bytes]] = [
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"same-origin"),
     (b"x-frame-options", b"DENY"),
+    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
 ]
-CSP_EXEMPT = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc"})
-_CSP = (b"content-security-policy", CONTENT_SECURITY_POLICY.encode())
-
-
-def headers_for(path: str) -> list[tuple[bytes, bytes]]:
-    """The security headers a response to `path` carries."""
-    return list(HEADERS) if path in CSP_EXEMPT else [*HEADERS, _CSP]
 
 
 class SecurityHeaders:
@@ -36,13 +28,12 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        extra = headers_for(scope["path"])
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 present = {name.lower() for name, _ in headers}
-                headers.extend(item for item in extra if item[0] not in present)
+                headers.extend(item for item in HEADERS if item[0] not in present)
                 message = {**message, "headers": headers}
             await send(message)
 
