@@ -563,7 +563,10 @@ def main() -> int:
         print(f"cpus: {os.cpu_count()}; uvicorn --loop {args.loop} --http {args.http}, 1 worker")
         print(f"creating 1 editor and {args.forecasters} forecasters in {db} ...")
         editor, tokens = create_accounts(env, args.forecasters)
-        real = Server("real", ["--factory", "web.app:create_app"], env, args, tmp / "real.log")
+        # as `serve` runs it: the request log on stderr, metrics in multi-process mode
+        (tmp / "metrics").mkdir()
+        real_env = {**env, "PROMETHEUS_MULTIPROC_DIR": str(tmp / "metrics")}
+        real = Server("real", ["--factory", "web.app:create_app"], real_env, args, tmp / "real.log")
         servers.append(real)
         bare = Server("bare", ["bench.baseline_app:app"], env, args, tmp / "bare.log")
         servers.append(bare)
@@ -592,6 +595,9 @@ def main() -> int:
                 if server.proc.poll() is not None:
                     raise RuntimeError(f"{server.name} server died:\n{server.log_tail()}")
         report(args, bares, reals, (rows, acked))
+        lines = sum(1 for _ in real.log_path.open("rb"))
+        log_format = env.get("FORECAST_LEDGER_LOG_FORMAT", "text")
+        print(f"request log ({log_format}): {lines} lines in the real server's stderr")
         if any(r.non2xx for r in reals):
             print(f"real server log (tail):\n{textwrap.indent(real.log_tail(15), '    ')}")
         return 0

@@ -20,6 +20,8 @@ class Command(typer.Typer):
     """A Typer app that exits through `refuse` on a bad argument or setting."""
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("standalone_mode") is False:  # a program driving the command: as Typer
+            return super().__call__(*args, **kwargs)
         try:
             code = super().__call__(*args, **{**kwargs, "standalone_mode": False})
         except typer.TyperException as error:  # click's errors: usage (2) and others (1)

@@ -9,7 +9,7 @@ model, handed to the same `decide_submission` the FastAPI route uses and answere
 the same bytes and headers the full stack would send. Anything else, including every request
 that would get an error from validation or authentication, goes on to FastAPI untouched (with
 its body replayed), so there is one owner of each error response and of the OpenAPI
-description.
+description. The request log and request metrics (web/requestlog.py) wrap both lanes here.
 """
 
 import logging

@@ -63,11 +63,11 @@ def test_metrics_count_requests_submissions_and_batches(
     def delta(name: str, **labels: str) -> float:
         return value(after, name, **labels) - value(before, name, **labels)
 
-    assert delta("forecast_ledger_http_requests_total", **health) == 3
     assert delta("forecast_ledger_http_request_duration_seconds_count", **health) == 3
-    assert delta("forecast_ledger_http_requests_total", **submitted) == 2
+    assert delta("forecast_ledger_http_request_duration_seconds_bucket", le="+Inf", **health) == 3
+    assert delta("forecast_ledger_http_request_duration_seconds_count", **submitted) == 2
     missing = {"method": "GET", "route": "/api/v1/claims/{slug}", "status": "404"}
-    assert delta("forecast_ledger_http_requests_total", **missing) == 1
+    assert delta("forecast_ledger_http_request_duration_seconds_count", **missing) == 1
     assert delta("forecast_ledger_submissions_total", action="submit", status="201") == 2
     assert delta("forecast_ledger_group_commit_batch_size_count") == 2
     assert delta("forecast_ledger_group_commit_batch_size_sum") == 2
