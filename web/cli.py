@@ -49,13 +49,14 @@ Role = StrEnum("Role", {role: role for role in ROLE_RANK})  # type: ignore[misc]
 
 
 @contextmanager
-def _metrics_directory() -> Iterator[None]:
-    """PROMETHEUS_MULTIPROC_DIR for this process and its workers (see web/metrics.py).
+def _metrics_directory(workers: int) -> Iterator[None]:
+    """PROMETHEUS_MULTIPROC_DIR for uvicorn's workers to share (see web/metrics.py).
 
-    An operator's own directory is used as it is (they empty it between runs); otherwise a
-    fresh temporary one, made before anything imports prometheus-client, removed at exit.
+    One process keeps its metrics in memory. For several, a fresh temporary directory is made
+    before anything imports prometheus-client, and removed at exit; an operator's own
+    directory is used as it is (they empty it between runs).
     """
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    if workers == 1 or os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         yield
         return
     with tempfile.TemporaryDirectory(prefix="forecast-ledger-metrics-") as directory:
@@ -100,7 +101,7 @@ def serve(
     import uvicorn
 
     _database().dispose()
-    with _metrics_directory(), _jobs(run=not no_scheduler):
+    with _metrics_directory(workers), _jobs(run=not no_scheduler):
         uvicorn.run(
             "web.app:served",
             factory=True,

@@ -91,3 +91,22 @@ def test_metrics_sum_every_process_sharing_the_directory(tmp_path: Path, databas
         assert health_count(first) - before == 7
         assert health_count(second) - before == 7
     assert len({path.name.split("_")[-1] for path in shared.glob("*.db")}) >= 2
+
+
+def test_serve_with_workers_makes_and_removes_its_metrics_directory(
+    tmp_path: Path, database_url: str
+) -> None:
+    env = {
+        **{k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"},
+        "FORECAST_LEDGER_DATABASE_URL": database_url,
+        "FORECAST_LEDGER_METRICS_ALLOW": "127.0.0.1/32",
+        "TMPDIR": str(tmp_path),
+    }
+    with serving(env, tmp_path / "serve.log", "--workers", "2") as url:
+        made = list(tmp_path.glob("forecast-ledger-metrics-*"))
+        assert len(made) == 1
+        before = health_count(url)
+        for _ in range(6):  # a new connection each: either worker
+            assert httpx.get(f"{url}/api/v1/health", timeout=10).status_code == 200
+        assert health_count(url) - before == 6
+    assert not made[0].exists()
