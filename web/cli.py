@@ -68,8 +68,9 @@ def _metrics_directory(workers: int) -> Iterator[None]:
 
 
 @contextmanager
-def _jobs(run: bool = True) -> Iterator[None]:
-    """The scheduler on its own database handles in this process, while the block runs."""
+def _jobs(run: bool = True, *, wait: bool = True) -> Iterator[None]:
+    """The scheduler on its own database handles in this process, while the block runs
+    (`wait`: let running jobs finish at the end)."""
     if not run:
         yield
         return
@@ -82,7 +83,7 @@ def _jobs(run: bool = True) -> Iterator[None]:
     try:
         yield
     finally:
-        jobs.shutdown(wait=True)
+        jobs.shutdown(wait=wait)
         ctx.db.dispose()
 
 
@@ -101,7 +102,7 @@ def serve(
     import uvicorn
 
     _database().dispose()
-    with _metrics_directory(workers), _jobs(run=not no_scheduler):
+    with _metrics_directory(workers), _jobs(run=not no_scheduler, wait=False):
         uvicorn.run(
             "web.app:served",
             factory=True,

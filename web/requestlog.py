@@ -118,14 +118,15 @@ def route_label(scope: Scope) -> str:
     """
     route = scope.get("route")
     template = getattr(route, "path", None)
-    if template is None:
+    if not isinstance(template, str):
         return UNMATCHED
     if isinstance(route, Mount):
         return template + "/{path}"
-    extra = scope["path"].count("/") - template.count("/")
+    path: str = scope["path"]
+    extra = path.count("/") - template.count("/")
     if extra <= 0:
-        return str(template)
-    return "/".join(scope["path"].split("/", extra + 1)[: extra + 1]) + template
+        return template
+    return "/".join(path.split("/", extra + 1)[: extra + 1]) + template
 
 
 def _request_id(scope: Scope) -> bytes:

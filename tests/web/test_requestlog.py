@@ -37,7 +37,7 @@ def _lane_submission(client: TestClient, token: str) -> str:
     headers = {**auth(token), "Cookie": COOKIE, "Idempotency-Key": "log-test-1"}
     second = client.post(URL, json={"probability": 0.4}, headers=headers)
     assert second.status_code == 201
-    return second.headers["x-request-id"]
+    return str(second.headers["x-request-id"])
 
 
 def test_each_request_has_an_id_and_one_text_line(
