@@ -59,7 +59,7 @@ def create_app(
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(ledger.health_router)
     # the same check under the API's prefix, for clients that only know /api/v1
-    app.include_router(ledger.health_router, prefix=API_PREFIX, include_in_schema=False)
+    app.include_router(ledger.health_router, prefix=API_PREFIX)
     app.include_router(metrics.router(settings.metrics_allow))
     apidocs.install(app)
     pages.install(app, settings)

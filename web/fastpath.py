@@ -35,9 +35,9 @@ _PATH = re.compile(r"^/api/v1/claims/([a-z0-9-]{1,120})/forecasts$")
 _SLUG = re.compile(SLUG_PATTERN)
 _KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
 _LANE_MAX_BODY = 64 * 1024
-_SECURITY = HEADERS
-# what Starlette's ServerErrorMiddleware answers when the full stack fails unexpectedly
+# the route the log and the metrics name for submissions the lane answers
 LANE_ROUTE = SimpleNamespace(path="/api/v1/claims/{slug}/forecasts")
+# what Starlette's ServerErrorMiddleware answers when the full stack fails unexpectedly
 _FAILED = Decision(500, b"Internal Server Error", media_type=b"text/plain; charset=utf-8")
 
 
@@ -63,8 +63,7 @@ class LedgerAPI(FastAPI):
         ):
             match = _PATH.match(scope["path"])
             if match is not None and _SLUG.match(match.group(1)):
-                scope["route"] = LANE_ROUTE  # what the log and metrics call it (routing may
-                # overwrite it with the same template if the full stack answers)
+                scope["route"] = LANE_ROUTE  # routing replaces it if the full stack answers
                 await lane.handle(match.group(1), scope, receive, send, super().__call__)
                 return
         await super().__call__(scope, receive, send)
@@ -96,7 +95,7 @@ class SubmitFastLane:
             (b"content-type", decision.media_type),
             (b"content-length", str(len(decision.body)).encode()),
             *decision.headers,
-            *_SECURITY,
+            *HEADERS,
         ]
         await send(
             {"type": "http.response.start", "status": decision.status, "headers": response_headers}
