@@ -517,6 +517,11 @@ def parse_args() -> argparse.Namespace:
         help="pin both servers to CPU 0 and the load generator to the other CPUs",
     )
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    parser.add_argument(
+        "--without-log",
+        action="store_true",
+        help="also measure the real app without its request log and request metrics",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="show wrk's own output")
     parser.add_argument(
         "--processes",
@@ -563,35 +568,53 @@ def main() -> int:
         print(f"cpus: {os.cpu_count()}; uvicorn --loop {args.loop} --http {args.http}, 1 worker")
         print(f"creating 1 editor and {args.forecasters} forecasters in {db} ...")
         editor, tokens = create_accounts(env, args.forecasters)
+        # as `serve` runs one process: the request log on stderr, metrics in memory
         real = Server("real", ["--factory", "web.app:create_app"], env, args, tmp / "real.log")
         servers.append(real)
         bare = Server("bare", ["bench.baseline_app:app"], env, args, tmp / "bare.log")
         servers.append(bare)
-        real.wait_ready()
-        bare.wait_ready()
+        targets = [("bare", bare), ("real", real)]
+        if args.without_log:  # the same app without the request log and request metrics
+            nolog = Server(
+                "no-log", ["--factory", "bench.nolog_app:create"], env, args, tmp / "nolog.log"
+            )
+            servers.append(nolog)
+            targets.append(("no-log", nolog))
+        for server in servers:
+            server.wait_ready()
         create_claim(real.url, editor)
-        check_submit(real, tokens[0])
-        check_submit(bare, tokens[0])
+        for server in servers:
+            check_submit(server, tokens[0])
         script = wrk_script(tmp, tokens) if args.generator == "wrk" else None
         bares: list[Result] = []
         reals: list[Result] = []
+        nologs: list[Result] = []
         rows = acked = 0
         for k in range(1, args.rounds + 1):
             round_note = f" round {k}/{args.rounds}" if args.rounds > 1 else ""
-            for name, server in (("bare", bare), ("real", real)):
+            for name, server in targets:
                 print(f"measuring {name}{round_note} ({server.url}) ...")
                 target_db = db if name == "real" else None
                 if script is not None:
                     result, stored = measure_wrk(args, name, server, script, target_db)
                 else:
                     result, stored = measure_python(args, name, server, tokens, target_db)
-                (bares if name == "bare" else reals).append(result)
+                {"bare": bares, "real": reals, "no-log": nologs}[name].append(result)
                 if stored is not None:
                     rows, acked = rows + stored[0], acked + stored[1]
             for server in servers:
                 if server.proc.poll() is not None:
                     raise RuntimeError(f"{server.name} server died:\n{server.log_tail()}")
         report(args, bares, reals, (rows, acked))
+        if nologs:
+            for k, result in enumerate(nologs, 1):
+                print(_row(result, f"no-log {k}"))
+            ratios = [r.rps / n.rps for r, n in zip(reals, nologs, strict=True) if n.rps]
+            shown = ", ".join(f"{x:.3f}" for x in ratios)
+            print(f"ratio real/no-log throughput: median {statistics.median(ratios):.3f} ({shown})")
+        lines = sum(1 for _ in real.log_path.open("rb"))
+        log_format = env.get("FORECAST_LEDGER_LOG_FORMAT", "text")
+        print(f"request log ({log_format}): {lines} lines in the real server's stderr")
         if any(r.non2xx for r in reals):
             print(f"real server log (tail):\n{textwrap.indent(real.log_tail(15), '    ')}")
         return 0

@@ -58,6 +58,8 @@ class FetchPolicy:
     max_redirects: int = 3
     user_agent: str = USER_AGENT
     ports: frozenset[int] = field(default_factory=lambda: frozenset({80, 443}))
+    # told of every result (the web layer counts outcomes; this package knows no metrics)
+    observe: "Callable[[FetchResult], None] | None" = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -144,7 +146,7 @@ async def fetch(
         answer = _Answer(None, None, b"", f"timed out: {type(exc).__name__}")
     except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError, OSError, ValueError) as exc:
         answer = _Answer(None, None, b"", f"{type(exc).__name__}: {exc}")
-    return FetchResult(
+    result = FetchResult(
         url=url,
         final_url=trail[-1],
         fetched_at=fetched_at,
@@ -154,6 +156,9 @@ async def fetch(
         sha256=hashlib.sha256(answer.body).hexdigest(),
         error=answer.error,
     )
+    if policy.observe is not None:
+        policy.observe(result)
+    return result
 
 
 async def _follow(

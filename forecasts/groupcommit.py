@@ -37,12 +37,14 @@ class GroupCommitter:
         *,
         max_batch: int = 256,
         key_ttl: timedelta = IDEMPOTENCY_TTL,
+        on_batch: Callable[[int], None] | None = None,
     ) -> None:
         self._engine = engine
         self._clock = clock
         self._max_batch = max_batch
         self._key_ttl = key_ttl
         self._purged_at = time.monotonic()
+        self._on_batch = on_batch  # told each batch's size, on the writer thread
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="group-commit", daemon=True)
         self._thread.start()
@@ -74,6 +76,8 @@ class GroupCommitter:
                     break
                 items.append(item)
             self._commit(items)  # type: ignore[arg-type]
+            if self._on_batch is not None:
+                self._on_batch(len(items))
             if stop:
                 return
             if time.monotonic() - self._purged_at > PURGE_EVERY:

@@ -1,4 +1,4 @@
-"""The FastAPI application: routers, error handlers, the group committer and the scheduler."""
+"""The FastAPI application: routers, error handlers, the group committer, logs and metrics."""
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -8,7 +8,7 @@ from fastapi import Depends, FastAPI
 
 from claims.clock import Clock, utc_now
 from forecasts.groupcommit import GroupCommitter
-from web import errors, openapi, pages, scheduler
+from web import apidocs, errors, metrics, openapi, pages
 from web.api import accounts, claims, forecasts, imports, ledger, resolution, scores
 from web.context import AppContext
 from web.db import Database
@@ -18,6 +18,7 @@ from web.hosts import HostCheck
 from web.limits import BodySizeLimit
 from web.migrate import upgrade
 from web.ratelimits import RateLimiter, SignInGate
+from web.requestlog import RequestLog
 from web.security import SecurityHeaders
 from web.settings import Settings, get_settings
 
@@ -28,7 +29,6 @@ def create_app(
     settings: Settings | None = None,
     *,
     clock: Clock = utc_now,
-    run_scheduler: bool = False,
     migrate: bool = True,
 ) -> FastAPI:
     settings = settings or get_settings()
@@ -42,14 +42,13 @@ def create_app(
         if migrate:
             upgrade(db.write_engine)
         key_ttl = timedelta(hours=settings.idempotency_hours)
-        ctx.committer = GroupCommitter(db.write_engine, clock, key_ttl=key_ttl)
+        ctx.committer = GroupCommitter(
+            db.write_engine, clock, key_ttl=key_ttl, on_batch=metrics.observe_batch
+        )
         db.start_checkpoints()
-        jobs = scheduler.start(ctx) if run_scheduler else None
         try:
             yield
         finally:
-            if jobs is not None:
-                jobs.shutdown(wait=False)
             ctx.committer.close()
             db.dispose()
 
@@ -58,6 +57,8 @@ def create_app(
         version="0.1.0",
         description="A public, tamper-evident ledger of probabilistic forecasts.",
         lifespan=lifespan,
+        docs_url=None,  # web/apidocs.py serves /docs without a CDN
+        redoc_url=None,
         dependencies=[Depends(refuse_nul_bytes)],
     )
     app.state.ctx = ctx
@@ -65,6 +66,10 @@ def create_app(
     for module in (claims, forecasts, ledger, imports, accounts, resolution, scores):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(ledger.health_router)
+    # the same check under the API's prefix, for clients that only know /api/v1
+    app.include_router(ledger.health_router, prefix=API_PREFIX)
+    app.include_router(metrics.router(settings.metrics_allow))
+    apidocs.install(app)
     pages.install(app, settings)
     openapi.install(app)
     # outermost: the cap applies before anything reads a body; every answer gets the headers
@@ -77,4 +82,10 @@ def create_app(
         if settings.public_url
         else None
     )
+    app.request_log = RequestLog(settings.log_format)  # around the lane too
     return app
+
+
+def served() -> FastAPI:
+    """The app `forecast-ledger serve` runs in each worker (the parent runs the scheduler)."""
+    return create_app(migrate=False)

@@ -3,21 +3,25 @@
 import json
 import os
 import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
 from rich.console import Console
 
 from claims.clock import utc_now
 from forecasts.accounts import create_account, get_account, issue_token
 from forecasts.models import ROLE_RANK
+from web.cli_errors import Command
 from web.db import Database
 from web.migrate import upgrade
 from web.settings import get_settings
 
-app = typer.Typer(
+app = Command(
     help="Forecast Ledger: a tamper-evident ledger of probabilistic forecasts.",
     no_args_is_help=True,
     add_completion=False,
@@ -29,15 +33,8 @@ err = Console(stderr=True)
 
 @app.callback()
 def _check_settings() -> None:
-    """Every command starts by reading the settings: a bad one is named, not a traceback."""
-    try:
-        get_settings()
-    except ValidationError as error:
-        for problem in error.errors():
-            name = "FORECAST_LEDGER_" + "_".join(str(part) for part in problem["loc"]).upper()
-            message = problem["msg"].removeprefix("Value error, ")
-            err.print(f"{name}: {message}", markup=False, highlight=False, soft_wrap=True)
-        raise typer.Exit(2) from None
+    """Every command starts by reading the settings: `Command` names a bad one (exit 2)."""
+    get_settings()
 
 
 def _database() -> Database:
@@ -54,6 +51,48 @@ def migrate() -> None:
     err.print("schema up to date")
 
 
+Role = StrEnum("Role", {role: role for role in ROLE_RANK})  # type: ignore[misc]
+
+
+@contextmanager
+def _metrics_directory(workers: int) -> Iterator[None]:
+    """PROMETHEUS_MULTIPROC_DIR for uvicorn's workers to share (see web/metrics.py).
+
+    One process keeps its metrics in memory. For several, a fresh temporary directory is made
+    before anything imports prometheus-client, and removed at exit; an operator's own
+    directory is used as it is (they empty it between runs).
+    """
+    if workers == 1 or os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        yield
+        return
+    with tempfile.TemporaryDirectory(prefix="forecast-ledger-metrics-") as directory:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+        try:
+            yield
+        finally:
+            del os.environ["PROMETHEUS_MULTIPROC_DIR"]
+
+
+@contextmanager
+def _jobs(run: bool = True, *, wait: bool = True) -> Iterator[None]:
+    """The scheduler on its own database handles in this process, while the block runs
+    (`wait`: let running jobs finish at the end)."""
+    if not run:
+        yield
+        return
+    from web import scheduler
+    from web.context import AppContext
+
+    ctx = AppContext(settings=get_settings(), db=_database())
+    ctx.db.start_checkpoints()
+    jobs = scheduler.start(ctx)
+    try:
+        yield
+    finally:
+        jobs.shutdown(wait=wait)
+        ctx.db.dispose()
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
@@ -61,15 +100,24 @@ def serve(
     no_scheduler: Annotated[
         bool, typer.Option("--no-scheduler", help="Leave jobs to workers")
     ] = False,
+    workers: Annotated[
+        int, typer.Option(min=1, help="App processes sharing the socket (one scheduler)")
+    ] = 1,
 ) -> None:
-    """API, pages and (unless --no-scheduler) the scheduler in one process."""
+    """API, pages and (unless --no-scheduler) the scheduler, which runs in this process."""
     import uvicorn
 
-    from web.app import create_app
-
     _database().dispose()
-    application = create_app(run_scheduler=not no_scheduler, migrate=False)
-    uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False)
+    with _metrics_directory(workers), _jobs(run=not no_scheduler, wait=False):
+        uvicorn.run(
+            "web.app:served",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="warning",
+            access_log=False,
+        )
 
 
 @app.command()
@@ -78,20 +126,12 @@ def worker() -> None:
     import signal
     import threading
 
-    from web import scheduler
-    from web.context import AppContext
-
-    settings = get_settings()
-    ctx = AppContext(settings=settings, db=_database())
-    ctx.db.start_checkpoints()
-    jobs = scheduler.start(ctx)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    err.print("worker running; Ctrl-C to stop")
-    stop.wait()
-    jobs.shutdown(wait=True)
-    ctx.db.dispose()
+    with _jobs():
+        err.print("worker running; Ctrl-C to stop")
+        stop.wait()
 
 
 @app.command()
@@ -108,7 +148,7 @@ def tick() -> None:
 @user_app.command("add")
 def user_add(
     handle: str,
-    role: Annotated[str, typer.Option(help="forecaster, editor or admin")] = "forecaster",
+    role: Annotated[Role, typer.Option(help="The account's role")] = Role("forecaster"),
 ) -> None:
     """Create an account and print a new API token as the last line."""
     import re
@@ -116,15 +156,15 @@ def user_add(
     from claims.text import SLUG_PATTERN
     from forecasts.handles import RESERVED_HANDLE, is_reserved
 
-    if role not in ROLE_RANK:
-        raise typer.BadParameter(f"role must be one of {', '.join(ROLE_RANK)}")
     if not re.match(SLUG_PATTERN, handle) or len(handle) > 40:
-        raise typer.BadParameter("handles are lowercase letters, digits and single hyphens")
+        raise typer.BadParameter(
+            "handles are lowercase letters, digits and single hyphens", param_hint="'handle'"
+        )
     if is_reserved(handle):
-        raise typer.BadParameter(f"the handle {handle!r} {RESERVED_HANDLE}")
+        raise typer.BadParameter(f"the handle {handle!r} {RESERVED_HANDLE}", param_hint="'handle'")
     db = _database()
     with db.writing() as session:
-        account = create_account(session, handle, role=role, now=utc_now())
+        account = create_account(session, handle, role=role.value, now=utc_now())
         token = issue_token(session, account, now=utc_now(), label="cli")
     err.print(f"created {role} @{handle}; the token is shown once:")
     print(token)
@@ -172,7 +212,7 @@ def user_revoke(handle: str) -> None:
 @user_app.command("role")
 def user_role(
     handle: str,
-    role: Annotated[str, typer.Argument(help="forecaster, editor or admin")],
+    role: Annotated[Role, typer.Argument(help="The new role")],
 ) -> None:
     """Give an account another role (the last admin cannot be demoted)."""
     from claims.errors import DomainError
@@ -181,7 +221,7 @@ def user_role(
     db = _database()
     try:
         with db.writing() as session:
-            account = set_role(session, handle, role)
+            account = set_role(session, handle, role.value)
     except DomainError as error:
         err.print(f"[red]{error}[/red]")
         raise typer.Exit(1) from error

@@ -9,11 +9,12 @@ model, handed to the same `decide_submission` the FastAPI route uses and answere
 the same bytes and headers the full stack would send. Anything else, including every request
 that would get an error from validation or authentication, goes on to FastAPI untouched (with
 its body replayed), so there is one owner of each error response and of the OpenAPI
-description.
+description. The request log and request metrics (web/requestlog.py) wrap both lanes here.
 """
 
 import logging
 import re
+from types import SimpleNamespace
 from typing import Any
 
 from fastapi import FastAPI
@@ -26,6 +27,7 @@ from forecasts.schemas import ForecastIn
 from web.api.forecasts import Decision, decide_submission
 from web.context import AppContext
 from web.hosts import HostCheck
+from web.requestlog import RequestLog
 from web.security import headers_for
 
 log = logging.getLogger(__name__)
@@ -34,17 +36,26 @@ _PATH = re.compile(r"^/api/v1/claims/([a-z0-9-]{1,120})/forecasts$")
 _SLUG = re.compile(SLUG_PATTERN)
 _KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
 _LANE_MAX_BODY = 64 * 1024
+# the route the log and the metrics name for submissions the lane answers
+LANE_ROUTE = SimpleNamespace(path="/api/v1/claims/{slug}/forecasts")
 # what Starlette's ServerErrorMiddleware answers when the full stack fails unexpectedly
 _FAILED = Decision(500, b"Internal Server Error", media_type=b"text/plain; charset=utf-8")
 
 
 class LedgerAPI(FastAPI):
-    """FastAPI with the submission fast lane in front of its whole middleware stack."""
+    """FastAPI with the request log and the submission fast lane in front of its whole stack."""
 
     fast_lane: "SubmitFastLane | None" = None
     host_check: HostCheck | None = None  # with FORECAST_LEDGER_PUBLIC_URL: web/hosts.py
+    request_log: RequestLog | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and self.request_log is not None:
+            await self.request_log(scope, receive, send, self._dispatch)
+            return
+        await self._dispatch(scope, receive, send)
+
+    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         check = self.host_check
         if check is not None and scope["type"] == "http" and not check.allows(scope):
             await check.refuse(send)
@@ -58,6 +69,7 @@ class LedgerAPI(FastAPI):
         ):
             match = _PATH.match(scope["path"])
             if match is not None and _SLUG.match(match.group(1)):
+                scope["route"] = LANE_ROUTE  # routing replaces it if the full stack answers
                 await lane.handle(match.group(1), scope, receive, send, super().__call__)
                 return
         await super().__call__(scope, receive, send)
@@ -67,9 +79,7 @@ class SubmitFastLane:
     def __init__(self, context: AppContext, max_body: int) -> None:
         self.ctx = context
         self.max_body = min(max_body, _LANE_MAX_BODY)
-        self.security = headers_for(
-            "/api/v1/claims/-/forecasts", hsts=context.settings.secure_cookies
-        )
+        self.security = headers_for(hsts=context.settings.secure_cookies)
 
     async def handle(
         self, slug: str, scope: Scope, receive: Receive, send: Send, full_stack: Any

@@ -13,7 +13,7 @@ from starlette.types import Scope, Send
 from web.security import headers_for
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
-_EXEMPT = frozenset({"/health", "/metrics"})
+_EXEMPT = frozenset({"/health", "/api/v1/health", "/metrics"})
 _PROBLEM = (
     "must be scheme://host[:port], the scheme http or https, with no user, path, query or fragment"
 )
@@ -68,7 +68,7 @@ class HostCheck:
         headers = [
             (b"content-type", b"application/json"),
             (b"content-length", str(len(self._body)).encode()),
-            *headers_for("/", hsts=self.hsts),
+            *headers_for(hsts=self.hsts),
         ]
         await send({"type": "http.response.start", "status": 400, "headers": headers})
         await send({"type": "http.response.body", "body": self._body})

@@ -4,6 +4,7 @@ from datetime import timedelta
 
 from claims.fetch import FetchPolicy, parse_allow_list
 from forecasts.autoresolve import ResolutionPolicy
+from web.metrics import observe_fetch
 from web.settings import Settings
 
 
@@ -11,7 +12,9 @@ def resolution_policy(settings: Settings) -> ResolutionPolicy:
     """The fetcher's allow list and timeout, the challenge window, polling and backoff."""
     return ResolutionPolicy(
         fetch=FetchPolicy(
-            allow=parse_allow_list(settings.fetch_allow), timeout=settings.fetch_timeout
+            allow=parse_allow_list(settings.fetch_allow),
+            timeout=settings.fetch_timeout,
+            observe=observe_fetch,
         ),
         challenge_window=timedelta(seconds=settings.challenge_window),
         poll_every=timedelta(seconds=settings.poll_every),

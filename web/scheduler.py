@@ -7,6 +7,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from forecasts.autoresolve import finalise_expired, run_due_rules
 from forecasts.reveal import close_due_claims
+from web import metrics
 from web.context import AppContext
 from web.policy import resolution_policy
 
@@ -33,7 +34,7 @@ def start(ctx: AppContext) -> BackgroundScheduler:
     scheduler = BackgroundScheduler(timezone="UTC")
     for name, job in jobs(ctx).items():
         scheduler.add_job(
-            job,
+            metrics.counted(name, job),
             "interval",
             seconds=ctx.settings.job_interval,
             id=name,

@@ -1,10 +1,9 @@
-"""Security headers on every response, pages and API alike.
+"""Security headers on every response, pages, API and the API docs alike.
 
-The pages carry no script and no inline style, so the Content-Security-Policy is strict. The
-interactive API docs (`/docs`, `/redoc`) are FastAPI's: they load their script from a CDN and
-start it inline, so those two pages (and the docs' OAuth2 redirect) get every header here but
-the CSP (see docs/decisions.md). With secure cookies on (the site is served over HTTPS),
-every answer also carries HSTS, so browsers never try plain http first.
+The pages carry no script and no inline style, and the API docs (web/apidocs) start Swagger UI
+from a served file, so one strict Content-Security-Policy fits every answer. With secure
+cookies on (the site is served over HTTPS), every answer also carries HSTS, so browsers never
+try plain http first.
 """
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -17,16 +16,14 @@ HEADERS: list[tuple[bytes, bytes]] = [
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"same-origin"),
     (b"x-frame-options", b"DENY"),
+    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
 ]
-CSP_EXEMPT = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc"})
-_CSP = (b"content-security-policy", CONTENT_SECURITY_POLICY.encode())
 HSTS = (b"strict-transport-security", b"max-age=31536000")  # a year, this host only
 
 
-def headers_for(path: str, *, hsts: bool = False) -> list[tuple[bytes, bytes]]:
-    """The security headers a response to `path` carries."""
-    found = list(HEADERS) if path in CSP_EXEMPT else [*HEADERS, _CSP]
-    return [*found, HSTS] if hsts else found
+def headers_for(*, hsts: bool = False) -> list[tuple[bytes, bytes]]:
+    """The security headers every response carries."""
+    return [*HEADERS, HSTS] if hsts else list(HEADERS)
 
 
 class SecurityHeaders:
@@ -40,7 +37,7 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        extra = headers_for(scope["path"], hsts=self.hsts)
+        extra = headers_for(hsts=self.hsts)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

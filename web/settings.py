@@ -1,38 +1,61 @@
-"""Every FORECAST_LEDGER_* setting, in one pydantic-settings class."""
+"""Every FORECAST_LEDGER_* setting, in one pydantic-settings class.
+
+Each field's description says what it accepts: the CLI quotes it when a value is refused.
+"""
 
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from claims.fetch import parse_allow_list
 from web.hosts import public_base_url
+
+CIDRS = "comma-separated CIDRs such as 10.0.0.0/8,127.0.0.1/32, or empty"
+SECONDS = "a number of seconds"
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FORECAST_LEDGER_", extra="ignore")
 
-    database_url: str = "sqlite:///forecast-ledger.sqlite3"
-    fetch_allow: str = ""
-    challenge_window: float = Field(default=24 * 3600, ge=0)
-    rate_limit: int = Field(default=120, ge=0)  # forecast submissions per account per minute
+    database_url: str = Field(default="sqlite:///forecast-ledger.sqlite3", description="a URL")
+    fetch_allow: str = Field(default="", description=CIDRS)
+    challenge_window: float = Field(default=24 * 3600, ge=0, description=f"{SECONDS}, >= 0")
+    # forecast submissions per account per minute
+    rate_limit: int = Field(default=120, ge=0, description="a whole number >= 0 (0: off)")
     # sign-ins and sign-ups per client address, and from all clients, per minute (0: off)
-    sign_in_rate: int = Field(default=10, ge=0)
-    sign_in_total: int = Field(default=60, ge=0)
-    password_hashing: int = Field(default=1, ge=1, le=64)  # argon2 hashes at once
-    idempotency_hours: float = Field(default=24.0, gt=0)  # how long a key's answer is kept
+    sign_in_rate: int = Field(default=10, ge=0, description="a whole number >= 0 (0: off)")
+    sign_in_total: int = Field(default=60, ge=0, description="a whole number >= 0 (0: off)")
+    password_hashing: int = Field(  # argon2 hashes at once
+        default=1, ge=1, le=64, description="a whole number, 1-64"
+    )
+    idempotency_hours: float = Field(  # how long a key's answer is kept
+        default=24.0, gt=0, description="a number of hours, > 0"
+    )
     secret_key: str = ""
-    secure_cookies: bool = False  # session cookie only over HTTPS
-    peer_accuracy_prior: float = Field(default=10.0, gt=0)
-    max_body_bytes: int = Field(default=1_000_000, gt=0)
+    # session cookie only over HTTPS
+    secure_cookies: bool = Field(default=False, description="true or false")
+    peer_accuracy_prior: float = Field(default=10.0, gt=0, description="a number > 0")
+    max_body_bytes: int = Field(default=1_000_000, gt=0, description="a whole number > 0")
     # how often the scheduler looks for due work (each rule still polls at its own interval)
-    job_interval: float = Field(default=5.0, gt=0)
+    job_interval: float = Field(default=5.0, gt=0, description=f"{SECONDS}, > 0")
     # automatic resolution (forecasts.autoresolve.ResolutionPolicy), in seconds
-    poll_every: float = Field(default=3600.0, gt=0)
-    max_backoff: float = Field(default=24 * 3600, gt=0)
-    fetch_timeout: float = Field(default=10.0, gt=0, le=300)
-    fetch_concurrency: int = Field(default=16, ge=1, le=256)
+    poll_every: float = Field(default=3600.0, gt=0, description=f"{SECONDS}, > 0")
+    max_backoff: float = Field(default=24 * 3600, gt=0, description=f"{SECONDS}, > 0")
+    fetch_timeout: float = Field(default=10.0, gt=0, le=300, description=f"{SECONDS}, 0 to 300")
+    fetch_concurrency: int = Field(default=16, ge=1, le=256, description="a whole number, 1-256")
+    # the request log (web/requestlog.py) and who may read /metrics (web/metrics.py)
+    log_format: Literal["text", "json"] = Field(default="text", description="text or json")
+    metrics_allow: str = Field(default="", description=CIDRS)
     # scheme://host[:port]: used in pages; set, requests for other hosts get a 400 (web/hosts.py)
-    public_url: str = ""
+    public_url: str = Field(default="", description="scheme://host[:port], or empty")
+
+    @field_validator("fetch_allow", "metrics_allow")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        parse_allow_list(value)  # a ValueError names the bad entry
+        return value
 
     @field_validator("public_url")
     @classmethod

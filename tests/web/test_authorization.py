@@ -60,10 +60,11 @@ API: dict[tuple[str, str], str] = {
     ("DELETE", "/api/v1/me/tokens/{token_id}"): FORECASTER,
     ("GET", "/api/v1/leaderboard"): PUBLIC,
     ("GET", "/api/v1/forecasters/{handle}"): PUBLIC,
+    ("GET", "/api/v1/health"): PUBLIC,
     ("GET", "/openapi.json"): PUBLIC,
     ("GET", "/docs"): PUBLIC,
-    ("GET", "/docs/oauth2-redirect"): PUBLIC,
-    ("GET", "/redoc"): PUBLIC,
+    ("GET", "/docs/ui-init.js"): PUBLIC,
+    ("GET", "/metrics"): PUBLIC,  # to peers in FORECAST_LEDGER_METRICS_ALLOW, else a 404
 }
 PAGES: dict[tuple[str, str], str] = {
     ("GET", "/"): PUBLIC,

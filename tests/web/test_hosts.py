@@ -6,13 +6,11 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
-from typer.testing import CliRunner
 
 from tests.conftest import Tokens
 from tests.factories import FakeClock, auth, make_claim
 from web.app import create_app
-from web.cli import app as cli
-from web.settings import Settings, get_settings
+from web.settings import Settings
 
 PUBLIC = "https://ledger.example.org"
 SLUG = "gen-video-out-of-top-five"
@@ -96,14 +94,3 @@ def test_bad_public_urls_are_refused_clearly(value: str) -> None:
         Settings(public_url=value)
     assert "public_url" in str(raised.value) and "scheme://host[:port]" in str(raised.value)
     assert "secret" not in raised.value.errors()[0]["msg"]  # what the command prints
-
-
-def test_the_command_names_a_bad_setting(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("FORECAST_LEDGER_PUBLIC_URL", "https://ledger.example.org/path")
-    get_settings.cache_clear()
-    try:
-        result = CliRunner().invoke(cli, ["migrate"])
-    finally:
-        get_settings.cache_clear()
-    assert result.exit_code == 2
-    assert "FORECAST_LEDGER_PUBLIC_URL: must be scheme://host[:port]" in result.output

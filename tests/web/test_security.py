@@ -23,17 +23,14 @@ PAGE_POLICY = SECURITY_HEADERS["Content-Security-Policy"]
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
-def _has_headers(response: object, *, csp: bool = True) -> None:
+def _has_headers(response: object) -> None:
     headers = response.headers  # type: ignore[attr-defined]
     for name, value in COMMON.items():
         assert headers.get(name) == value, (name, response)
-    if csp:
-        # the pages send a stricter policy of their own (default-src 'none'): either will do
-        policy = headers.get("content-security-policy", "")
-        assert policy in (CONTENT_SECURITY_POLICY, PAGE_POLICY), (policy, response)
-        assert "'unsafe-inline'" not in policy and "frame-ancestors 'none'" in policy
-    else:
-        assert "content-security-policy" not in headers
+    # the pages send a stricter policy of their own (default-src 'none'): either will do
+    policy = headers.get("content-security-policy", "")
+    assert policy in (CONTENT_SECURITY_POLICY, PAGE_POLICY), (policy, response)
+    assert "'unsafe-inline'" not in policy and "frame-ancestors 'none'" in policy
 
 
 def test_pages_and_api_carry_the_security_headers(client: TestClient, tokens: Tokens) -> None:
@@ -66,13 +63,16 @@ def test_pages_and_api_carry_the_security_headers(client: TestClient, tokens: To
     _has_headers(client.post("/api/v1/claims", content=b"x" * 2_000_000))  # 413
 
 
-def test_the_interactive_docs_go_without_the_csp(client: TestClient) -> None:
-    """FastAPI's /docs and /redoc load a CDN script and start it inline: a strict CSP would
-    leave them blank, so they alone go without it (docs/decisions.md)."""
-    for path in ("/docs", "/redoc"):
-        response = client.get(path)
-        assert response.status_code == 200
-        _has_headers(response, csp=False)
+def test_the_interactive_docs_have_the_csp_and_no_inline_script(client: TestClient) -> None:
+    """/docs starts Swagger UI from served files (web/apidocs), so it keeps the CSP;
+    ReDoc is not served."""
+    response = client.get("/docs")
+    assert response.status_code == 200
+    _has_headers(response)
+    assert "<script>" not in response.text and "cdn" not in response.text
+    for script in re.findall(r'<script src="([^"]+)"', response.text):
+        assert client.get(script).status_code == 200, script
+    assert client.get("/redoc").status_code == 404
 
 
 def test_pages_use_no_inline_script_or_style(client: TestClient, tokens: Tokens) -> None:

@@ -23,6 +23,7 @@ from web.api.views import ForecastOut, Page, WithdrawalOut
 from web.context import AppContext
 from web.deps import Caller, Ctx, MaybeCaller, ReadSession
 from web.errors import error_headers, responses, status_of
+from web.metrics import observe_submission
 
 router = APIRouter(tags=["forecasts"])
 IdempotencyKey = Annotated[
@@ -63,6 +64,20 @@ def _json(value: object) -> bytes:
 
 
 async def decide_submission(
+    ctx: AppContext,
+    caller: Principal,
+    slug: str,
+    probability: float | None,
+    rationale: str | None,
+    key: str | None,
+) -> Decision:
+    """Store a submission (withdrawal when `probability` is None) and render its answer."""
+    decision = await _decide(ctx, caller, slug, probability, rationale, key)
+    observe_submission("withdraw" if probability is None else "submit", decision.status)
+    return decision
+
+
+async def _decide(
     ctx: AppContext,
     caller: Principal,
     slug: str,

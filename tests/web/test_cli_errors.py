@@ -1,0 +1,58 @@
+"""Bad arguments and bad settings: one line naming them and what they accept, exit status 2."""
+
+import os
+import subprocess
+
+import pytest
+
+from tests.e2e.conftest import BIN
+
+CASES = [
+    (
+        {"FORECAST_LEDGER_FETCH_ALLOW": "notacidr"},
+        ["tick"],
+        "FORECAST_LEDGER_FETCH_ALLOW='notacidr' is not accepted: it takes comma-separated CIDRs",
+    ),
+    (
+        {"FORECAST_LEDGER_CHALLENGE_WINDOW": "abc"},
+        ["migrate"],
+        "FORECAST_LEDGER_CHALLENGE_WINDOW='abc' is not accepted: it takes a number of seconds",
+    ),
+    (
+        {"FORECAST_LEDGER_LOG_FORMAT": "xml"},
+        ["serve"],
+        "FORECAST_LEDGER_LOG_FORMAT='xml' is not accepted: it takes text or json",
+    ),
+    (
+        {"FORECAST_LEDGER_PUBLIC_URL": "https://ledger.example.org/path"},
+        ["migrate"],
+        "FORECAST_LEDGER_PUBLIC_URL is not accepted: it takes scheme://host[:port], or empty "
+        "(must be scheme://host[:port]",
+    ),
+    (
+        {},
+        ["user", "role", "carol", "superuser"],
+        "forecast-ledger user role: Invalid value for 'role': 'superuser' is not one of "
+        "'forecaster', 'editor', 'admin'.",
+    ),
+    ({}, ["serve", "--port", "abc"], "forecast-ledger serve: Invalid value for '--port'"),
+    ({}, ["user", "add", "Not_A_Handle"], "Invalid value for 'handle': handles are lowercase"),
+]
+
+
+@pytest.mark.parametrize(("env", "args", "expected"), CASES)
+def test_one_line_and_exit_status_2(
+    database_url: str, env: dict[str, str], args: list[str], expected: str
+) -> None:
+    done = subprocess.run(
+        [str(BIN / "forecast-ledger"), *args],
+        env={**os.environ, "FORECAST_LEDGER_DATABASE_URL": database_url, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2, done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, done.stderr
+    assert expected in lines[0]
+    assert "Traceback" not in done.stderr + done.stdout and done.stdout == ""
