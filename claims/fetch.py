@@ -5,7 +5,8 @@ spellings other than a canonical IP, and every address the host resolves to must
 in the operator's allow list, or public (global, not multicast, not an IPv6 block that embeds
 IPv4) and then only over https on an allowed port. The request goes to the vetted address
 itself (Host header and TLS SNI carry the name), so a second DNS answer cannot swap it.
-Redirects are followed by hand and re-vetted; time, size and hops are capped.
+Redirects are followed by hand and re-vetted; time, size and hops are capped, and the body
+is decoded here under the cap (`claims.decoding`), never by httpx.
 """
 
 import asyncio
@@ -21,6 +22,7 @@ from http.cookiejar import DefaultCookiePolicy
 import httpx
 
 from claims.clock import Clock, as_utc, utc_now
+from claims.decoding import ACCEPT_ENCODING, BoundedDecoder, EncodingRefused
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -43,6 +45,7 @@ _NOT_PUBLIC = tuple(
     )
 )
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+_RAW_SLACK = 64 * 1024  # encoded bytes beyond the cap that a body within it may take
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 # WHATWG: a host whose last label is a number is an IPv4 address in some spelling.
 _NUMERIC_LABEL = re.compile(r"0x[0-9a-f]*|[0-9]+", re.IGNORECASE)
@@ -180,16 +183,12 @@ async def _follow(
                 current = str(target.join(location))
                 trail.append(current)
                 continue
-            body, over = await _read_capped(response, policy.max_bytes)
+            body, error = await _read_capped(response, policy.max_bytes)
         finally:
             await response.aclose()
         status = response.status_code
-        if over:
-            error: str | None = f"body exceeds {policy.max_bytes} bytes"
-        elif not 200 <= status < 300:
+        if error is None and not 200 <= status < 300:
             error = f"HTTP {status}"
-        else:
-            error = None
         return _Answer(status, response.headers.get("content-type"), body, error)
     raise _Failure(f"more than {policy.max_redirects} redirects")
 
@@ -280,6 +279,7 @@ def _pinned_request(
         "Host": target.netloc.decode("ascii"),
         "User-Agent": policy.user_agent,
         "Accept": "*/*",
+        "Accept-Encoding": ACCEPT_ENCODING,  # only what `BoundedDecoder` decodes
         # One connection per request: a pooled connection to the same IP could otherwise
         # carry a request for another name under the first name's TLS session.
         "Connection": "close",
@@ -289,15 +289,24 @@ def _pinned_request(
     return client.build_request("GET", pinned, headers=headers, extensions=extensions)
 
 
-async def _read_capped(response: httpx.Response, max_bytes: int) -> tuple[bytes, bool]:
-    """The body up to `max_bytes`, and whether there was more."""
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in response.aiter_bytes():
-        room = max_bytes - size
-        if len(chunk) > room:
-            chunks.append(chunk[:room])
-            return b"".join(chunks), True
-        chunks.append(chunk)
-        size += len(chunk)
-    return b"".join(chunks), False
+async def _read_capped(response: httpx.Response, max_bytes: int) -> tuple[bytes, str | None]:
+    """The decoded body up to `max_bytes`, and the error if it was longer or undecodable."""
+    try:
+        decoder = BoundedDecoder(
+            response.headers.get_list("content-encoding", split_commas=True), max_bytes
+        )
+    except EncodingRefused as exc:
+        return b"", str(exc)
+    # The encoded stream is capped too: deflate can spend input on no output at all.
+    raw_left = max_bytes + _RAW_SLACK
+    async for chunk in response.aiter_raw():
+        raw_left -= len(chunk)
+        try:
+            done = decoder.feed(chunk)
+        except EncodingRefused as exc:
+            return b"", str(exc)
+        if done or raw_left < 0:
+            break
+    if decoder.over or raw_left < 0:
+        return decoder.body, f"body exceeds {max_bytes} bytes"
+    return decoder.body, None

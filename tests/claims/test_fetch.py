@@ -66,7 +66,10 @@ def recording_client(
 
     def answer(request: httpx.Request) -> httpx.Response:
         seen.append(request)
-        return responses[request.url.path]
+        given = responses[request.url.path]
+        # As a network answer: a raw stream, not content already read.
+        stream = httpx.ByteStream(given.content)
+        return httpx.Response(given.status_code, headers=given.headers, stream=stream)
 
     return httpx.AsyncClient(transport=httpx.MockTransport(answer)), seen
 
