@@ -74,7 +74,9 @@ class FetchResult:
     content_type: str | None
     body: bytes  # at most `max_bytes`, after content decoding
     sha256: str  # hex digest of `body`
-    error: str | None
+    error: str | None  # may name the address a host resolved to: for editors
+    public_error: str | None  # `error` without any resolved address, for everyone
+    public_address: bool  # every hop connected to was public (not let in by the allow list)
 
     @property
     def ok(self) -> bool:
@@ -87,10 +89,15 @@ class _Answer:
     content_type: str | None
     body: bytes
     error: str | None
+    public_error: str | None = None  # when it differs from `error`
 
 
 class _Failure(Exception):
-    """A refusal or failure to report in the result, not to raise."""
+    """A refusal or failure to report in the result, not to raise; `public` hides addresses."""
+
+    def __init__(self, message: str, public: str | None = None) -> None:
+        super().__init__(message)
+        self.public = public or message
 
 
 def parse_allow_list(text: str) -> tuple[Network, ...]:
@@ -132,15 +139,16 @@ async def fetch(
     """
     fetched_at = as_utc((clock or utc_now)())
     trail = [url]
+    reached: list[Address] = []  # every address connected to, hop by hop
     try:
         async with asyncio.timeout(policy.timeout):
             if client is not None:
-                answer = await _follow(url, policy, client, resolver or _resolve, trail)
+                answer = await _follow(url, policy, client, resolver or _resolve, trail, reached)
             else:
                 async with make_client(policy) as own:
-                    answer = await _follow(url, policy, own, resolver or _resolve, trail)
+                    answer = await _follow(url, policy, own, resolver or _resolve, trail, reached)
     except _Failure as exc:
-        answer = _Answer(None, None, b"", str(exc))
+        answer = _Answer(None, None, b"", str(exc), exc.public)
     except TimeoutError:
         answer = _Answer(None, None, b"", f"timed out after {policy.timeout:g} s")
     except httpx.TimeoutException as exc:
@@ -156,6 +164,8 @@ async def fetch(
         body=answer.body,
         sha256=hashlib.sha256(answer.body).hexdigest(),
         error=answer.error,
+        public_error=answer.public_error or answer.error,
+        public_address=all(_is_public(address) for address in reached),
     )
 
 
@@ -165,6 +175,7 @@ async def _follow(
     client: httpx.AsyncClient,
     resolve: Resolver,
     trail: list[str],
+    reached: list[Address],
 ) -> _Answer:
     """Fetch `url`, following up to `max_redirects` redirects, vetting every hop."""
     seen: set[str] = set()
@@ -175,6 +186,7 @@ async def _follow(
             raise _Failure(f"redirect loop at {target}")
         seen.add(str(target))
         address = await _vet(target, policy, resolve)
+        reached.append(address)
         request = _pinned_request(client, target, address, policy)
         response = await client.send(request, stream=True, follow_redirects=False)
         try:
@@ -227,7 +239,8 @@ async def _vet(target: httpx.URL, policy: FetchPolicy, resolve: Resolver) -> Add
     for address in addresses:
         reason = _refusal(address, scheme, port, policy)
         if reason:
-            raise _Failure(f"refused: {host!r} -> {reason}")
+            detail, public = reason
+            raise _Failure(f"refused: {host!r} -> {detail}", f"refused: {host!r} -> {public}")
     return addresses[0]
 
 
@@ -251,16 +264,19 @@ def _normalise(address: Address) -> Address:
     return address
 
 
-def _refusal(address: Address, scheme: str, port: int, policy: FetchPolicy) -> str | None:
-    """Why `address` may not be fetched from, or None when it may."""
+def _refusal(
+    address: Address, scheme: str, port: int, policy: FetchPolicy
+) -> tuple[str, str] | None:
+    """Why `address` may not be fetched from (for editors, for everyone), or None if it may."""
     if any(address in network for network in policy.allow):
         return None
     if not _is_public(address):
-        return f"{address} is not a public address"
+        return f"{address} is not a public address", "not a public address"
     if scheme != "https":
-        return f"plain http to {address} (only https outside the allow list)"
+        only = "(only https outside the allow list)"
+        return f"plain http to {address} {only}", f"plain http {only}"
     if port not in policy.ports:
-        return f"port {port} is not allowed"
+        return (f"port {port} is not allowed",) * 2
     return None
 
 

@@ -13,6 +13,7 @@ def resolution_policy(settings: Settings) -> ResolutionPolicy:
         fetch=FetchPolicy(
             allow=parse_allow_list(settings.fetch_allow), timeout=settings.fetch_timeout
         ),
+        rule_deadline=settings.rule_deadline,
         challenge_window=timedelta(seconds=settings.challenge_window),
         poll_every=timedelta(seconds=settings.poll_every),
         max_backoff=timedelta(seconds=max(settings.max_backoff, settings.poll_every)),

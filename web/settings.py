@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     max_backoff: float = Field(default=24 * 3600, gt=0)
     fetch_timeout: float = Field(default=10.0, gt=0, le=300)
     fetch_concurrency: int = Field(default=16, ge=1, le=256)
+    rule_deadline: float = Field(default=5.0, gt=0, le=300)  # one rule's parse and evaluation
+    # bodies and values fetched from non-public addresses (the allow list) shown to everyone
+    publish_private_evidence: bool = False
 
 
 @lru_cache
