@@ -1,13 +1,17 @@
 """Judge a document under a deadline: `assess` runs in a child process, killed past it.
 
 Parsing, JMESPath and CSS selectors are CPU work on a body chosen by whoever runs the source,
-and much of it (lexbor, feedparser's C parsers) holds the GIL: a thread cannot be stopped and
-would stall the event loop beside it. A process can be killed. Children fork from a
-forkserver that has imported the parsers once, so each costs milliseconds, not an import.
-Past the deadline, or past its memory allowance, a rule has no decision.
+and much of it (lexbor, the C parsers) holds the GIL: a thread cannot be stopped and would
+stall the event loop beside it. A process can be killed. The child is forked from the caller
+(a millisecond or two, nothing imported again; forkserver and spawn would run the main
+module again in every child, which for `serve` is the whole app). A fork of a threaded
+process can inherit a lock another thread held; the child then hangs, and the deadline
+kills it like any other slow rule. Past the deadline, or past its memory allowance, a rule
+has no decision.
 """
 
 import multiprocessing
+import os
 import resource
 from multiprocessing.connection import Connection
 
@@ -16,9 +20,7 @@ from claims.rules import RuleSpec, Verdict, assess
 RULE_DEADLINE = 5.0  # seconds for one rule's parse and evaluation, the child's start included
 MEMORY_ALLOWANCE = 512 * 1024 * 1024  # bytes of address space a child may add to its own
 
-_CONTEXT = multiprocessing.get_context("forkserver")
-# "__main__" too: otherwise every child imports the main module again (for `serve`, the app).
-_CONTEXT.set_forkserver_preload(["__main__", "claims.rules"])
+_CONTEXT = multiprocessing.get_context("fork")
 
 
 def assess_within(
@@ -48,6 +50,7 @@ def assess_within(
 
 
 def _assess_into(sender: Connection, rule: RuleSpec, body: bytes, content_type: str | None) -> None:
+    os.nice(10)  # the server's own threads come first when the cores are busy
     _limit_memory()
     try:
         verdict = assess(rule, body, content_type)

@@ -20,6 +20,12 @@ SLOW_SECONDS = 5.0
 OVERSIZE_BYTES = 3_000_000
 BOMB_BYTES = 512 * 1024 * 1024  # what the bombs decode to; both are about 1 KB on the wire
 ENCODED = b'{"encoded": true}'
+# Hostile evidence for rules: backtracking regexes take 2^28 steps on the first, and lexbor's
+# `:has()` with descendant combinators does not finish on the second (200 nested divs).
+CATASTROPHIC_REGEX = "(a+)+$"
+CATASTROPHIC_TEXT = b"a" * 28 + b"!"
+CATASTROPHIC_SELECTOR = ":has(div div div div p)"
+DEEP_HTML = b"<div>" * 200
 
 
 class EvidenceServer:
@@ -166,12 +172,21 @@ def _encoded(encoding: str, body: Callable[[], bytes]) -> Route:
     return route
 
 
+def _static(body: bytes, content_type: str) -> Route:
+    def route(handler: BaseHTTPRequestHandler, server: EvidenceServer) -> None:
+        _send(handler, 200, body, content_type)
+
+    return route
+
+
 def _raw_deflate(data: bytes) -> bytes:
     packer = zlib.compressobj(6, zlib.DEFLATED, -zlib.MAX_WBITS)
     return packer.compress(data) + packer.flush()
 
 
 _ROUTES: dict[str, Route] = {
+    "/hostile/aaaa.txt": _static(CATASTROPHIC_TEXT, "text/plain; charset=utf-8"),
+    "/hostile/deep.html": _static(DEEP_HTML, "text/html; charset=utf-8"),
     "/encoded/gzip": _encoded("gzip", lambda: gzip.compress(ENCODED)),
     "/encoded/deflate": _encoded("deflate", lambda: zlib.compress(ENCODED)),
     "/encoded/raw-deflate": _encoded("deflate", lambda: _raw_deflate(ENCODED)),
