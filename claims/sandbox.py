@@ -1,26 +1,49 @@
-"""Judge a document under a deadline: `assess` runs in a child process, killed past it.
+"""Judge a document under a deadline: `assess` runs in a worker process, killed past it.
 
 Parsing, JMESPath and CSS selectors are CPU work on a body chosen by whoever runs the source,
 and much of it (lexbor, the C parsers) holds the GIL: a thread cannot be stopped and would
-stall the event loop beside it. A process can be killed. The child is forked from the caller
-(a millisecond or two, nothing imported again; forkserver and spawn would run the main
-module again in every child, which for `serve` is the whole app). A fork of a threaded
-process can inherit a lock another thread held; the child then hangs, and the deadline
-kills it like any other slow rule. Past the deadline, or past its memory allowance, a rule
-has no decision.
+stall the event loop beside it. A process can be killed. Workers are forked from the caller
+(nothing imported again; forkserver and spawn would run the main module again in every
+child, which for `serve` is the whole app) and kept for the next document until one is
+killed, replaced or in excess. A fork of a threaded process can inherit a lock another
+thread held; the worker then hangs, and the deadline kills it like any slow rule. Past the
+deadline, or past its memory allowance, a rule has no decision.
 """
 
 import multiprocessing
 import os
 import resource
+import threading
 from multiprocessing.connection import Connection
 
 from claims.rules import RuleSpec, Verdict, assess
 
-RULE_DEADLINE = 5.0  # seconds for one rule's parse and evaluation, the child's start included
-MEMORY_ALLOWANCE = 512 * 1024 * 1024  # bytes of address space a child may add to its own
+RULE_DEADLINE = 5.0  # seconds for one rule's parse and evaluation
+MEMORY_ALLOWANCE = 512 * 1024 * 1024  # bytes of address space a worker may add to its own
+IDLE_WORKERS = 8  # kept between evaluations; more are forked when more run at once
+JOBS_PER_WORKER = 200  # then it is replaced, so no worker drifts far from its allowance
 
 _CONTEXT = multiprocessing.get_context("fork")
+
+
+class _Worker:
+    """A forked child judging one document at a time, sent over a pipe."""
+
+    def __init__(self) -> None:
+        self.conn, theirs = _CONTEXT.Pipe()
+        self.process = _CONTEXT.Process(target=_serve, args=(theirs,), daemon=True)
+        self.process.start()
+        theirs.close()
+        self.jobs = 0
+
+    def stop(self) -> None:
+        self.process.kill()
+        self.process.join()
+        self.conn.close()
+
+
+_lock = threading.Lock()
+_idle: list[_Worker] = []
 
 
 def assess_within(
@@ -29,35 +52,54 @@ def assess_within(
     """`assess(rule, body, content_type)`, or no decision if it takes more than `deadline` s.
 
     Blocks the calling thread (never the GIL) while it waits: call it through a thread.
+    A worker past the deadline is killed; the next evaluation gets another.
     """
-    receiver, sender = _CONTEXT.Pipe(duplex=False)
-    child = _CONTEXT.Process(
-        target=_assess_into, args=(sender, rule, body, content_type), daemon=True
-    )
-    child.start()
-    sender.close()
+    with _lock:
+        worker = _idle.pop() if _idle else None
+    worker = worker or _Worker()
     try:
-        if not receiver.poll(deadline):
+        worker.conn.send((rule, body, content_type))
+        if not worker.conn.poll(deadline):
+            worker.stop()
             return Verdict(decision=None, error=f"evaluation took more than {deadline:g} s")
-        verdict: Verdict = receiver.recv()
-        return verdict
-    except EOFError:
+        verdict: Verdict = worker.conn.recv()
+    except (EOFError, OSError):
+        worker.stop()
         return Verdict(decision=None, error="evaluation failed: the worker died")
-    finally:
-        child.kill()
-        child.join()
-        receiver.close()
+    worker.jobs += 1
+    with _lock:
+        keep = len(_idle) < IDLE_WORKERS and worker.jobs < JOBS_PER_WORKER
+        if keep:
+            _idle.append(worker)
+    if not keep:
+        worker.stop()
+    return verdict
 
 
-def _assess_into(sender: Connection, rule: RuleSpec, body: bytes, content_type: str | None) -> None:
+def _serve(conn: Connection) -> None:
+    # Close every descriptor inherited from the parent but this pipe: a listening socket or a
+    # database connection held open here would outlive the parent's closing it.
+    os.closerange(3, conn.fileno())
+    os.closerange(conn.fileno() + 1, os.sysconf("SC_OPEN_MAX"))
+    parent = os.getppid()
     os.nice(10)  # the server's own threads come first when the cores are busy
     _limit_memory()
-    try:
-        verdict = assess(rule, body, content_type)
-    except MemoryError:
-        verdict = Verdict(decision=None, error="evaluation failed: out of its memory allowance")
-    sender.send(verdict)
-    sender.close()
+    while True:
+        while not conn.poll(1.0):
+            if os.getppid() != parent:
+                return  # the parent died without closing the pipe
+        try:
+            rule, body, content_type = conn.recv()
+        except EOFError:
+            return
+        try:
+            verdict = assess(rule, body, content_type)
+        except MemoryError:
+            conn.send(
+                Verdict(decision=None, error="evaluation failed: out of its memory allowance")
+            )
+            return  # what is left of the heap is not worth keeping
+        conn.send(verdict)
 
 
 def _limit_memory() -> None:
