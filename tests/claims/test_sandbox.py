@@ -9,6 +9,7 @@ from claims.sandbox import assess_within
 from tests.claims.evidence_server import (
     CATASTROPHIC_REGEX,
     CATASTROPHIC_SELECTOR,
+    DEEP_HTML,
     EvidenceServer,
 )
 from tests.claims.test_fetch import NOW, POLICY
@@ -53,3 +54,16 @@ def test_values_come_back_from_the_child_whole() -> None:
     verdict = assess_within(rule, b'{"items": [{"n": 1}, {"n": 2, "s": "\\u00e9"}]}', None)
     assert verdict.decision is None and verdict.error is None
     assert verdict.value == [{"n": 2, "s": "é"}]
+
+
+def test_after_a_worker_is_killed_the_next_document_is_judged() -> None:
+    hostile = RuleSpec(
+        url="https://example.org/",
+        format="html",
+        select=CATASTROPHIC_SELECTOR,
+        expression="length(@) == `0`",
+    )
+    fine = RuleSpec(url="https://example.org/", format="html", select="div", expression="`true`")
+    slow = assess_within(hostile, DEEP_HTML, "text/html", deadline=0.5)
+    assert slow.error == "evaluation took more than 0.5 s"
+    assert [assess_within(fine, DEEP_HTML, "text/html").decision for _ in range(3)] == [True] * 3
