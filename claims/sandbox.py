@@ -13,6 +13,7 @@ deadline, or past its memory allowance, a rule has no decision.
 import multiprocessing
 import os
 import resource
+import signal
 import threading
 from multiprocessing.connection import Connection
 
@@ -81,6 +82,9 @@ def _serve(conn: Connection) -> None:
     # database connection held open here would outlive the parent's closing it.
     os.closerange(3, conn.fileno())
     os.closerange(conn.fileno() + 1, os.sysconf("SC_OPEN_MAX"))
+    # The server's handlers (uvicorn's, the worker command's) would make SIGTERM a no-op here.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     parent = os.getppid()
     os.nice(10)  # the server's own threads come first when the cores are busy
     _limit_memory()
