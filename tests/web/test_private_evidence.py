@@ -5,12 +5,15 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import update
 
+from claims.models import EvidenceSnapshot
 from tests.claims.evidence_server import EvidenceServer
 from tests.claims.payloads import APPSTORE_V2
 from tests.conftest import Tokens
 from tests.factories import FakeClock, auth
 from tests.web.test_resolution_api import CLOSES, SLUG, YES, claim_with, rules, rules_run
+from web.db import Database
 from web.settings import Settings
 
 
@@ -96,3 +99,26 @@ def test_public_errors_never_name_the_address_a_name_resolved_to(
     assert stored["error"] == "refused: 'localhost' -> not a public address"
     assert "127.0.0.1" not in client.get(f"/claims/{SLUG}").text
     assert server.hits == []
+
+
+@pytest.mark.parametrize(("recorded", "anyone"), [(True, 200), (None, 403)])
+def test_public_bodies_are_for_everyone_and_unrecorded_ones_are_not(
+    client: TestClient,
+    tokens: Tokens,
+    server: EvidenceServer,
+    clock: FakeClock,
+    db: Database,
+    recorded: bool | None,
+    anyone: int,
+) -> None:
+    decided, _ = resolved_with_evidence(client, tokens, server, clock)
+    with db.writing() as session:  # as a public fetch would record it, or a pre-0009 row
+        session.execute(update(EvidenceSnapshot).values(public_address=recorded))
+        session.commit()
+    assert body(client, decided).status_code == anyone
+    [listed] = [
+        item
+        for item in client.get(f"/api/v1/claims/{SLUG}/evidence").json()["items"]
+        if item["id"] == decided["id"]
+    ]
+    assert listed["public_address"] is recorded and listed["withheld"] is (anyone != 200)
