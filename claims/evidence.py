@@ -20,7 +20,8 @@ from pydantic import ValidationError
 from claims.clock import Clock, as_utc, utc_now
 from claims.fetch import FetchPolicy, FetchResult, Resolver, fetch, make_client
 from claims.models import EvidenceSnapshot
-from claims.rules import Outcome, RuleSpec, Verdict, assess, decide
+from claims.rules import Outcome, RuleSpec, Verdict, decide
+from claims.sandbox import RULE_DEADLINE, assess_within
 
 KEPT_VALUE_CHARS = 16_000  # an extracted value larger than this is kept as a preview
 
@@ -41,6 +42,11 @@ class RuleCheck:
     @property
     def error(self) -> str | None:
         return self.fetch.error or self.verdict.error
+
+    @property
+    def public_error(self) -> str | None:
+        """`error` without the addresses names resolved to (`FetchResult.public_error`)."""
+        return self.fetch.public_error or self.verdict.error
 
 
 @dataclass(frozen=True)
@@ -101,6 +107,7 @@ async def check_claims(
     clock: Clock = utc_now,
     on_checked: OnChecked | None = None,
     resolver: Resolver | None = None,
+    deadline: float = RULE_DEADLINE,
 ) -> list[ClaimCheck]:
     """Check every claim, at most `concurrency` at a time; `on_checked` sees each as it ends."""
     gate = asyncio.Semaphore(concurrency)
@@ -109,7 +116,7 @@ async def check_claims(
         async def one(item: ClaimRules) -> ClaimCheck:
             async with gate:
                 check = await check_claim(
-                    item, policy, client=client, clock=clock, resolver=resolver
+                    item, policy, client=client, clock=clock, resolver=resolver, deadline=deadline
                 )
                 if on_checked is not None:
                     await on_checked(check)
@@ -125,12 +132,13 @@ async def check_claim(
     client: httpx.AsyncClient | None = None,
     clock: Clock = utc_now,
     resolver: Resolver | None = None,
+    deadline: float = RULE_DEADLINE,
 ) -> ClaimCheck:
-    """Fetch and judge every rule of one claim (its rules concurrently)."""
+    """Fetch and judge every rule of one claim (its rules concurrently), each under `deadline`."""
     checked_at = as_utc(clock())
     results = await asyncio.gather(
         *(
-            _check_rule(index, rule, policy, client, clock, resolver)
+            _check_rule(index, rule, policy, client, clock, resolver, deadline)
             for index, rule in enumerate(item.rules)
         )
     )
@@ -149,6 +157,7 @@ async def _check_rule(
     client: httpx.AsyncClient | None,
     clock: Clock,
     resolver: Resolver | None,
+    deadline: float,
 ) -> RuleCheck:
     try:
         rule = RuleSpec.model_validate(raw)
@@ -159,8 +168,11 @@ async def _check_rule(
     result = await fetch(rule.url, policy, client=client, clock=clock, resolver=resolver)
     if not result.ok:
         return RuleCheck(index, rule, result, Verdict(decision=None))
-    # Parsing and JMESPath are CPU work an editor's rule can make slow: keep them off the loop.
-    verdict = await asyncio.to_thread(assess, rule, result.body, result.content_type)
+    # Parsing and evaluation run in a child process that is killed past the deadline; the
+    # thread only waits for it.
+    verdict = await asyncio.to_thread(
+        assess_within, rule, result.body, result.content_type, deadline
+    )
     return RuleCheck(index, rule, result, verdict)
 
 
@@ -174,13 +186,19 @@ def _no_fetch(url: str, at: datetime, error: str) -> FetchResult:
         body=b"",
         sha256=hashlib.sha256(b"").hexdigest(),
         error=error,
+        public_error=error,
+        public_address=True,  # nothing was fetched
     )
 
 
 def snapshot_of(
-    claim_id: int, result: RuleCheck, *, proposal_id: int | None = None
+    claim_id: int, result: RuleCheck, *, proposal_id: int | None = None, detailed: bool = False
 ) -> EvidenceSnapshot:
-    """The evidence snapshot of one fetch (not added to any session)."""
+    """The evidence snapshot of one fetch (not added to any session).
+
+    `detailed` keeps the addresses names resolved to in `error`: for editors' dry runs only,
+    never for a snapshot that is stored.
+    """
     fetched = result.fetch
     return EvidenceSnapshot(
         claim_id=claim_id,
@@ -195,9 +213,20 @@ def snapshot_of(
         body=zlib.compress(fetched.body, 6),  # all of it: the fetcher caps it
         value=_kept_value(result.verdict.value),
         decision=result.decision,
-        error=result.error,
+        error=result.error if detailed else result.public_error,
+        public_address=fetched.public_address,
         proposal_id=proposal_id,
     )
+
+
+def body_shown(snapshot: EvidenceSnapshot, *, editor: bool, publish_private: bool) -> bool:
+    """Whether a caller may see the snapshot's body and value.
+
+    A body fetched from an address only the allow list let in is the operator's internal
+    source: editors see it, everyone else only if the operator publishes such evidence.
+    Snapshots from before this was recorded (None) count as not public.
+    """
+    return editor or publish_private or snapshot.public_address is True
 
 
 def snapshot_body(snapshot: EvidenceSnapshot) -> bytes:

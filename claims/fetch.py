@@ -5,7 +5,8 @@ spellings other than a canonical IP, and every address the host resolves to must
 in the operator's allow list, or public (global, not multicast, not an IPv6 block that embeds
 IPv4) and then only over https on an allowed port. The request goes to the vetted address
 itself (Host header and TLS SNI carry the name), so a second DNS answer cannot swap it.
-Redirects are followed by hand and re-vetted; time, size and hops are capped.
+Redirects are followed by hand and re-vetted; time, size and hops are capped, and the body
+is decoded here under the cap (`claims.decoding`), never by httpx.
 """
 
 import asyncio
@@ -21,6 +22,7 @@ from http.cookiejar import DefaultCookiePolicy
 import httpx
 
 from claims.clock import Clock, as_utc, utc_now
+from claims.decoding import ACCEPT_ENCODING, BoundedDecoder, EncodingRefused
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -43,6 +45,7 @@ _NOT_PUBLIC = tuple(
     )
 )
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+_RAW_SLACK = 64 * 1024  # encoded bytes beyond the cap that a body within it may take
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 # WHATWG: a host whose last label is a number is an IPv4 address in some spelling.
 _NUMERIC_LABEL = re.compile(r"0x[0-9a-f]*|[0-9]+", re.IGNORECASE)
@@ -73,7 +76,9 @@ class FetchResult:
     content_type: str | None
     body: bytes  # at most `max_bytes`, after content decoding
     sha256: str  # hex digest of `body`
-    error: str | None
+    error: str | None  # may name the address a host resolved to: for editors
+    public_error: str | None  # `error` without any resolved address, for everyone
+    public_address: bool  # every hop connected to was public (not let in by the allow list)
 
     @property
     def ok(self) -> bool:
@@ -86,10 +91,15 @@ class _Answer:
     content_type: str | None
     body: bytes
     error: str | None
+    public_error: str | None = None  # when it differs from `error`
 
 
 class _Failure(Exception):
-    """A refusal or failure to report in the result, not to raise."""
+    """A refusal or failure to report in the result, not to raise; `public` hides addresses."""
+
+    def __init__(self, message: str, public: str | None = None) -> None:
+        super().__init__(message)
+        self.public = public or message
 
 
 def parse_allow_list(text: str) -> tuple[Network, ...]:
@@ -131,15 +141,16 @@ async def fetch(
     """
     fetched_at = as_utc((clock or utc_now)())
     trail = [url]
+    reached: list[Address] = []  # every address connected to, hop by hop
     try:
         async with asyncio.timeout(policy.timeout):
             if client is not None:
-                answer = await _follow(url, policy, client, resolver or _resolve, trail)
+                answer = await _follow(url, policy, client, resolver or _resolve, trail, reached)
             else:
                 async with make_client(policy) as own:
-                    answer = await _follow(url, policy, own, resolver or _resolve, trail)
+                    answer = await _follow(url, policy, own, resolver or _resolve, trail, reached)
     except _Failure as exc:
-        answer = _Answer(None, None, b"", str(exc))
+        answer = _Answer(None, None, b"", str(exc), exc.public)
     except TimeoutError:
         answer = _Answer(None, None, b"", f"timed out after {policy.timeout:g} s")
     except httpx.TimeoutException as exc:
@@ -155,6 +166,8 @@ async def fetch(
         body=answer.body,
         sha256=hashlib.sha256(answer.body).hexdigest(),
         error=answer.error,
+        public_error=answer.public_error or answer.error,
+        public_address=all(_is_public(address) for address in reached),
     )
     if policy.observe is not None:
         policy.observe(result)
@@ -167,6 +180,7 @@ async def _follow(
     client: httpx.AsyncClient,
     resolve: Resolver,
     trail: list[str],
+    reached: list[Address],
 ) -> _Answer:
     """Fetch `url`, following up to `max_redirects` redirects, vetting every hop."""
     seen: set[str] = set()
@@ -177,6 +191,7 @@ async def _follow(
             raise _Failure(f"redirect loop at {target}")
         seen.add(str(target))
         address = await _vet(target, policy, resolve)
+        reached.append(address)
         request = _pinned_request(client, target, address, policy)
         response = await client.send(request, stream=True, follow_redirects=False)
         try:
@@ -185,16 +200,12 @@ async def _follow(
                 current = str(target.join(location))
                 trail.append(current)
                 continue
-            body, over = await _read_capped(response, policy.max_bytes)
+            body, error = await _read_capped(response, policy.max_bytes)
         finally:
             await response.aclose()
         status = response.status_code
-        if over:
-            error: str | None = f"body exceeds {policy.max_bytes} bytes"
-        elif not 200 <= status < 300:
+        if error is None and not 200 <= status < 300:
             error = f"HTTP {status}"
-        else:
-            error = None
         return _Answer(status, response.headers.get("content-type"), body, error)
     raise _Failure(f"more than {policy.max_redirects} redirects")
 
@@ -233,7 +244,8 @@ async def _vet(target: httpx.URL, policy: FetchPolicy, resolve: Resolver) -> Add
     for address in addresses:
         reason = _refusal(address, scheme, port, policy)
         if reason:
-            raise _Failure(f"refused: {host!r} -> {reason}")
+            detail, public = reason
+            raise _Failure(f"refused: {host!r} -> {detail}", f"refused: {host!r} -> {public}")
     return addresses[0]
 
 
@@ -257,16 +269,19 @@ def _normalise(address: Address) -> Address:
     return address
 
 
-def _refusal(address: Address, scheme: str, port: int, policy: FetchPolicy) -> str | None:
-    """Why `address` may not be fetched from, or None when it may."""
+def _refusal(
+    address: Address, scheme: str, port: int, policy: FetchPolicy
+) -> tuple[str, str] | None:
+    """Why `address` may not be fetched from (for editors, for everyone), or None if it may."""
     if any(address in network for network in policy.allow):
         return None
     if not _is_public(address):
-        return f"{address} is not a public address"
+        return f"{address} is not a public address", "not a public address"
     if scheme != "https":
-        return f"plain http to {address} (only https outside the allow list)"
+        only = "(only https outside the allow list)"
+        return f"plain http to {address} {only}", f"plain http {only}"
     if port not in policy.ports:
-        return f"port {port} is not allowed"
+        return (f"port {port} is not allowed",) * 2
     return None
 
 
@@ -285,6 +300,7 @@ def _pinned_request(
         "Host": target.netloc.decode("ascii"),
         "User-Agent": policy.user_agent,
         "Accept": "*/*",
+        "Accept-Encoding": ACCEPT_ENCODING,  # only what `BoundedDecoder` decodes
         # One connection per request: a pooled connection to the same IP could otherwise
         # carry a request for another name under the first name's TLS session.
         "Connection": "close",
@@ -294,15 +310,24 @@ def _pinned_request(
     return client.build_request("GET", pinned, headers=headers, extensions=extensions)
 
 
-async def _read_capped(response: httpx.Response, max_bytes: int) -> tuple[bytes, bool]:
-    """The body up to `max_bytes`, and whether there was more."""
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in response.aiter_bytes():
-        room = max_bytes - size
-        if len(chunk) > room:
-            chunks.append(chunk[:room])
-            return b"".join(chunks), True
-        chunks.append(chunk)
-        size += len(chunk)
-    return b"".join(chunks), False
+async def _read_capped(response: httpx.Response, max_bytes: int) -> tuple[bytes, str | None]:
+    """The decoded body up to `max_bytes`, and the error if it was longer or undecodable."""
+    try:
+        decoder = BoundedDecoder(
+            response.headers.get_list("content-encoding", split_commas=True), max_bytes
+        )
+    except EncodingRefused as exc:
+        return b"", str(exc)
+    # The encoded stream is capped too: deflate can spend input on no output at all.
+    raw_left = max_bytes + _RAW_SLACK
+    async for chunk in response.aiter_raw():
+        raw_left -= len(chunk)
+        try:
+            done = decoder.feed(chunk)
+        except EncodingRefused as exc:
+            return b"", str(exc)
+        if done or raw_left < 0:
+            break
+    if decoder.over or raw_left < 0:
+        return decoder.body, f"body exceeds {max_bytes} bytes"
+    return decoder.body, None

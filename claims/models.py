@@ -129,5 +129,7 @@ class EvidenceSnapshot(SQLModel, table=True):
     body: bytes = Field(default=b"", sa_type=LargeBinary)
     value: Any = Field(default=None, sa_column=Column(JSON, nullable=True))
     decision: str | None = Field(default=None, max_length=3)  # yes, no or None
-    error: str | None = Field(default=None, sa_type=Text)
+    error: str | None = Field(default=None, sa_type=Text)  # never names a resolved address
+    # every hop was a public address; False: the allow list let it in; None: not recorded
+    public_address: bool | None = None
     proposal_id: int | None = Field(default=None, foreign_key="proposals.id", index=True)

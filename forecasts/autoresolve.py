@@ -21,6 +21,7 @@ from claims.clock import Clock, stamp
 from claims.evidence import ClaimCheck, ClaimRules, check_claims, snapshot_of
 from claims.fetch import FetchPolicy, Resolver
 from claims.models import CLOSED, PROPOSED, PUBLISHED, Claim, Proposal, RuleRun
+from claims.sandbox import RULE_DEADLINE
 from forecasts.ledger import record
 from forecasts.proposals import (
     early_decisions_paused,
@@ -41,6 +42,7 @@ class ResolutionPolicy:
     """How rules are polled and outcomes proposed; built from the settings by the web layer."""
 
     fetch: FetchPolicy = field(default_factory=FetchPolicy)
+    rule_deadline: float = RULE_DEADLINE  # seconds for one rule's parse and evaluation
     challenge_window: timedelta = timedelta(days=1)
     poll_every: timedelta = timedelta(hours=1)
     max_backoff: timedelta = timedelta(days=1)
@@ -123,6 +125,7 @@ async def _check_and_store(
             clock=clock,
             on_checked=on_checked,
             resolver=resolver,
+            deadline=policy.rule_deadline,
         )
     finally:
         await finished.put(None)

@@ -16,6 +16,7 @@ def resolution_policy(settings: Settings) -> ResolutionPolicy:
             timeout=settings.fetch_timeout,
             observe=observe_fetch,
         ),
+        rule_deadline=settings.rule_deadline,
         challenge_window=timedelta(seconds=settings.challenge_window),
         poll_every=timedelta(seconds=settings.poll_every),
         max_backoff=timedelta(seconds=max(settings.max_backoff, settings.poll_every)),

@@ -50,6 +50,10 @@ class Settings(BaseSettings):
     metrics_allow: str = Field(default="", description=CIDRS)
     # scheme://host[:port]: used in pages; set, requests for other hosts get a 400 (web/hosts.py)
     public_url: str = Field(default="", description="scheme://host[:port], or empty")
+    # one rule's parse and evaluation (claims/sandbox.py)
+    rule_deadline: float = Field(default=5.0, gt=0, le=300, description=f"{SECONDS}, 0 to 300")
+    # bodies and values fetched from non-public addresses (the allow list) shown to everyone
+    publish_private_evidence: bool = Field(default=False, description="true or false")
 
     @field_validator("fetch_allow", "metrics_allow")
     @classmethod

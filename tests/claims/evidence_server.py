@@ -4,9 +4,12 @@ Not a test module: `conftest.py` starts one on 127.0.0.1 (allowed) and one on 12
 (forbidden), and both count the requests they see so tests can prove a refusal never connected.
 """
 
+import gzip
 import ssl
 import threading
+import zlib
 from collections.abc import Callable
+from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -15,6 +18,14 @@ from tests.claims.payloads import CONTENT
 TLS_NAME = "evidence.test"  # the name in the HTTPS server's certificate
 SLOW_SECONDS = 5.0
 OVERSIZE_BYTES = 3_000_000
+BOMB_BYTES = 512 * 1024 * 1024  # what the bombs decode to; both are about 1 KB on the wire
+ENCODED = b'{"encoded": true}'
+# Hostile evidence for rules: backtracking regexes take 2^28 steps on the first, and lexbor's
+# `:has()` with descendant combinators does not finish on the second (200 nested divs).
+CATASTROPHIC_REGEX = "(a+)+$"
+CATASTROPHIC_TEXT = b"a" * 28 + b"!"
+CATASTROPHIC_SELECTOR = ":has(div div div div p)"
+DEEP_HTML = b"<div>" * 200
 
 
 class EvidenceServer:
@@ -145,7 +156,46 @@ def _oversize(handler: BaseHTTPRequestHandler, server: EvidenceServer) -> None:
     _send(handler, 200, b" " * OVERSIZE_BYTES, "application/json")
 
 
+@cache
+def gzip_of_zeros(size: int = BOMB_BYTES) -> bytes:
+    """`size` zero bytes, gzipped (compressed a MiB at a time; cached: it takes a second)."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    block = bytes(1 << 20)
+    parts = [packer.compress(block) for _ in range(size >> 20)]
+    return b"".join(parts) + packer.flush()
+
+
+def _encoded(encoding: str, body: Callable[[], bytes]) -> Route:
+    def route(handler: BaseHTTPRequestHandler, server: EvidenceServer) -> None:
+        _send(handler, 200, body(), "application/json", **{"Content-Encoding": encoding})
+
+    return route
+
+
+def _static(body: bytes, content_type: str) -> Route:
+    def route(handler: BaseHTTPRequestHandler, server: EvidenceServer) -> None:
+        _send(handler, 200, body, content_type)
+
+    return route
+
+
+def _raw_deflate(data: bytes) -> bytes:
+    packer = zlib.compressobj(6, zlib.DEFLATED, -zlib.MAX_WBITS)
+    return packer.compress(data) + packer.flush()
+
+
 _ROUTES: dict[str, Route] = {
+    "/hostile/aaaa.txt": _static(CATASTROPHIC_TEXT, "text/plain; charset=utf-8"),
+    "/hostile/deep.html": _static(DEEP_HTML, "text/html; charset=utf-8"),
+    "/encoded/gzip": _encoded("gzip", lambda: gzip.compress(ENCODED)),
+    "/encoded/deflate": _encoded("deflate", lambda: zlib.compress(ENCODED)),
+    "/encoded/raw-deflate": _encoded("deflate", lambda: _raw_deflate(ENCODED)),
+    "/encoded/identity": _encoded("identity", lambda: ENCODED),
+    "/encoded/gzip-gzip": _encoded("gzip, gzip", lambda: gzip.compress(gzip.compress(ENCODED))),
+    "/encoded/br": _encoded("br", lambda: ENCODED),
+    "/encoded/corrupt": _encoded("gzip", lambda: b"\x1f\x8b not gzip at all"),
+    "/bomb/gzip": _encoded("gzip", gzip_of_zeros),
+    "/bomb/gzip-gzip": _encoded("gzip, gzip", lambda: gzip.compress(gzip_of_zeros())),
     "/error/500": _fail(500),
     "/error/503": _fail(503),
     "/slow": _slow,

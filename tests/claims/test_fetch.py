@@ -66,7 +66,10 @@ def recording_client(
 
     def answer(request: httpx.Request) -> httpx.Response:
         seen.append(request)
-        return responses[request.url.path]
+        given = responses[request.url.path]
+        # As a network answer: a raw stream, not content already read.
+        stream = httpx.ByteStream(given.content)
+        return httpx.Response(given.status_code, headers=given.headers, stream=stream)
 
     return httpx.AsyncClient(transport=httpx.MockTransport(answer)), seen
 
@@ -83,6 +86,7 @@ def test_success_keeps_status_type_hash_and_time(server: EvidenceServer) -> None
     assert result.body == payloads.APPSTORE_V2
     assert result.sha256 == hashlib.sha256(payloads.APPSTORE_V2).hexdigest()
     assert result.fetched_at == NOW
+    assert result.public_address is False  # 127.0.0.1 is reached through the allow list only
     assert server.hits == ["/appstore/v2.json"]
     headers = server.headers[0]
     assert headers["user-agent"] == USER_AGENT
@@ -289,6 +293,7 @@ def test_public_https_is_pinned_to_the_vetted_address() -> None:
         "https://example.org/v1/models", NOTHING_ALLOWED, client=client, resolver=resolve
     )
     assert result.ok and result.body == b'{"data":[]}'
+    assert result.public_address is True
     assert asked == ["example.org"]
     (request,) = seen
     assert request.url.host == PUBLIC_IP
@@ -305,6 +310,8 @@ def test_every_hop_is_resolved_and_vetted_again() -> None:
         "https://example.org/start", NOTHING_ALLOWED, client=client, resolver=resolve
     )
     assert result.error is not None and "10.0.0.7 is not a public address" in result.error
+    # Everyone else reads the refusal without the address the name resolved to.
+    assert result.public_error == "refused: 'internal.example.org' -> not a public address"
     assert asked == ["example.org", "internal.example.org"]
     assert len(seen) == 1
 
@@ -327,6 +334,10 @@ def test_public_names_are_refused_when_any_answer_is_not_fine(
     resolve, _ = fake_resolver(answer)
     result = run_fetch(url, NOTHING_ALLOWED, client=never_connect(), resolver=resolve)
     assert result.error is not None and reason in result.error, result.error
+    public = result.public_error
+    assert public is not None and not any(address in public for address in answer), public
+    if "not a public" in reason:
+        assert public == "refused: 'example.org' -> not a public address"
 
 
 def test_resolution_failure_is_an_error() -> None:

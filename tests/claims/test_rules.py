@@ -16,6 +16,7 @@ from claims.rules import (
     parse_document,
 )
 from tests.claims import payloads
+from tests.claims.evidence_server import CATASTROPHIC_REGEX, CATASTROPHIC_TEXT
 
 
 def make_rule(**fields: Any) -> RuleSpec:
@@ -73,6 +74,20 @@ def test_bad_regex_is_rejected_naming_select() -> None:
     with pytest.raises(ValidationError) as exc:
         make_rule(format="text", select="version: (\\S+")
     assert error_fields(exc) == [("select",)]
+
+
+@pytest.mark.parametrize("pattern", [r"(a)\1", r"version(?= 3)", r"(?<!v)3", r"a{1001}"])
+def test_regexes_re2_cannot_run_in_linear_time_are_rejected(pattern: str) -> None:
+    with pytest.raises(ValidationError) as exc:
+        make_rule(format="text", select=pattern)
+    assert error_fields(exc) == [("select",)]
+    assert "not a regular expression RE2 accepts" in exc.value.errors()[0]["msg"]
+
+
+def test_a_catastrophic_regex_is_linear_on_re2() -> None:
+    rule = make_rule(format="text", select=CATASTROPHIC_REGEX, expression="length(@) == `0`")
+    assert parse_document(CATASTROPHIC_TEXT, rule, "text/plain") == []
+    assert assess(rule, CATASTROPHIC_TEXT).decision is True
 
 
 def test_bad_css_selector_is_rejected() -> None:

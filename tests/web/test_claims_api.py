@@ -24,6 +24,9 @@ def test_create_and_read(client: TestClient, tokens: Tokens) -> None:
     assert entries[0]["payload"]["claim"] == SLUG
 
 
+TEXT_RULE = {"url": "https://x.test/a.txt", "format": "text", "expression": "`true`"}
+
+
 @pytest.mark.parametrize(
     ("change", "field"),
     [
@@ -38,6 +41,10 @@ def test_create_and_read(client: TestClient, tokens: Tokens) -> None:
         (
             {"rules": [{"url": "https://x.test/a.json", "format": "json", "expression": "a[?"}]},
             "expression",
+        ),
+        (  # a backreference: RE2 (linear time) has none
+            {"rules": [{**TEXT_RULE, "select": "(v)\\1"}]},
+            "not a regular expression RE2 accepts",
         ),
         ({"unknown": 1}, "unknown"),
     ],

@@ -119,7 +119,8 @@ def test_proposal_evidence_and_a_dispute_that_goes_to_the_editors(
     evidence = client.get(f"/api/v1/claims/{SLUG}/evidence").json()
     [snapshot] = evidence["items"]
     assert snapshot["decision"] == "yes" and snapshot["proposal_id"] is not None
-    body = client.get(f"/api/v1/claims/{SLUG}/evidence/{snapshot['id']}/body")
+    body_url = f"/api/v1/claims/{SLUG}/evidence/{snapshot['id']}/body"
+    body = client.get(body_url, headers=auth(tokens.editor))  # 127.0.0.1: editors only
     assert body.status_code == 200 and body.content == APPSTORE_V2
     assert hashlib.sha256(body.content).hexdigest() == snapshot["sha256"]
     assert body.headers["content-type"] == "application/octet-stream"

@@ -8,11 +8,13 @@ from pydantic import BaseModel, ConfigDict
 from sqlmodel import col, select
 
 from claims.clock import stamp
-from claims.errors import NotFound
-from claims.evidence import ClaimRules, check_claim, snapshot_body, snapshot_of
+from claims.errors import Forbidden, NotFound
+from claims.evidence import ClaimRules, body_shown, check_claim, snapshot_body, snapshot_of
 from claims.lifecycle import get_claim
 from claims.models import EvidenceSnapshot, Proposal
 from claims.text import LongText
+from forecasts.accounts import Principal
+from forecasts.models import EDITOR, ROLE_RANK
 from forecasts.proposals import QueueItem, dispute_proposal, editors_queue, reopen_claim
 from web.api.claims import render_claim, visible_claim
 from web.api.paging import Cursor, Limit, RowId, decode_cursor, encode_cursor
@@ -38,6 +40,9 @@ class SnapshotOut(BaseModel):
     decision: str | None
     error: str | None
     proposal_id: int | None
+    # false: the allow list let the fetch reach a non-public address (null: not recorded)
+    public_address: bool | None
+    withheld: bool  # body and value hidden from this caller (editors see them)
 
 
 class CheckOut(BaseModel):
@@ -75,7 +80,7 @@ class QueueItemOut(BaseModel):
     error: str | None
 
 
-def snapshot_out(snapshot: EvidenceSnapshot) -> SnapshotOut:
+def snapshot_out(snapshot: EvidenceSnapshot, *, shown: bool = True) -> SnapshotOut:
     return SnapshotOut(
         id=snapshot.id,
         rule_index=snapshot.rule_index,
@@ -86,11 +91,19 @@ def snapshot_out(snapshot: EvidenceSnapshot) -> SnapshotOut:
         content_type=snapshot.content_type,
         sha256=snapshot.sha256,
         body_size=snapshot.body_size,
-        value=snapshot.value,
+        value=snapshot.value if shown else None,
         decision=snapshot.decision,
         error=snapshot.error,
         proposal_id=snapshot.proposal_id,
+        public_address=snapshot.public_address,
+        withheld=not shown,
     )
+
+
+def _shown(snapshot: EvidenceSnapshot, ctx: Ctx, caller: Principal | None) -> bool:
+    editor = caller is not None and ROLE_RANK[caller.role] >= ROLE_RANK[EDITOR]
+    publish = ctx.settings.publish_private_evidence
+    return body_shown(snapshot, editor=editor, publish_private=publish)
 
 
 def _queue_item_out(item: QueueItem) -> QueueItemOut:
@@ -114,12 +127,16 @@ def check_rules(slug: str, session: ReadSession, ctx: Ctx, _editor: Editor) -> C
     assert claim.id is not None
     item = ClaimRules(claim.id, claim.rules, claim.resolves_at)
     policy = resolution_policy(ctx.settings)
-    check = asyncio.run(check_claim(item, policy.fetch, clock=ctx.clock))
+    check = asyncio.run(
+        check_claim(item, policy.fetch, clock=ctx.clock, deadline=policy.rule_deadline)
+    )
     return CheckOut(
         claim=claim.slug,
         checked_at=stamp(check.checked_at),
         outcome=check.outcome,
-        snapshots=[snapshot_out(snapshot_of(claim.id, result)) for result in check.results],
+        snapshots=[
+            snapshot_out(snapshot_of(claim.id, result, detailed=True)) for result in check.results
+        ],
     )
 
 
@@ -192,11 +209,14 @@ def _proposal_out(slug: str, proposal: Proposal) -> ProposalOut:
 def list_evidence(
     slug: str,
     session: ReadSession,
+    ctx: Ctx,
     caller: MaybeCaller,
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> Page[SnapshotOut]:
-    """Every evidence snapshot kept for the claim, newest first."""
+    """Every evidence snapshot kept for the claim, newest first.
+
+    The value of a body fetched from a non-public address is withheld from all but editors."""
     claim = visible_claim(session, slug, caller)
     query = (
         select(EvidenceSnapshot)
@@ -211,22 +231,29 @@ def list_evidence(
     more = len(rows) > limit
     rows = rows[:limit]
     next_cursor = encode_cursor(rows[-1].id) if more and rows[-1].id else None
-    return Page[SnapshotOut](items=[snapshot_out(row) for row in rows], next_cursor=next_cursor)
+    return Page[SnapshotOut](
+        items=[snapshot_out(row, shown=_shown(row, ctx, caller)) for row in rows],
+        next_cursor=next_cursor,
+    )
 
 
 @router.get(
     "/claims/{slug}/evidence/{snapshot_id}/body",
     response_class=Response,
-    responses={200: {"content": {"application/octet-stream": {}}}, **responses(401, 404)},
+    responses={200: {"content": {"application/octet-stream": {}}}, **responses(401, 403, 404)},
 )
 def evidence_body(
-    slug: str, snapshot_id: RowId, session: ReadSession, caller: MaybeCaller
+    slug: str, snapshot_id: RowId, session: ReadSession, ctx: Ctx, caller: MaybeCaller
 ) -> Response:
-    """The body a snapshot fetched, byte for byte (its sha256 is the snapshot's `sha256`)."""
+    """The body a snapshot fetched, byte for byte (its sha256 is the snapshot's `sha256`).
+
+    A body fetched from a non-public address is for editors only (403 for anyone else)."""
     claim = visible_claim(session, slug, caller)
     snapshot = session.get(EvidenceSnapshot, snapshot_id)
     if snapshot is None or snapshot.claim_id != claim.id:
         raise NotFound(f"no snapshot {snapshot_id} of claim {slug!r}")
+    if not _shown(snapshot, ctx, caller):
+        raise Forbidden("this body was fetched from a non-public address: editors only")
     headers = {
         # never rendered by a browser as a page of ours, whatever the source sent
         "Content-Disposition": f'attachment; filename="evidence-{snapshot_id}"',

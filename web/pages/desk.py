@@ -78,8 +78,10 @@ def _check(ctx: AppContext, form: ClaimForm) -> tuple[ClaimCheck | None, list[An
         resolves_at = ctx.clock()
     item = ClaimRules(0, rules, resolves_at)
     policy = resolution_policy(ctx.settings)
-    check = asyncio.run(check_claim(item, policy.fetch, clock=ctx.clock))
-    return check, [snapshot_of(0, result) for result in check.results]
+    check = asyncio.run(
+        check_claim(item, policy.fetch, clock=ctx.clock, deadline=policy.rule_deadline)
+    )
+    return check, [snapshot_of(0, result, detailed=True) for result in check.results]
 
 
 def _parse(text: str, field: str) -> datetime:

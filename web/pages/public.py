@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session, col, select
 
 from claims.clock import stamp
+from claims.evidence import body_shown
 from claims.lifecycle import effective_close, get_claim
 from claims.models import DRAFT, Claim, ClaimTag, EvidenceSnapshot, Proposal
 from forecasts.accounts import Principal, sees_drafts
@@ -86,11 +87,18 @@ def claim_page(request: Request, slug: str, session: ReadSession, ctx: Ctx, page
     history = probability_history(session, claim.id, ctx.history_cache)
     chart = history_chart(history, start=claim.opens_at, end=_chart_end(claim, now))
     revealed = out.status not in ("draft", "upcoming", "open")
+    snapshots = _snapshots(session, claim.id)
+    publish = ctx.settings.publish_private_evidence
     context = dict(
         claim=out,
         chart=chart,
         timeline=_timeline(session, claim.id),
-        snapshots=_snapshots(session, claim.id),
+        snapshots=snapshots,
+        withheld={
+            s.id
+            for s in snapshots
+            if not body_shown(s, editor=page.is_editor, publish_private=publish)
+        },
         proposal=_proposal(session, claim.id),
         forecasts=_forecasts(session, claim.id, revealed=revealed, me=page.me),
         revealed=revealed,
