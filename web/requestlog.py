@@ -3,16 +3,19 @@
 A line holds the time, the request id (also sent back as `X-Request-ID`), method, path (never
 the query string), status and duration: no header, so never a token, password or cookie. Text
 by default, JSON lines with `FORECAST_LEDGER_LOG_FORMAT=json`. Lines go to the
-`forecast_ledger.requests` logger (INFO) when the program has configured logging, else
-straight to stderr, once per event-loop turn.
+`forecast_ledger.requests` logger (INFO) when the program has configured logging, else to
+stderr, gathered once per event-loop turn and written by a thread of their own.
 """
 
 import asyncio
+import atexit
 import json
 import logging
+import queue
 import random
 import re
 import sys
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from urllib.parse import quote
@@ -33,11 +36,15 @@ App = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
 class _Lines:
-    """Lines to stderr, written together once per event-loop turn (one system call for all
-    the requests a group commit answered at once, not one each)."""
+    """Lines to stderr, gathered once per event-loop turn (one write for all the requests a
+    group commit answered at once) and written by a thread of their own: a write to a file can
+    wait on the disk (behind the writer's fsyncs), and the event loop must never wait with it."""
 
     def __init__(self) -> None:
         self.pending: list[str] = []
+        self._chunks: queue.SimpleQueue[str] = queue.SimpleQueue()
+        threading.Thread(target=self._write, name="request-log", daemon=True).start()
+        atexit.register(self.drain)
 
     def __call__(self, line: str) -> None:
         if not self.pending:
@@ -46,11 +53,33 @@ class _Lines:
 
     def flush(self) -> None:
         lines, self.pending = self.pending, []
-        try:
-            sys.stderr.write("\n".join(lines) + "\n")
-            sys.stderr.flush()
-        except (OSError, ValueError):  # stderr closed: the log must never fail a request
-            pass
+        self._chunks.put("\n".join(lines) + "\n")
+
+    def _write(self) -> None:
+        while True:
+            chunk = self._chunks.get()
+            while not self._chunks.empty():  # behind a slow write: catch up in one
+                chunk += self._chunks.get()
+            _to_stderr(chunk)
+
+    def drain(self) -> None:
+        """What is still queued, written now (at exit)."""
+        chunks = []
+        while not self._chunks.empty():
+            chunks.append(self._chunks.get())
+        if self.pending:
+            chunks.append("\n".join(self.pending) + "\n")
+            self.pending = []
+        if chunks:
+            _to_stderr("".join(chunks))
+
+
+def _to_stderr(text: str) -> None:
+    try:
+        sys.stderr.write(text)
+        sys.stderr.flush()
+    except (OSError, ValueError):  # stderr closed: the log must never fail a request
+        pass
 
 
 def _sink() -> Callable[[str], None]:
