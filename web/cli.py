@@ -31,17 +31,28 @@ app.add_typer(user_app, name="user")
 err = Console(stderr=True)
 
 
+_opened: list[Database] = []
+
+
 @app.callback()
-def _check_settings() -> None:
+def _check_settings(command: typer.Context) -> None:
     """Every command starts by reading the settings: `Command` names a bad one (exit 2)."""
     get_settings()
+    command.call_on_close(_close_databases)
 
 
 def _database() -> Database:
     """The configured database, its schema brought up to date first."""
     db = Database(get_settings().database_url)
     upgrade(db.write_engine)
+    _opened.append(db)
     return db
+
+
+def _close_databases() -> None:
+    """The databases a command opened, closed when it ends (also when run in-process)."""
+    while _opened:
+        _opened.pop().dispose()
 
 
 @app.command()
