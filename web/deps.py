@@ -9,8 +9,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
 from claims.errors import DomainError, Invalid
-from forecasts.accounts import Principal, hash_token, principal_for_token
-from forecasts.models import ADMIN, EDITOR
+from forecasts.accounts.service import Principal, hash_token, principal_for_token
+from forecasts.ledger.models import ADMIN, EDITOR
 from web.context import AppContext
 
 _bearer = HTTPBearer(auto_error=False, description="An API token from `forecast-ledger user add`")

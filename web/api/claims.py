@@ -12,11 +12,11 @@ from claims.clock import stamp
 from claims.lifecycle import amend_claim, create_claim, get_claim, publish_claim, tags_by_claim
 from claims.models import DRAFT, PUBLISHED, Claim, ClaimTag
 from claims.schemas import ClaimCreate, ClaimPatch
-from forecasts.accounts import Principal, sees_drafts
-from forecasts.history import probability_history
-from forecasts.ledger import record
-from forecasts.probabilities import claims_probabilities, standings_of
-from forecasts.submit import forecast_view, has_forecasts
+from forecasts.accounts.service import Principal, sees_drafts
+from forecasts.ledger.chain import record
+from forecasts.submit.history import probability_history
+from forecasts.submit.probabilities import claims_probabilities, standings_of
+from forecasts.submit.service import forecast_view, has_forecasts
 from web.api.paging import Cursor, Limit, decode_cursor, encode_cursor
 from web.api.views import ClaimOut, Page, claim_out
 from web.context import AppContext

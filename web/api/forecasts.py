@@ -13,10 +13,10 @@ from claims.errors import Conflict, DomainError
 from claims.lifecycle import status_at
 from claims.models import DRAFT
 from claims.text import Slug
-from forecasts.accounts import Principal, sees_drafts
-from forecasts.models import Account, Forecast
-from forecasts.schemas import ForecastIn
-from forecasts.submit import Accepted, Replayed, SubmitRequest, TokenRevoked, forecast_view
+from forecasts.accounts.service import Principal, sees_drafts
+from forecasts.ledger.models import Account, Forecast
+from forecasts.submit.schemas import ForecastIn
+from forecasts.submit.service import Accepted, Replayed, SubmitRequest, TokenRevoked, forecast_view
 from web.api.claims import visible_claim
 from web.api.paging import Cursor, Limit, decode_cursor, encode_cursor
 from web.api.views import ForecastOut, Page, WithdrawalOut

@@ -8,8 +8,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import col, select
 
 from claims.clock import stamp
-from forecasts.ledger import head
-from forecasts.models import LedgerEntry
+from forecasts.ledger.chain import head
+from forecasts.ledger.models import LedgerEntry
 from web.api.paging import MAX_ID, Cursor, Limit, decode_cursor, encode_cursor
 from web.api.views import HealthOut, LedgerEntryOut, LedgerHeadOut, Page
 from web.deps import ReadSession

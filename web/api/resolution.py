@@ -13,9 +13,9 @@ from claims.evidence import ClaimRules, body_shown, check_claim, snapshot_body, 
 from claims.lifecycle import get_claim
 from claims.models import EvidenceSnapshot, Proposal
 from claims.text import LongText
-from forecasts.accounts import Principal
-from forecasts.models import EDITOR, ROLE_RANK
-from forecasts.proposals import QueueItem, dispute_proposal, editors_queue, reopen_claim
+from forecasts.accounts.service import Principal
+from forecasts.ledger.models import EDITOR, ROLE_RANK
+from forecasts.resolution.proposals import QueueItem, dispute_proposal, editors_queue, reopen_claim
 from web.api.claims import render_claim, visible_claim
 from web.api.paging import Cursor, Limit, RowId, decode_cursor, encode_cursor
 from web.api.views import ClaimOut, Page

@@ -11,10 +11,16 @@ from claims.errors import Conflict
 from claims.lifecycle import get_claim
 from claims.models import RESOLVED
 from claims.text import LongText, UTCTime
-from forecasts.aggregates import CalibrationBin
-from forecasts.models import Score
-from forecasts.settle import Outcome, settle_claim
-from forecasts.standings import ClaimScore, LeaderboardRow, Metric, forecaster_profile, leaderboard
+from forecasts.ledger.models import Score
+from forecasts.resolution.settle import Outcome, settle_claim
+from forecasts.score_math.aggregates import CalibrationBin
+from forecasts.scores.leaderboard import (
+    ClaimScore,
+    LeaderboardRow,
+    Metric,
+    forecaster_profile,
+    leaderboard,
+)
 from web.api.claims import render_claim, visible_claim
 from web.api.paging import Cursor, Limit, decode_cursor, encode_cursor
 from web.api.views import ClaimOut, Page

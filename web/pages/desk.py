@@ -17,12 +17,12 @@ from claims.evidence import ClaimCheck, ClaimRules, check_claim, snapshot_of
 from claims.lifecycle import amend_claim, create_claim, get_claim, publish_claim, tags_of
 from claims.models import DRAFT, PUBLISHED, Claim, Proposal, RuleRun
 from claims.text import LongText
-from forecasts.accounts import set_role
-from forecasts.ledger import record
-from forecasts.models import ROLE_RANK, Account
-from forecasts.proposals import editors_queue, reopen_claim
-from forecasts.settle import OUTCOMES, settle_claim
-from forecasts.submit import has_forecasts
+from forecasts.accounts.service import set_role
+from forecasts.ledger.chain import record
+from forecasts.ledger.models import ROLE_RANK, Account
+from forecasts.resolution.proposals import editors_queue, reopen_claim
+from forecasts.resolution.settle import OUTCOMES, settle_claim
+from forecasts.submit.service import has_forecasts
 from web.context import AppContext
 from web.deps import Ctx, ReadSession, WriteSession
 from web.pages.claim_form import (

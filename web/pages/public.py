@@ -12,12 +12,12 @@ from claims.clock import stamp
 from claims.evidence import body_shown
 from claims.lifecycle import effective_close, get_claim
 from claims.models import DRAFT, Claim, ClaimTag, EvidenceSnapshot, Proposal
-from forecasts.accounts import Principal, sees_drafts
-from forecasts.history import probability_history
-from forecasts.ledger import head
-from forecasts.models import Account, Forecast, LedgerEntry, Score
-from forecasts.scoring import CROWD_HANDLE
-from forecasts.standings import METRICS, forecaster_profile, leaderboard
+from forecasts.accounts.service import Principal, sees_drafts
+from forecasts.ledger.chain import head
+from forecasts.ledger.models import Account, Forecast, LedgerEntry, Score
+from forecasts.score_math.scoring import CROWD_HANDLE
+from forecasts.scores.leaderboard import METRICS, forecaster_profile, leaderboard
+from forecasts.submit.history import probability_history
 from web.api.claims import Status, list_claims, render_claim, visible_claim
 from web.api.paging import Cursor
 from web.deps import Ctx, ReadSession

@@ -13,8 +13,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from claims.errors import DomainError
-from forecasts.accounts import Principal
-from forecasts.models import ADMIN, EDITOR, Account
+from forecasts.accounts.service import Principal
+from forecasts.ledger.models import ADMIN, EDITOR, Account
 from web.deps import ReadSession
 from web.settings import Settings
 

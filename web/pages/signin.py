@@ -17,7 +17,7 @@ from sqlmodel import select
 
 from claims.errors import Conflict, DomainError, Invalid
 from claims.text import Handle
-from forecasts.accounts import (
+from forecasts.accounts.service import (
     check_password,
     create_account,
     end_sessions,
@@ -26,7 +26,7 @@ from forecasts.accounts import (
     password_problem,
     replace_password_hash,
 )
-from forecasts.models import FORECASTER, Account
+from forecasts.ledger.models import FORECASTER, Account
 from web.deps import Ctx, ReadSession, WriteSession
 from web.pages.rendering import render
 from web.pages.routing import error_text, page_router, see_other
