@@ -6,7 +6,6 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -15,7 +14,7 @@ from rich.console import Console
 
 from claims.clock import utc_now
 from forecasts.accounts.service import create_account, get_account, issue_token
-from forecasts.ledger.models import ROLE_RANK
+from forecasts.ledger.roles import Role
 from web.cli_errors import Command
 from web.db import Database
 from web.migrate import upgrade
@@ -49,9 +48,6 @@ def migrate() -> None:
     """Bring the database schema up to date, and nothing else."""
     _database().dispose()
     err.print("schema up to date")
-
-
-Role = StrEnum("Role", {role: role for role in ROLE_RANK})  # type: ignore[misc]
 
 
 @contextmanager
@@ -148,7 +144,7 @@ def tick() -> None:
 @user_app.command("add")
 def user_add(
     handle: str,
-    role: Annotated[Role, typer.Option(help="The account's role")] = Role("forecaster"),
+    role: Annotated[Role, typer.Option(help="The account's role")] = Role.FORECASTER,
 ) -> None:
     """Create an account and print a new API token as the last line."""
     import re

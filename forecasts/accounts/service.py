@@ -13,7 +13,8 @@ from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
 from claims.errors import Conflict, Forbidden, Invalid, NotFound
 from forecasts.accounts.handles import RESERVED_HANDLE, is_reserved
-from forecasts.ledger.models import ADMIN, EDITOR, ROLE_RANK, Account, ApiToken
+from forecasts.ledger.models import Account, ApiToken
+from forecasts.ledger.roles import ROLE_RANK, Role
 
 TOKEN_PREFIX = "fl_"
 MIN_PASSWORD_LENGTH = 10
@@ -37,7 +38,7 @@ class Principal:
 
 def sees_drafts(caller: Principal | None) -> bool:
     """Drafts exist only for editors (and admins); to anyone else a draft is an unknown slug."""
-    return caller is not None and ROLE_RANK[caller.role] >= ROLE_RANK[EDITOR]
+    return caller is not None and ROLE_RANK[caller.role] >= ROLE_RANK[Role.EDITOR]
 
 
 def hash_token(token: str) -> str:
@@ -92,8 +93,10 @@ def set_role(session: Session, handle: str, role: str) -> Account:
     if role not in ROLE_RANK:
         raise Invalid("role", f"must be one of {', '.join(ROLE_RANK)}")
     account = get_account(session, handle)
-    if account.role == ADMIN and role != ADMIN:
-        admins = session.exec(select(Account.id).where(Account.role == ADMIN).with_for_update())
+    if account.role == Role.ADMIN and role != Role.ADMIN:
+        admins = session.exec(
+            select(Account.id).where(Account.role == Role.ADMIN).with_for_update()
+        )
         if len(admins.all()) <= 1:
             raise Conflict("the last admin cannot be demoted: make another admin first")
     account.role = role

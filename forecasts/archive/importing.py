@@ -10,8 +10,10 @@ from sqlmodel import Session, col, select
 
 from claims.clock import as_utc, stamp
 from claims.errors import Conflict, Invalid
+from claims.kinds import EntryKind
 from claims.lifecycle import accepts_forecasts, effective_close
-from claims.models import DRAFT, RESOLVED, Claim
+from claims.models import Claim
+from claims.states import ClaimState
 from claims.text import Handle, Slug, UTCTime
 from forecasts.ledger.chain import flush, lock_head
 from forecasts.ledger.models import Account
@@ -44,7 +46,7 @@ def import_forecasts(session: Session, rows: list[ImportedForecast], *, now: dat
     }
     for index, row in enumerate(rows):
         claim = claims.get(row.claim)
-        if claim is None or claim.state == DRAFT:
+        if claim is None or claim.state == ClaimState.DRAFT:
             raise Invalid([index, "claim"], f"no published claim with slug {row.claim!r}")
         if accepts_forecasts(claim, now):
             raise Conflict(f"claim {row.claim!r} is open: import only into claims that are not")
@@ -67,7 +69,7 @@ def import_forecasts(session: Session, rows: list[ImportedForecast], *, now: dat
             "probability": row.probability,
             "created_at": stamp(at),
         }
-        entry = chain.add_public("forecast_imported", now, payload, claim.id)
+        entry = chain.add_public(EntryKind.FORECAST_IMPORTED, now, payload, claim.id)
         forecast_rows.append(
             {
                 "id": entry["seq"],
@@ -87,7 +89,7 @@ def import_forecasts(session: Session, rows: list[ImportedForecast], *, now: dat
     for claim_id in {r["claim_id"] for r in forecast_rows}:
         rebuild_standings(conn, claim_id, chain.seq)
     for claim in {claims[row.claim].slug: claims[row.claim] for row in rows}.values():
-        if claim.state == RESOLVED:
+        if claim.state == ClaimState.RESOLVED:
             replace_claim_scores(session, claim, now=now)  # scores are derived from the record
     session.commit()
     return seqs

@@ -15,19 +15,21 @@ from typing import Any
 
 from claims.clock import parse_stamp
 from claims.errors import Invalid
-from claims.models import AMBIGUOUS, ANNULLED, PROPOSED, PUBLISHED, RESOLVED
+from claims.kinds import EntryKind
+from claims.states import STATE_OF_OUTCOME, ClaimState, ProposalState
 
-COMMITMENTS = frozenset({"forecast_submitted", "forecast_withdrawn"})
-_STATE_OF = {"yes": RESOLVED, "no": RESOLVED, "annulled": ANNULLED, "ambiguous": AMBIGUOUS}
-_SETTLEMENTS = frozenset({"resolution_finalised", "re_resolved", "annulled"})
+COMMITMENTS = frozenset({EntryKind.FORECAST_SUBMITTED, EntryKind.FORECAST_WITHDRAWN})
+_SETTLEMENTS = frozenset(
+    {EntryKind.RESOLUTION_FINALISED, EntryKind.RE_RESOLVED, EntryKind.ANNULLED}
+)
 _CHANGES = _SETTLEMENTS | {
-    "claim_text_amended",
-    "criteria_amended",
-    "window_amended",
-    "claim_closed",
-    "resolution_proposed",
-    "resolution_disputed",
-    "claim_reopened",
+    EntryKind.CLAIM_TEXT_AMENDED,
+    EntryKind.CRITERIA_AMENDED,
+    EntryKind.WINDOW_AMENDED,
+    EntryKind.CLAIM_CLOSED,
+    EntryKind.RESOLUTION_PROPOSED,
+    EntryKind.RESOLUTION_DISPUTED,
+    EntryKind.CLAIM_REOPENED,
 }
 
 
@@ -68,18 +70,18 @@ class Replay:
         payload: dict[str, Any] = entry.get("payload") or {}
         at = parse_stamp(entry["created_at"])
         slug = _slug_of(entry)
-        if kind == "claim_published":
+        if kind == EntryKind.CLAIM_PUBLISHED:
             self._publish(payload, seq, at)
         claim_id = self.claim_ids.get(slug) if slug else None
         if slug and claim_id is None:
             raise Invalid("file", f"seq {seq}: claim {slug!r} was never published")
         if kind in COMMITMENTS:
             self.commitment(entry, seq)
-        elif kind == "forecast_imported":
+        elif kind == EntryKind.FORECAST_IMPORTED:
             self._forecast(payload, seq, imported=True, rationale=None)
         elif kind in _CHANGES:
             self._change(kind, payload, seq, at)
-        elif kind != "claim_published":
+        elif kind != EntryKind.CLAIM_PUBLISHED:
             raise Invalid("file", f"seq {seq}: unknown entry kind {kind!r}")
         return claim_id
 
@@ -103,7 +105,7 @@ class Replay:
             "fine_print": payload["fine_print"],
             "rules": payload["rules"],
             "source": payload["source"],
-            "state": PUBLISHED,
+            "state": ClaimState.PUBLISHED,
             "opens_at": parse_stamp(payload["opens_at"]),
             "closes_at": parse_stamp(payload["closes_at"]),
             "resolves_at": parse_stamp(payload["resolves_at"]),
@@ -140,32 +142,32 @@ class Replay:
         claim = self.claim(payload["claim"], seq)
         claim["updated_at"] = at
         claim_id = self.claim_ids[claim["slug"]]
-        if kind == "claim_text_amended":
+        if kind == EntryKind.CLAIM_TEXT_AMENDED:
             for name in ("title", "description", "fine_print", "source"):
                 claim[name] = payload[name]
             self.tags[claim["slug"]] = sorted(set(payload["tags"]))
-        elif kind == "criteria_amended":
+        elif kind == EntryKind.CRITERIA_AMENDED:
             self._amend_criteria(claim, claim_id, payload, at)
-        elif kind == "window_amended":
+        elif kind == EntryKind.WINDOW_AMENDED:
             if "opens_at" in payload:  # entries from before opens_at was recorded lack it
                 claim["opens_at"] = parse_stamp(payload["opens_at"])
             claim["closes_at"] = parse_stamp(payload["closes_at"])
             claim["resolves_at"] = parse_stamp(payload["resolves_at"])
-        elif kind == "claim_closed":
+        elif kind == EntryKind.CLAIM_CLOSED:
             claim["close_recorded_seq"] = seq
             _closed_at(claim, payload["closed_at"])
-        elif kind == "resolution_proposed":
+        elif kind == EntryKind.RESOLUTION_PROPOSED:
             self._propose(claim, claim_id, payload, seq, at)
-        elif kind == "resolution_disputed":
+        elif kind == EntryKind.RESOLUTION_DISPUTED:
             proposal = self._proposal(payload["proposal_seq"], seq)
-            proposal.update(state="disputed", decided_at=at, note=payload["note"])
+            proposal.update(state=ProposalState.DISPUTED, decided_at=at, note=payload["note"])
             self.account(payload["handle"], at)
         elif kind in _SETTLEMENTS:
             self._settle(claim, payload, seq, at)
         else:  # claim_reopened
-            claim.update(state=PUBLISHED, closed_early_at=None, close_recorded_seq=None)
+            claim.update(state=ClaimState.PUBLISHED, closed_early_at=None, close_recorded_seq=None)
             proposal = self._proposal(payload["proposal_seq"], seq)
-            proposal.update(state="rejected", decided_at=at, note=payload["note"])
+            proposal.update(state=ProposalState.REJECTED, decided_at=at, note=payload["note"])
 
     def _amend_criteria(
         self, claim: dict[str, Any], claim_id: int, payload: dict[str, Any], at: datetime
@@ -188,14 +190,14 @@ class Replay:
     def _propose(
         self, claim: dict[str, Any], claim_id: int, payload: dict[str, Any], seq: int, at: datetime
     ) -> None:
-        claim["state"] = PROPOSED
+        claim["state"] = ClaimState.PROPOSED
         if payload["closes_early"]:
             _closed_at(claim, payload["closed_at"])
         self.proposals.append(
             {
                 "claim_id": claim_id,
                 "outcome": payload["outcome"],
-                "state": "proposed",
+                "state": ProposalState.PROPOSED,
                 "proposed_at": at,
                 "closes_early": payload["closes_early"],
                 "tc": parse_stamp(payload["closed_at"]),
@@ -216,14 +218,14 @@ class Replay:
         self, claim: dict[str, Any], payload: dict[str, Any], seq: int, at: datetime
     ) -> None:
         outcome = payload["outcome"]
-        claim["state"] = _STATE_OF[outcome]
-        claim["outcome"] = outcome if claim["state"] == RESOLVED else None
+        claim["state"] = STATE_OF_OUTCOME[outcome]
+        claim["outcome"] = outcome if claim["state"] == ClaimState.RESOLVED else None
         _closed_at(claim, payload["closed_at"], clear=True)
         decided = payload.get("proposal_seq")
         # the finaliser names the proposal it settled; an editor's settlement leaves open
         # proposals to the scheduler's sweep, which marks them overridden
         if decided is not None:
-            self._proposal(decided, seq).update(state="finalised", decided_at=at)
+            self._proposal(decided, seq).update(state=ProposalState.FINALISED, decided_at=at)
 
 
 def _slug_of(entry: dict[str, Any]) -> str | None:

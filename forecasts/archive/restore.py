@@ -33,7 +33,7 @@ from forecasts.archive.importing import rebuild_standings
 from forecasts.archive.replay import Replay
 from forecasts.archive.verify import verify_export
 from forecasts.ledger.chain import canonical, entries_table, head_table
-from forecasts.ledger.models import FORECASTER
+from forecasts.ledger.roles import Role
 from forecasts.ledger.tables import (
     accounts_t,
     claims_t,
@@ -69,7 +69,7 @@ class _Rebuild(Replay):
 
     def new_account(self, handle: str, at: datetime) -> int:
         return _insert(
-            self.conn, accounts_t, {"handle": handle, "role": FORECASTER, "created_at": at}
+            self.conn, accounts_t, {"handle": handle, "role": Role.FORECASTER, "created_at": at}
         )
 
     def commitment(self, entry: dict[str, Any], seq: int) -> None:

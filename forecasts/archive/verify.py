@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from claims.clock import parse_stamp, stamp
+from claims.kinds import EntryKind
 from forecasts.archive.replay import COMMITMENTS
 from forecasts.archive.verify_record import check_record
 from forecasts.ledger.chain import (
@@ -149,10 +150,14 @@ def _check_forecasts(session: Session, entries: dict[int, _Seen], report: Report
         kind, payload_hash, payload, version = entries.get(seq, (None, None, None, 1))
         if row.imported:
             body = commitment_body(row.slug, row.handle, row.probability, row.created_at, version=1)
-            if kind != "forecast_imported" or payload != body:
+            if kind != EntryKind.FORECAST_IMPORTED or payload != body:
                 report.fail(seq, "imported forecast row does not match its ledger entry")
             continue
-        expected_kind = "forecast_withdrawn" if row.probability is None else "forecast_submitted"
+        expected_kind = (
+            EntryKind.FORECAST_WITHDRAWN
+            if row.probability is None
+            else EntryKind.FORECAST_SUBMITTED
+        )
         if kind != expected_kind or row.salt is None:
             report.fail(seq, f"forecast row has no matching {expected_kind} entry or salt")
             continue
@@ -166,7 +171,7 @@ def _check_forecasts(session: Session, entries: dict[int, _Seen], report: Report
     for seq, (kind, _, payload, _) in entries.items():
         if kind in COMMITMENTS and seq not in stored:
             report.fail(seq, f"{kind} entry has no stored forecast (row deleted?)")
-        if kind == "claim_closed":
+        if kind == EntryKind.CLAIM_CLOSED:
             for reveal in payload.get("reveals", []):
                 if salts.get(int(reveal["seq"])) != reveal["salt"]:
                     report.fail(int(reveal["seq"]), "stored salt differs from the revealed one")
@@ -201,7 +206,7 @@ def verify_export(lines: Iterable[dict[str, Any]], *, expect_head: str | None = 
                 report.fail(entry["seq"], "revealed forecast does not match its commitment")
             report.commitments += 1
             commitments[entry["seq"]] = reveal["salt"]
-        if entry["kind"] == "claim_closed":
+        if entry["kind"] == EntryKind.CLAIM_CLOSED:
             for item in entry["payload"].get("reveals", []):
                 revealed[int(item["seq"])] = (item["salt"], int(entry["seq"]))
     for seq, (salt, close) in revealed.items():
@@ -228,7 +233,7 @@ def export_lines(session: Session, *, private: bool) -> Iterator[dict[str, Any]]
         int(claim_id): int(seq)
         for claim_id, seq in session.connection().execute(
             select(entries_t.c.claim_id, func.max(entries_t.c.seq))
-            .where(entries_t.c.kind == "claim_closed")
+            .where(entries_t.c.kind == EntryKind.CLAIM_CLOSED)
             .group_by(entries_t.c.claim_id)
         )
     }

@@ -20,7 +20,8 @@ from sqlmodel import Session
 
 from claims.clock import stamp
 from claims.errors import Invalid
-from claims.models import DRAFT, RESOLVED
+from claims.kinds import EntryKind
+from claims.states import ClaimState
 from forecasts.archive.replay import Replay
 from forecasts.ledger.tables import accounts_t, claims_t, evidence_t, proposals_t, scores_t, tags_t
 from forecasts.score_math.scoring import CROWD_HANDLE
@@ -80,7 +81,9 @@ def check_record(session: Session, entries: Iterable[dict[str, Any]], report: "R
         payload = entry.get("payload") or {}
         if isinstance(payload.get("claim"), str):
             last_seq[payload["claim"]] = int(entry["seq"])
-        for item in payload.get("evidence", []) if entry["kind"] == "resolution_proposed" else []:
+        for item in (
+            payload.get("evidence", []) if entry["kind"] == EntryKind.RESOLUTION_PROPOSED else []
+        ):
             named[(int(entry["seq"]), int(item["rule"]), str(item["fetched_at"]))] = item["sha256"]
     ids = _check_claims(session, replay, last_seq, report)
     if forecasts_ok:
@@ -103,7 +106,9 @@ def _check_claims(
     for claim_id, tag in conn.execute(select(tags_t.c.claim_id, tags_t.c.tag)):
         tags.setdefault(int(claim_id), []).append(str(tag))
     for slug, row in rows.items():
-        if slug not in replay.claims and (row.state != DRAFT or row.published_seq is not None):
+        if slug not in replay.claims and (
+            row.state != ClaimState.DRAFT or row.published_seq is not None
+        ):
             report.fail(0, f"claim {slug!r} is {row.state} in the database, never published")
     for slug, claim in replay.claims.items():
         found, seq = rows.get(slug), last_seq[slug]
@@ -175,7 +180,7 @@ def _check_scores(
 
 
 def _scored(claim: dict[str, Any]) -> bool:
-    return bool(claim["state"] == RESOLVED and claim["outcome"] in OUTCOME_VALUE)
+    return bool(claim["state"] == ClaimState.RESOLVED and claim["outcome"] in OUTCOME_VALUE)
 
 
 def _window(claim_id: int, claim: dict[str, Any]) -> ClaimWindow:

@@ -6,11 +6,7 @@ from sqlalchemy import BigInteger, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from claims.columns import UTCDateTime
-
-FORECASTER = "forecaster"
-EDITOR = "editor"
-ADMIN = "admin"
-ROLE_RANK = {FORECASTER: 1, EDITOR: 2, ADMIN: 3}
+from forecasts.ledger.roles import Role
 
 
 class Account(SQLModel, table=True):
@@ -18,7 +14,7 @@ class Account(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     handle: str = Field(max_length=40, unique=True, index=True)
-    role: str = Field(default=FORECASTER, max_length=20)
+    role: str = Field(default=Role.FORECASTER, max_length=20)
     password_hash: str | None = Field(default=None, max_length=200)
     created_at: datetime = Field(sa_type=UTCDateTime)
     # site sessions carry the epoch they began in; moving it on ends every one (migration 0008)

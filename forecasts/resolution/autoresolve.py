@@ -20,8 +20,10 @@ from sqlmodel import select as select_rows
 from claims.clock import Clock, stamp
 from claims.evidence import ClaimCheck, ClaimRules, check_claims, snapshot_of
 from claims.fetch import FetchPolicy, Resolver
-from claims.models import CLOSED, PROPOSED, PUBLISHED, Claim, Proposal, RuleRun
+from claims.kinds import EntryKind
+from claims.models import Claim, Proposal, RuleRun
 from claims.sandbox import RULE_DEADLINE
+from claims.states import ClaimState, ProposalState
 from forecasts.ledger.chain import record
 from forecasts.resolution.proposals import (
     early_decisions_paused,
@@ -33,7 +35,7 @@ from forecasts.resolution.reveal import record_close
 
 runs_t = RuleRun.__table__  # type: ignore[attr-defined]
 claims_t = Claim.__table__  # type: ignore[attr-defined]
-_CHECKABLE = (PUBLISHED, CLOSED)
+_CHECKABLE = (ClaimState.PUBLISHED, ClaimState.CLOSED)
 _STORE_BATCH = 100  # checks stored per transaction at most
 
 
@@ -243,7 +245,7 @@ def _propose(
     if closes_early:
         claim.closed_early_at = decided_at
     tc = decided_at if closes_early else claim.closes_at
-    claim.state = PROPOSED
+    claim.state = ClaimState.PROPOSED
     claim.updated_at = now
     session.add(claim)
     session.flush()
@@ -279,7 +281,7 @@ def _propose(
             for result in check.results
         ],
     }
-    proposal.ledger_seq = record(session, "resolution_proposed", now, payload, claim.id)
+    proposal.ledger_seq = record(session, EntryKind.RESOLUTION_PROPOSED, now, payload, claim.id)
     session.add(proposal)
     return proposal
 
@@ -312,7 +314,10 @@ def finalise_expired(engine: Engine, clock: Clock) -> int:
         due = list(
             conn.execute(
                 select(proposals_t.c.id)
-                .where(proposals_t.c.state == "proposed", proposals_t.c.challenge_ends_at <= now)
+                .where(
+                    proposals_t.c.state == ProposalState.PROPOSED,
+                    proposals_t.c.challenge_ends_at <= now,
+                )
                 .order_by(proposals_t.c.id)
             ).scalars()
         )

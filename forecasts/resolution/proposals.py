@@ -13,8 +13,10 @@ from sqlmodel import Session, col, select
 
 from claims.clock import stamp
 from claims.errors import Conflict, Forbidden
+from claims.kinds import EntryKind
 from claims.lifecycle import get_claim
-from claims.models import PROPOSED, PUBLISHED, SETTLED_STATES, Claim, Proposal, RuleRun
+from claims.models import Claim, Proposal, RuleRun
+from claims.states import SETTLED_STATES, ClaimState, ProposalState
 from forecasts.ledger.chain import record
 from forecasts.ledger.models import Standing
 from forecasts.resolution.settle import Outcome, settle_claim
@@ -23,11 +25,6 @@ proposals_t = Proposal.__table__  # type: ignore[attr-defined]
 QUEUE_AFTER_FAILURES = 3
 
 # Proposal states
-OPEN = "proposed"
-DISPUTED = "disputed"
-FINALISED = "finalised"
-OVERRIDDEN = "overridden"
-REJECTED = "rejected"
 
 
 def _move(session: Session, proposal_id: int, source: str, target: str, **values: object) -> bool:
@@ -44,7 +41,7 @@ def open_proposal(session: Session, claim_id: int) -> Proposal | None:
     """The claim's proposal still in its challenge window, if any."""
     return session.exec(
         select(Proposal)
-        .where(Proposal.claim_id == claim_id, Proposal.state == OPEN)
+        .where(Proposal.claim_id == claim_id, Proposal.state == ProposalState.PROPOSED)
         .order_by(col(Proposal.id).desc())
     ).first()
 
@@ -60,7 +57,7 @@ def dispute_proposal(
     """
     claim = get_claim(session, slug)
     assert claim.id is not None
-    proposal = open_proposal(session, claim.id) if claim.state == PROPOSED else None
+    proposal = open_proposal(session, claim.id) if claim.state == ClaimState.PROPOSED else None
     if proposal is None or proposal.id is None:
         raise Conflict("only a proposed outcome in its challenge window can be disputed")
     forecast = session.exec(
@@ -72,7 +69,14 @@ def dispute_proposal(
     ).first()
     if forecast is None:
         raise Forbidden("only forecasters with a forecast on this claim may dispute its outcome")
-    if not _move(session, proposal.id, OPEN, DISPUTED, decided_at=now, note=note):
+    if not _move(
+        session,
+        proposal.id,
+        ProposalState.PROPOSED,
+        ProposalState.DISPUTED,
+        decided_at=now,
+        note=note,
+    ):
         session.rollback()
         raise Conflict("the proposal was settled meanwhile")
     payload = {
@@ -82,7 +86,7 @@ def dispute_proposal(
         "handle": handle,
         "note": note,
     }
-    record(session, "resolution_disputed", now, payload, claim.id)
+    record(session, EntryKind.RESOLUTION_DISPUTED, now, payload, claim.id)
     session.commit()
     session.refresh(proposal)
     return proposal
@@ -97,15 +101,23 @@ def finalise_proposal(session: Session, proposal_id: int, *, now: datetime) -> b
     meanwhile.
     """
     proposal = session.get(Proposal, proposal_id)
-    if proposal is None or proposal.state != OPEN or proposal.challenge_ends_at > now:
+    if (
+        proposal is None
+        or proposal.state != ProposalState.PROPOSED
+        or proposal.challenge_ends_at > now
+    ):
         return False
     claim = session.get(Claim, proposal.claim_id, with_for_update=True)
     assert claim is not None and claim.id is not None
-    if claim.state != PROPOSED:
-        _move(session, proposal_id, OPEN, OVERRIDDEN, decided_at=now)
+    if claim.state != ClaimState.PROPOSED:
+        _move(
+            session, proposal_id, ProposalState.PROPOSED, ProposalState.OVERRIDDEN, decided_at=now
+        )
         session.commit()
         return False
-    if not _move(session, proposal_id, OPEN, FINALISED, decided_at=now):
+    if not _move(
+        session, proposal_id, ProposalState.PROPOSED, ProposalState.FINALISED, decided_at=now
+    ):
         session.rollback()
         return False
     outcome: Outcome = "yes" if proposal.outcome == "yes" else "no"
@@ -129,11 +141,14 @@ def reopen_claim(
     found = get_claim(session, slug)
     claim = session.get(Claim, found.id, with_for_update=True, populate_existing=True)
     assert claim is not None and claim.id is not None
-    if claim.state != PROPOSED:
+    if claim.state != ClaimState.PROPOSED:
         raise Conflict("only a claim with a proposed outcome can be reopened")
     proposal = session.exec(
         select(Proposal)
-        .where(Proposal.claim_id == claim.id, col(Proposal.state).in_((OPEN, DISPUTED)))
+        .where(
+            Proposal.claim_id == claim.id,
+            col(Proposal.state).in_((ProposalState.PROPOSED, ProposalState.DISPUTED)),
+        )
         .order_by(col(Proposal.id).desc())
     ).first()
     if proposal is None or proposal.id is None:
@@ -143,11 +158,17 @@ def reopen_claim(
     if now >= claim.closes_at:
         raise Conflict("the claim's scheduled close has passed; resolve it by hand instead")
     if not _move(
-        session, proposal.id, proposal.state, REJECTED, decided_at=now, decided_by=by_id, note=note
+        session,
+        proposal.id,
+        proposal.state,
+        ProposalState.REJECTED,
+        decided_at=now,
+        decided_by=by_id,
+        note=note,
     ):
         session.rollback()
         raise Conflict("the proposal was settled meanwhile")
-    claim.state = PUBLISHED
+    claim.state = ClaimState.PUBLISHED
     claim.closed_early_at = None
     claim.close_recorded_seq = None
     claim.updated_at = now
@@ -160,7 +181,7 @@ def reopen_claim(
         "by": by,
         "note": note,
     }
-    record(session, "claim_reopened", now, payload, claim.id)
+    record(session, EntryKind.CLAIM_REOPENED, now, payload, claim.id)
     session.commit()
     session.refresh(claim)
     return claim
@@ -175,7 +196,7 @@ def early_decisions_paused(session: Session, claim: Claim) -> bool:
     rejected = session.exec(
         select(Proposal.id).where(
             Proposal.claim_id == claim.id,
-            Proposal.state == REJECTED,
+            Proposal.state == ProposalState.REJECTED,
             col(Proposal.decided_at) >= claim.updated_at,
         )
     ).first()
@@ -187,8 +208,11 @@ def sweep_overridden(session: Session, *, now: datetime) -> int:
     settled = select(Claim.id).where(col(Claim.state).in_(SETTLED_STATES))
     moved = session.connection().execute(
         update(proposals_t)
-        .where(proposals_t.c.state.in_((OPEN, DISPUTED)), proposals_t.c.claim_id.in_(settled))
-        .values(state=OVERRIDDEN, decided_at=now)
+        .where(
+            proposals_t.c.state.in_((ProposalState.PROPOSED, ProposalState.DISPUTED)),
+            proposals_t.c.claim_id.in_(settled),
+        )
+        .values(state=ProposalState.OVERRIDDEN, decided_at=now)
     )
     session.commit()
     return int(moved.rowcount or 0)
@@ -214,11 +238,14 @@ def editors_queue(session: Session) -> list[QueueItem]:
     proposals = session.exec(
         select(Proposal, Claim)
         .join(Claim, col(Claim.id) == Proposal.claim_id)
-        .where(col(Proposal.state).in_((OPEN, DISPUTED)), Claim.state == PROPOSED)
+        .where(
+            col(Proposal.state).in_((ProposalState.PROPOSED, ProposalState.DISPUTED)),
+            Claim.state == ClaimState.PROPOSED,
+        )
         .order_by(col(Proposal.proposed_at))
     )
     for proposal, claim in proposals:
-        kind = "dispute" if proposal.state == DISPUTED else "proposal"
+        kind = "dispute" if proposal.state == ProposalState.DISPUTED else "proposal"
         since = proposal.decided_at if kind == "dispute" and proposal.decided_at else None
         items.append(
             QueueItem(
@@ -235,7 +262,7 @@ def editors_queue(session: Session) -> list[QueueItem]:
         select(RuleRun, Claim)
         .join(Claim, col(Claim.id) == RuleRun.claim_id)
         .where(
-            col(Claim.state).not_in((PROPOSED, *SETTLED_STATES)),
+            col(Claim.state).not_in((ClaimState.PROPOSED, *SETTLED_STATES)),
             (col(RuleRun.failures) >= QUEUE_AFTER_FAILURES) | (RuleRun.last_outcome == "conflict"),
         )
         .order_by(col(RuleRun.last_run_at))

@@ -5,6 +5,8 @@ from datetime import datetime
 from sqlalchemy import Connection, Engine, and_, func, or_, select, update
 
 from claims.clock import Clock, stamp
+from claims.kinds import EntryKind
+from claims.states import ClaimState
 from forecasts.ledger.chain import flush, lock_head
 from forecasts.ledger.tables import claims_t, entries_t, forecasts_t, salts_t
 
@@ -16,7 +18,7 @@ def due_claims(conn: Connection, now: datetime) -> list[int]:
         and_(claims_t.c.closed_early_at.is_not(None), claims_t.c.closed_early_at <= now),
     )
     query = select(claims_t.c.id).where(
-        claims_t.c.close_recorded_seq.is_(None), claims_t.c.state != "draft", closed
+        claims_t.c.close_recorded_seq.is_(None), claims_t.c.state != ClaimState.DRAFT, closed
     )
     return list(conn.execute(query).scalars())
 
@@ -44,7 +46,7 @@ def record_close(conn: Connection, claim_id: int, now: datetime) -> int | None:
     # a reopened claim (proposals.reopen_claim) closes again: reveal what is new
     revealed_up_to = conn.execute(
         select(func.max(entries_t.c.seq)).where(
-            entries_t.c.claim_id == claim_id, entries_t.c.kind == "claim_closed"
+            entries_t.c.claim_id == claim_id, entries_t.c.kind == EntryKind.CLAIM_CLOSED
         )
     ).scalar()
     reveals = [
@@ -60,7 +62,7 @@ def record_close(conn: Connection, claim_id: int, now: datetime) -> int | None:
         )
     ]
     payload = {"claim": claim.slug, "closed_at": stamp(closed_at), "reveals": reveals}
-    row = chain.add_public("claim_closed", now, payload, claim_id)
+    row = chain.add_public(EntryKind.CLAIM_CLOSED, now, payload, claim_id)
 
     flush(conn, chain)
     conn.execute(

@@ -14,15 +14,16 @@ from sqlmodel import Session
 
 from claims.clock import as_utc, stamp
 from claims.errors import Conflict, Invalid
+from claims.kinds import EntryKind
 from claims.lifecycle import effective_close
-from claims.models import AMBIGUOUS, ANNULLED, DRAFT, RESOLVED, SETTLED_STATES, Claim
+from claims.models import Claim
+from claims.states import SETTLED_STATES, STATE_OF_OUTCOME, ClaimState
 from forecasts.ledger.chain import record
 from forecasts.resolution.reveal import record_close
 from forecasts.scores.claim_scores import replace_claim_scores
 
 Outcome = Literal["yes", "no", "annulled", "ambiguous"]
 OUTCOMES: tuple[str, ...] = get_args(Outcome)
-_STATE_OF = {"yes": RESOLVED, "no": RESOLVED, "annulled": ANNULLED, "ambiguous": AMBIGUOUS}
 
 
 def settle_claim(
@@ -56,7 +57,7 @@ def settle_claim(
     session.flush()  # the caller's pending changes first, then re-read under the lock
     session.refresh(claim, with_for_update=True)  # the state may have moved meanwhile
     assert claim.id is not None
-    if claim.state == DRAFT:
+    if claim.state == ClaimState.DRAFT:
         raise Conflict("a draft cannot be settled; publish it first")
     previous = claim.state if claim.state in SETTLED_STATES else None
     previous_outcome = claim.outcome
@@ -64,8 +65,8 @@ def settle_claim(
         _close_at(claim, as_utc(closed_at), now)
     elif now < effective_close(claim):
         raise Conflict("the claim is still open: give closed_at to settle it before its close")
-    claim.state = _STATE_OF[outcome]
-    claim.outcome = outcome if claim.state == RESOLVED else None
+    claim.state = STATE_OF_OUTCOME[outcome]
+    claim.outcome = outcome if claim.state == ClaimState.RESOLVED else None
     claim.updated_at = now
     session.add(claim)
     session.flush()
@@ -80,7 +81,7 @@ def settle_claim(
         "by": by,
     }
     if previous is not None:
-        payload["previous"] = previous_outcome if previous == RESOLVED else previous
+        payload["previous"] = previous_outcome if previous == ClaimState.RESOLVED else previous
     payload.update(extra or {})
     kind = _entry_kind(outcome, settled_before=previous is not None)
     record(session, kind, now, payload, claim.id)
@@ -90,10 +91,10 @@ def settle_claim(
     return claim
 
 
-def _entry_kind(outcome: Outcome, *, settled_before: bool) -> str:
+def _entry_kind(outcome: Outcome, *, settled_before: bool) -> EntryKind:
     if outcome == "annulled":
-        return "annulled"
-    return "re_resolved" if settled_before else "resolution_finalised"
+        return EntryKind.ANNULLED
+    return EntryKind.RE_RESOLVED if settled_before else EntryKind.RESOLUTION_FINALISED
 
 
 def _close_at(claim: Claim, closed_at: datetime, now: datetime) -> None:

@@ -18,7 +18,8 @@ from sqlmodel import Session
 
 from claims.clock import as_utc
 from claims.lifecycle import effective_close
-from claims.models import RESOLVED, Claim
+from claims.models import Claim
+from claims.states import ClaimState
 from forecasts.ledger.tables import scores_t
 from forecasts.score_math.batch_scoring import ClaimBatch, ScoreColumns, score_batch
 from forecasts.score_math.scoring import CROWD_HANDLE, ScoringEvent
@@ -116,7 +117,7 @@ def replace_claim_scores(session: Session, claim: Claim, *, now: datetime) -> in
     old = conn.exec_driver_sql(_OLD_ROWS.format(mark=mark), (claim.id,)).all()
     removed: list[TotalsRow] = [tuple(row[1:]) for row in old]
     added: list[TotalsRow] = []
-    if claim.state == RESOLVED and claim.outcome in OUTCOME_VALUE:
+    if claim.state == ClaimState.RESOLVED and claim.outcome in OUTCOME_VALUE:
         window = ClaimWindow.of(claim)
         rows = conn.exec_driver_sql(_EVENTS.format(mark=mark), (claim.id,)).all()
         accounts, handles, at, seq, probability = zip(*rows, strict=True) if rows else ([],) * 5

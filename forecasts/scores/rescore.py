@@ -20,7 +20,7 @@ import numpy as np
 from sqlalchemy import Connection, Engine, delete, select
 from sqlmodel import Session
 
-from claims.models import RESOLVED
+from claims.states import ClaimState
 from forecasts.ledger.tables import accounts_t, claims_t, scores_t
 from forecasts.score_math.batch_scoring import ClaimBatch, ScoreColumns, score_batch
 from forecasts.scores.claim_scores import (
@@ -257,7 +257,7 @@ def _resolved_windows(conn: Connection) -> list[ClaimWindow]:
     rows = conn.exec_driver_sql(
         "SELECT id, opens_at, closes_at, closed_early_at, resolves_at, outcome "
         f"FROM {claims_t.name} WHERE state = {mark} AND outcome IN ({mark}, {mark})",
-        (RESOLVED, *OUTCOME_VALUE),
+        (ClaimState.RESOLVED, *OUTCOME_VALUE),
     ).all()
     windows = []
     for id_, opens_at, closes_at, closed_early_at, resolves_at, outcome in rows:

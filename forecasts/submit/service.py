@@ -17,7 +17,8 @@ from sqlalchemy import Connection, delete, select, tuple_
 
 from claims.clock import stamp
 from claims.errors import ClaimClosed, ClaimNotFound, Conflict, DomainError
-from claims.models import DRAFT, PUBLISHED
+from claims.kinds import EntryKind
+from claims.states import ClaimState
 from forecasts.ledger.chain import (
     PAYLOAD_VERSION,
     Chain,
@@ -102,7 +103,7 @@ def forecast_view(
 
 def _refusal(claim: ClaimRow, slug: str, now: datetime) -> str:
     """Why a forecast is refused now, and when (if ever) the claim takes them."""
-    if claim.state != PUBLISHED:
+    if claim.state != ClaimState.PUBLISHED:
         return f"claim {slug!r} is not open for forecasts: it is {claim.state}"
     return (
         f"claim {slug!r} is not open for forecasts at {stamp(now)}: it takes them from "
@@ -117,7 +118,7 @@ def _close(claim: ClaimRow) -> datetime:
 
 
 def _accepts(claim: ClaimRow, now: datetime) -> bool:
-    return claim.state == PUBLISHED and claim.opens_at <= now < _close(claim)
+    return claim.state == ClaimState.PUBLISHED and claim.opens_at <= now < _close(claim)
 
 
 class _Batch:
@@ -217,7 +218,7 @@ def _append_one(
                 return Conflict("this Idempotency-Key was used with a different request")
             return Replayed(status, text)
     claim = batch.claims.get(request.slug)
-    if claim is None or (claim.state == DRAFT and not request.sees_drafts):
+    if claim is None or (claim.state == ClaimState.DRAFT and not request.sees_drafts):
         return ClaimNotFound(request.slug)
     if not _accepts(claim, now):
         return ClaimClosed(_refusal(claim, request.slug, now))
@@ -225,7 +226,7 @@ def _append_one(
     standing = batch.standing.get(pair)
     if request.is_withdrawal and standing is None:
         return Conflict("nothing is standing to withdraw")
-    kind = "forecast_withdrawn" if request.is_withdrawal else "forecast_submitted"
+    kind = EntryKind.FORECAST_WITHDRAWN if request.is_withdrawal else EntryKind.FORECAST_SUBMITTED
     stamped = stamp(now)
     rationale = None if request.is_withdrawal else request.rationale
     body = commitment_body(request.slug, request.handle, request.probability, stamped, rationale)

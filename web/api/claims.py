@@ -10,8 +10,9 @@ from sqlmodel import Session, col, select
 
 from claims.clock import stamp
 from claims.lifecycle import amend_claim, create_claim, get_claim, publish_claim, tags_by_claim
-from claims.models import DRAFT, PUBLISHED, Claim, ClaimTag
+from claims.models import Claim, ClaimTag
 from claims.schemas import ClaimCreate, ClaimPatch
+from claims.states import ClaimState
 from forecasts.accounts.service import Principal, sees_drafts
 from forecasts.ledger.chain import record
 from forecasts.submit.history import probability_history
@@ -75,16 +76,18 @@ def post_claim(data: ClaimCreate, session: WriteSession, ctx: Ctx, editor: Edito
 def _status_filter(status: str, now: datetime):  # type: ignore[no-untyped-def]
     early = and_(col(Claim.closed_early_at).is_not(None), col(Claim.closed_early_at) <= now)
     if status == "upcoming":
-        return and_(col(Claim.state) == PUBLISHED, col(Claim.opens_at) > now)
+        return and_(col(Claim.state) == ClaimState.PUBLISHED, col(Claim.opens_at) > now)
     if status == "open":
         return and_(
-            col(Claim.state) == PUBLISHED,
+            col(Claim.state) == ClaimState.PUBLISHED,
             col(Claim.opens_at) <= now,
             col(Claim.closes_at) > now,
             ~early,
         )
     if status == "closed":
-        return and_(col(Claim.state) == PUBLISHED, or_(col(Claim.closes_at) <= now, early))
+        return and_(
+            col(Claim.state) == ClaimState.PUBLISHED, or_(col(Claim.closes_at) <= now, early)
+        )
     return col(Claim.state) == status
 
 
@@ -105,7 +108,7 @@ def list_claims(
     if status is not None:
         query = query.where(_status_filter(status, ctx.clock()))
     if not sees_drafts(caller):  # `?status=draft` included: for them there are none
-        query = query.where(col(Claim.state) != DRAFT)
+        query = query.where(col(Claim.state) != ClaimState.DRAFT)
     if tag is not None:
         query = query.where(col(Claim.id).in_(select(ClaimTag.claim_id).where(ClaimTag.tag == tag)))
     claims = list(session.exec(query))

@@ -11,7 +11,7 @@ from sqlmodel import col, select
 
 from claims.errors import Conflict, DomainError
 from claims.lifecycle import status_at
-from claims.models import DRAFT
+from claims.states import ClaimState
 from claims.text import Slug
 from forecasts.accounts.service import Principal, sees_drafts
 from forecasts.ledger.models import Account, Forecast
@@ -185,7 +185,7 @@ def list_forecasts(
         .order_by(col(Forecast.ledger_seq))
         .limit(limit + 1)
     )
-    if status in (DRAFT, "upcoming", "open"):
+    if status in (ClaimState.DRAFT, "upcoming", "open"):
         if caller is None:
             return Page(items=[], next_cursor=None)
         query = query.where(Forecast.account_id == caller.account_id)

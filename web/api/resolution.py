@@ -14,7 +14,7 @@ from claims.lifecycle import get_claim
 from claims.models import EvidenceSnapshot, Proposal
 from claims.text import LongText
 from forecasts.accounts.service import Principal
-from forecasts.ledger.models import EDITOR, ROLE_RANK
+from forecasts.ledger.roles import ROLE_RANK, Role
 from forecasts.resolution.proposals import QueueItem, dispute_proposal, editors_queue, reopen_claim
 from web.api.claims import render_claim, visible_claim
 from web.api.paging import Cursor, Limit, RowId, decode_cursor, encode_cursor
@@ -101,7 +101,7 @@ def snapshot_out(snapshot: EvidenceSnapshot, *, shown: bool = True) -> SnapshotO
 
 
 def _shown(snapshot: EvidenceSnapshot, ctx: Ctx, caller: Principal | None) -> bool:
-    editor = caller is not None and ROLE_RANK[caller.role] >= ROLE_RANK[EDITOR]
+    editor = caller is not None and ROLE_RANK[caller.role] >= ROLE_RANK[Role.EDITOR]
     publish = ctx.settings.publish_private_evidence
     return body_shown(snapshot, editor=editor, publish_private=publish)
 

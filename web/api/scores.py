@@ -9,7 +9,7 @@ from sqlmodel import col, select
 
 from claims.errors import Conflict
 from claims.lifecycle import get_claim
-from claims.models import RESOLVED
+from claims.states import ClaimState
 from claims.text import LongText, UTCTime
 from forecasts.ledger.models import Score
 from forecasts.resolution.settle import Outcome, settle_claim
@@ -134,7 +134,7 @@ def get_scores(
 ) -> Page[ScoreOut]:
     """One row per forecaster with coverage, and `@crowd`; a 409 unless the claim is resolved."""
     claim = visible_claim(session, slug, caller)
-    if claim.state != RESOLVED:
+    if claim.state != ClaimState.RESOLVED:
         raise Conflict(f"the claim is {claim.state}, not resolved: it has no scores")
     query = select(Score).where(Score.claim_id == claim.id).order_by(col(Score.id)).limit(limit + 1)
     after = decode_cursor(cursor)

@@ -9,8 +9,9 @@ from sqlmodel import Session, select
 
 from claims.clock import as_utc
 from claims.lifecycle import create_claim
-from claims.models import SETTLED_STATES, Claim
+from claims.models import Claim
 from claims.schemas import ClaimCreate
+from claims.states import SETTLED_STATES
 from forecasts.accounts.service import create_account
 from forecasts.archive.importing import import_forecasts
 from forecasts.ledger.chain import record

@@ -15,11 +15,13 @@ from claims.clock import as_utc
 from claims.errors import DomainError
 from claims.evidence import ClaimCheck, ClaimRules, check_claim, snapshot_of
 from claims.lifecycle import amend_claim, create_claim, get_claim, publish_claim, tags_of
-from claims.models import DRAFT, PUBLISHED, Claim, Proposal, RuleRun
+from claims.models import Claim, Proposal, RuleRun
+from claims.states import ClaimState, ProposalState
 from claims.text import LongText
 from forecasts.accounts.service import set_role
 from forecasts.ledger.chain import record
-from forecasts.ledger.models import ROLE_RANK, Account
+from forecasts.ledger.models import Account
+from forecasts.ledger.roles import ROLE_RANK
 from forecasts.resolution.proposals import editors_queue, reopen_claim
 from forecasts.resolution.settle import OUTCOMES, settle_claim
 from forecasts.submit.service import has_forecasts
@@ -53,9 +55,13 @@ def desk(request: Request, me: EditorMe, session: ReadSession, ctx: Ctx) -> Resp
         and_(col(Claim.closed_early_at).is_not(None), col(Claim.closed_early_at) <= now),
     )
     awaiting = session.exec(
-        select(Claim).where(Claim.state == PUBLISHED, closed).order_by(col(Claim.resolves_at))
+        select(Claim)
+        .where(Claim.state == ClaimState.PUBLISHED, closed)
+        .order_by(col(Claim.resolves_at))
     )
-    drafts = session.exec(select(Claim).where(Claim.state == DRAFT).order_by(col(Claim.id)))
+    drafts = session.exec(
+        select(Claim).where(Claim.state == ClaimState.DRAFT).order_by(col(Claim.id))
+    )
     context = {
         "queue": editors_queue(session),
         "awaiting": list(awaiting),
@@ -115,7 +121,10 @@ def _form_page(
         context["run"] = session.get(RuleRun, claim.id)
         context["proposal"] = session.exec(
             select(Proposal)
-            .where(Proposal.claim_id == claim.id, col(Proposal.state).in_(("proposed", "disputed")))
+            .where(
+                Proposal.claim_id == claim.id,
+                col(Proposal.state).in_((ProposalState.PROPOSED, ProposalState.DISPUTED)),
+            )
             .order_by(col(Proposal.id).desc())
         ).first()
     return render(request, "desk/claim_form.html", context, status_code=status_code)
@@ -142,7 +151,7 @@ def new_claim(
     except DomainError as error:
         form.errors.append(error_text(error))
         return _form_page(request, form, claim=None, status_code=409)
-    flash(request, "Saved as a draft." if claim.state == DRAFT else "Published.")
+    flash(request, "Saved as a draft." if claim.state == ClaimState.DRAFT else "Published.")
     return see_other(f"/claims/{claim.slug}")
 
 
