@@ -9,6 +9,7 @@ import rfc8785
 from sqlmodel import Session, col, delete, select
 
 from claims.clock import as_utc, stamp
+from claims.closing import tc
 from claims.errors import ClaimNotFound, Conflict, Invalid
 from claims.kinds import EntryKind
 from claims.models import Claim, ClaimTag, ClaimVersion
@@ -31,9 +32,7 @@ class Recorder(Protocol):
 
 def effective_close(claim: Claim) -> datetime:
     """Tc: the scheduled close, or the earlier moment the claim was settled."""
-    if claim.closed_early_at is not None and claim.closed_early_at < claim.closes_at:
-        return claim.closed_early_at
-    return claim.closes_at
+    return tc(claim.closes_at, claim.closed_early_at)
 
 
 def status_at(claim: Claim, now: datetime) -> str:

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from claims.clock import stamp
+from claims.closing import tc
 from claims.errors import Invalid
 from claims.kinds import EntryKind
 from claims.states import ClaimState
@@ -189,7 +190,7 @@ def _window(claim_id: int, claim: dict[str, Any]) -> ClaimWindow:
         id=claim_id,
         opens_at=claim["opens_at"],
         closes_at=closes,
-        closed_at=closes if early is None or early >= closes else early,
+        closed_at=tc(closes, early),
         resolves_at=claim["resolves_at"],
         outcome=OUTCOME_VALUE[claim["outcome"]],
     )

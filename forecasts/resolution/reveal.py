@@ -2,9 +2,10 @@
 
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, and_, func, or_, select, update
+from sqlalchemy import Connection, Engine, func, select, update
 
 from claims.clock import Clock, stamp
+from claims.closing import closed_by, tc
 from claims.kinds import EntryKind
 from claims.states import ClaimState
 from forecasts.ledger.chain import flush, lock_head
@@ -13,10 +14,7 @@ from forecasts.ledger.tables import claims_t, entries_t, forecasts_t, salts_t
 
 def due_claims(conn: Connection, now: datetime) -> list[int]:
     """Claims whose close has come and is not yet in the ledger."""
-    closed = or_(
-        claims_t.c.closes_at <= now,
-        and_(claims_t.c.closed_early_at.is_not(None), claims_t.c.closed_early_at <= now),
-    )
+    closed = closed_by(claims_t.c.closes_at, claims_t.c.closed_early_at, now)
     query = select(claims_t.c.id).where(
         claims_t.c.close_recorded_seq.is_(None), claims_t.c.state != ClaimState.DRAFT, closed
     )
@@ -40,9 +38,7 @@ def record_close(conn: Connection, claim_id: int, now: datetime) -> int | None:
     ).one()
     if claim.close_recorded_seq is not None:
         return None
-    closed_at = claim.closes_at
-    if claim.closed_early_at is not None and claim.closed_early_at < closed_at:
-        closed_at = claim.closed_early_at
+    closed_at = tc(claim.closes_at, claim.closed_early_at)
     # a reopened claim (proposals.reopen_claim) closes again: reveal what is new
     revealed_up_to = conn.execute(
         select(func.max(entries_t.c.seq)).where(

@@ -20,6 +20,7 @@ import numpy as np
 from sqlalchemy import Connection, Engine, delete, select
 from sqlmodel import Session
 
+from claims.closing import tc
 from claims.states import ClaimState
 from forecasts.ledger.tables import accounts_t, claims_t, scores_t
 from forecasts.score_math.batch_scoring import ClaimBatch, ScoreColumns, score_batch
@@ -268,7 +269,7 @@ def _resolved_windows(conn: Connection) -> list[ClaimWindow]:
                 id=int(id_),
                 opens_at=moment_of(opens_at),
                 closes_at=closes,
-                closed_at=closes if early is None or early >= closes else early,
+                closed_at=tc(closes, early),
                 resolves_at=moment_of(resolves_at),
                 outcome=OUTCOME_VALUE[outcome],
             )

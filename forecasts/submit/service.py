@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, select, tuple_
 
 from claims.clock import stamp
+from claims.closing import tc
 from claims.errors import ClaimClosed, ClaimNotFound, Conflict, DomainError
 from claims.kinds import EntryKind
 from claims.states import ClaimState
@@ -112,9 +113,7 @@ def _refusal(claim: ClaimRow, slug: str, now: datetime) -> str:
 
 
 def _close(claim: ClaimRow) -> datetime:
-    if claim.closed_early_at is not None and claim.closed_early_at < claim.closes_at:
-        return claim.closed_early_at
-    return claim.closes_at
+    return tc(claim.closes_at, claim.closed_early_at)
 
 
 def _accepts(claim: ClaimRow, now: datetime) -> bool:

@@ -5,10 +5,11 @@ from typing import Literal
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
-from sqlalchemy import and_, or_
+from sqlalchemy import and_
 from sqlmodel import Session, col, select
 
 from claims.clock import stamp
+from claims.closing import closed_by
 from claims.lifecycle import amend_claim, create_claim, get_claim, publish_claim, tags_by_claim
 from claims.models import Claim, ClaimTag
 from claims.schemas import ClaimCreate, ClaimPatch
@@ -74,20 +75,17 @@ def post_claim(data: ClaimCreate, session: WriteSession, ctx: Ctx, editor: Edito
 
 
 def _status_filter(status: str, now: datetime):  # type: ignore[no-untyped-def]
-    early = and_(col(Claim.closed_early_at).is_not(None), col(Claim.closed_early_at) <= now)
+    closed = closed_by(col(Claim.closes_at), col(Claim.closed_early_at), now)
     if status == "upcoming":
         return and_(col(Claim.state) == ClaimState.PUBLISHED, col(Claim.opens_at) > now)
     if status == "open":
         return and_(
             col(Claim.state) == ClaimState.PUBLISHED,
             col(Claim.opens_at) <= now,
-            col(Claim.closes_at) > now,
-            ~early,
+            ~closed,
         )
     if status == "closed":
-        return and_(
-            col(Claim.state) == ClaimState.PUBLISHED, or_(col(Claim.closes_at) <= now, early)
-        )
+        return and_(col(Claim.state) == ClaimState.PUBLISHED, closed)
     return col(Claim.state) == status
 
 

@@ -8,10 +8,10 @@ from urllib.parse import quote
 from fastapi import Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
 
 from claims.clock import as_utc
+from claims.closing import closed_by
 from claims.errors import DomainError
 from claims.evidence import ClaimCheck, ClaimRules, check_claim, snapshot_of
 from claims.lifecycle import amend_claim, create_claim, get_claim, publish_claim, tags_of
@@ -50,10 +50,7 @@ _note = TypeAdapter(LongText)
 def desk(request: Request, me: EditorMe, session: ReadSession, ctx: Ctx) -> Response:
     """What needs an editor: the resolution queue, claims awaiting an outcome, drafts."""
     now = ctx.clock()
-    closed = or_(
-        col(Claim.closes_at) <= now,
-        and_(col(Claim.closed_early_at).is_not(None), col(Claim.closed_early_at) <= now),
-    )
+    closed = closed_by(col(Claim.closes_at), col(Claim.closed_early_at), now)
     awaiting = session.exec(
         select(Claim)
         .where(Claim.state == ClaimState.PUBLISHED, closed)
