@@ -19,7 +19,7 @@ from forecasts.ledger.chain import record
 from forecasts.submit.history import probability_history
 from forecasts.submit.probabilities import claims_probabilities, standings_of
 from forecasts.submit.service import forecast_view, has_forecasts
-from web.api.paging import Cursor, Limit, decode_cursor, encode_cursor
+from web.api.paging import Cursor, Limit, decode_cursor, keyset_page, offset_cursor
 from web.api.views import ClaimOut, Page, claim_out
 from web.context import AppContext
 from web.deps import Ctx, Editor, MaybeCaller, ReadSession, WriteSession
@@ -109,11 +109,8 @@ def list_claims(
         query = query.where(col(Claim.state) != ClaimState.DRAFT)
     if tag is not None:
         query = query.where(col(Claim.id).in_(select(ClaimTag.claim_id).where(ClaimTag.tag == tag)))
-    claims = list(session.exec(query))
-    more = len(claims) > limit
-    claims = claims[:limit]
+    claims, next_cursor = keyset_page(list(session.exec(query)), limit, lambda c: c.id or None)
     items = render_claims(session, ctx, claims, caller)
-    next_cursor = encode_cursor(claims[-1].id) if more and claims[-1].id else None
     return Page[ClaimOut](items=items, next_cursor=next_cursor)
 
 
@@ -158,8 +155,7 @@ def get_history(
         HistoryPointOut(at=stamp(point.at), crowd=point.crowd, market=point.market)
         for point in points[start : start + limit]
     ]
-    more = start + limit < len(points)
-    return Page(items=items, next_cursor=encode_cursor(start + limit) if more else None)
+    return Page(items=items, next_cursor=offset_cursor(start, limit, start + limit < len(points)))
 
 
 @router.patch(
