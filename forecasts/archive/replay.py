@@ -16,7 +16,8 @@ from typing import Any
 from claims.clock import parse_stamp
 from claims.errors import Invalid
 from claims.kinds import EntryKind
-from claims.states import STATE_OF_OUTCOME, ClaimState, ProposalState
+from claims.states import ClaimState, ProposalState
+from claims.transitions import early_close, proposed, reopened, settled
 
 COMMITMENTS = frozenset({EntryKind.FORECAST_SUBMITTED, EntryKind.FORECAST_WITHDRAWN})
 _SETTLEMENTS = frozenset(
@@ -165,7 +166,7 @@ class Replay:
         elif kind in _SETTLEMENTS:
             self._settle(claim, payload, seq, at)
         else:  # claim_reopened
-            claim.update(state=ClaimState.PUBLISHED, closed_early_at=None, close_recorded_seq=None)
+            claim.update(reopened())
             proposal = self._proposal(payload["proposal_seq"], seq)
             proposal.update(state=ProposalState.REJECTED, decided_at=at, note=payload["note"])
 
@@ -190,7 +191,7 @@ class Replay:
     def _propose(
         self, claim: dict[str, Any], claim_id: int, payload: dict[str, Any], seq: int, at: datetime
     ) -> None:
-        claim["state"] = ClaimState.PROPOSED
+        claim.update(proposed())
         if payload["closes_early"]:
             _closed_at(claim, payload["closed_at"])
         self.proposals.append(
@@ -217,9 +218,7 @@ class Replay:
     def _settle(
         self, claim: dict[str, Any], payload: dict[str, Any], seq: int, at: datetime
     ) -> None:
-        outcome = payload["outcome"]
-        claim["state"] = STATE_OF_OUTCOME[outcome]
-        claim["outcome"] = outcome if claim["state"] == ClaimState.RESOLVED else None
+        claim.update(settled(payload["outcome"]))
         _closed_at(claim, payload["closed_at"], clear=True)
         decided = payload.get("proposal_seq")
         # the finaliser names the proposal it settled; an editor's settlement leaves open
@@ -236,8 +235,6 @@ def _slug_of(entry: dict[str, Any]) -> str | None:
 
 def _closed_at(claim: dict[str, Any], closed_at: str, *, clear: bool = False) -> None:
     """Tc before the scheduled close is an early close; at the close (when settling) none."""
-    moment = parse_stamp(closed_at)
-    if moment < claim["closes_at"]:
-        claim["closed_early_at"] = moment
-    elif clear:
-        claim["closed_early_at"] = None
+    early = early_close(parse_stamp(closed_at), claim["closes_at"])
+    if early is not None or clear:
+        claim["closed_early_at"] = early

@@ -24,6 +24,7 @@ from claims.kinds import EntryKind
 from claims.models import Claim, Proposal, RuleRun
 from claims.sandbox import RULE_DEADLINE
 from claims.states import ClaimState, ProposalState
+from claims.transitions import proposed
 from forecasts.ledger.chain import record
 from forecasts.resolution.proposals import (
     early_decisions_paused,
@@ -245,7 +246,7 @@ def _propose(
     if closes_early:
         claim.closed_early_at = decided_at
     tc = decided_at if closes_early else claim.closes_at
-    claim.state = ClaimState.PROPOSED
+    claim.sqlmodel_update(proposed())
     claim.updated_at = now
     session.add(claim)
     session.flush()

@@ -17,6 +17,7 @@ from claims.kinds import EntryKind
 from claims.lifecycle import get_claim
 from claims.models import Claim, Proposal, RuleRun
 from claims.states import SETTLED_STATES, ClaimState, ProposalState
+from claims.transitions import reopened
 from forecasts.ledger.chain import record
 from forecasts.ledger.models import Standing
 from forecasts.resolution.settle import Outcome, settle_claim
@@ -168,9 +169,7 @@ def reopen_claim(
     ):
         session.rollback()
         raise Conflict("the proposal was settled meanwhile")
-    claim.state = ClaimState.PUBLISHED
-    claim.closed_early_at = None
-    claim.close_recorded_seq = None
+    claim.sqlmodel_update(reopened())
     claim.updated_at = now
     session.add(claim)
     session.flush()

@@ -17,7 +17,8 @@ from claims.errors import Conflict, Invalid
 from claims.kinds import EntryKind
 from claims.lifecycle import effective_close
 from claims.models import Claim
-from claims.states import SETTLED_STATES, STATE_OF_OUTCOME, ClaimState
+from claims.states import SETTLED_STATES, ClaimState
+from claims.transitions import early_close, settled
 from forecasts.ledger.chain import record
 from forecasts.resolution.reveal import record_close
 from forecasts.scores.claim_scores import replace_claim_scores
@@ -65,8 +66,7 @@ def settle_claim(
         _close_at(claim, as_utc(closed_at), now)
     elif now < effective_close(claim):
         raise Conflict("the claim is still open: give closed_at to settle it before its close")
-    claim.state = STATE_OF_OUTCOME[outcome]
-    claim.outcome = outcome if claim.state == ClaimState.RESOLVED else None
+    claim.sqlmodel_update(settled(outcome))
     claim.updated_at = now
     session.add(claim)
     session.flush()
@@ -102,4 +102,4 @@ def _close_at(claim: Claim, closed_at: datetime, now: datetime) -> None:
         raise Invalid("closed_at", "must not be in the future")
     if not claim.opens_at <= closed_at <= claim.closes_at:
         raise Invalid("closed_at", "must lie between the claim's opens_at and closes_at")
-    claim.closed_early_at = closed_at if closed_at < claim.closes_at else None
+    claim.closed_early_at = early_close(closed_at, claim.closes_at)
