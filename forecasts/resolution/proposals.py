@@ -47,6 +47,18 @@ def open_proposal(session: Session, claim_id: int) -> Proposal | None:
     ).first()
 
 
+def pending_proposal(session: Session, claim_id: int) -> Proposal | None:
+    """The claim's latest proposal still waiting for a decision: proposed or disputed."""
+    return session.exec(
+        select(Proposal)
+        .where(
+            Proposal.claim_id == claim_id,
+            col(Proposal.state).in_((ProposalState.PROPOSED, ProposalState.DISPUTED)),
+        )
+        .order_by(col(Proposal.id).desc())
+    ).first()
+
+
 def dispute_proposal(
     session: Session, slug: str, *, account_id: int, handle: str, note: str | None, now: datetime
 ) -> Proposal:
@@ -144,14 +156,7 @@ def reopen_claim(
     assert claim is not None and claim.id is not None
     if claim.state != ClaimState.PROPOSED:
         raise Conflict("only a claim with a proposed outcome can be reopened")
-    proposal = session.exec(
-        select(Proposal)
-        .where(
-            Proposal.claim_id == claim.id,
-            col(Proposal.state).in_((ProposalState.PROPOSED, ProposalState.DISPUTED)),
-        )
-        .order_by(col(Proposal.id).desc())
-    ).first()
+    proposal = pending_proposal(session, claim.id)
     if proposal is None or proposal.id is None:
         raise Conflict("the claim has no proposal waiting for a decision")
     if not proposal.closes_early:

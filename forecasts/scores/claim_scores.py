@@ -20,6 +20,7 @@ from claims.clock import as_utc
 from claims.lifecycle import effective_close
 from claims.models import Claim
 from claims.states import ClaimState
+from forecasts.ledger.driver import mark_of, marks
 from forecasts.ledger.tables import scores_t
 from forecasts.score_math.batch_scoring import ClaimBatch, ScoreColumns, score_batch
 from forecasts.score_math.scoring import CROWD_HANDLE, ScoringEvent
@@ -96,11 +97,6 @@ _OLD_ROWS = (
     "SELECT id, handle, account_id, brier, time_averaged_brier, coverage, peer_score, "
     f"baseline_score, market_points FROM {scores_t.name} WHERE claim_id = {{mark}} ORDER BY id"
 )
-
-
-def mark_of(conn: Connection) -> str:
-    """The driver's parameter marker, for SQL sent straight to it."""
-    return "?" if conn.dialect.paramstyle == "qmark" else "%s"
 
 
 def replace_claim_scores(session: Session, claim: Claim, *, now: datetime) -> int:
@@ -281,7 +277,7 @@ class ScoreWriter:
         return values
 
     def _sql(self, rows: int) -> str:
-        row = f"({', '.join([self._mark] * len(_COLUMNS))})"
+        row = f"({marks(self._mark, len(_COLUMNS))})"
         return f"INSERT INTO {scores_t.name} ({', '.join(_COLUMNS)}) VALUES " + ", ".join(
             [row] * rows
         )

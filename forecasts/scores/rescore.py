@@ -22,6 +22,7 @@ from sqlmodel import Session
 
 from claims.closing import tc
 from claims.states import ClaimState
+from forecasts.ledger.driver import mark_of
 from forecasts.ledger.tables import accounts_t, claims_t, scores_t
 from forecasts.score_math.batch_scoring import ClaimBatch, ScoreColumns, score_batch
 from forecasts.scores.claim_scores import (
@@ -29,7 +30,6 @@ from forecasts.scores.claim_scores import (
     ClaimWindow,
     ScoreWriter,
     claim_batch,
-    mark_of,
     micros_of,
     moment_of,
     probabilities_of,

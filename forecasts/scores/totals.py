@@ -10,6 +10,7 @@ touches only its own forecasters' totals and never re-aggregates the scores tabl
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -19,6 +20,7 @@ from sqlalchemy import (
     delete,
 )
 
+from forecasts.ledger.driver import mark_of, marks
 from forecasts.ledger.tables import totals_t
 
 _COLUMNS = (
@@ -40,6 +42,7 @@ _COLUMNS = (
 )
 
 
+@cache  # one per driver
 def _upsert_sql(mark: str) -> str:
     """One statement per handle: insert its change, or add it to the row already there."""
     t = totals_t.name
@@ -64,14 +67,10 @@ def _upsert_sql(mark: str) -> str:
             f"mean_{field} = CASE WHEN {count} > 0 THEN {total} / {count} END",
         ]
     added.append("revision = excluded.revision")
-    marks = ", ".join([mark] * len(_COLUMNS))
     return (
-        f"INSERT INTO {t} ({', '.join(_COLUMNS)}) VALUES ({marks}) "
+        f"INSERT INTO {t} ({', '.join(_COLUMNS)}) VALUES ({marks(mark, len(_COLUMNS))}) "
         f"ON CONFLICT (handle) DO UPDATE SET {', '.join(added)}"
     )
-
-
-_UPSERT = {"qmark": _upsert_sql("?"), "format": _upsert_sql("%s"), "pyformat": _upsert_sql("%s")}
 
 
 # A Score row as the totals read it: handle, account_id, brier, time_averaged_brier, coverage,
@@ -159,7 +158,7 @@ def apply_changes(
         return
     revision = new_revision()
     params = [change.values(handle, revision) for handle, change in changes.items()]
-    conn.exec_driver_sql(_UPSERT[conn.dialect.paramstyle], params)
+    conn.exec_driver_sql(_upsert_sql(mark_of(conn)), params)
     conn.execute(delete(totals_t).where(totals_t.c.claims_scored <= 0))
 
 
@@ -198,5 +197,5 @@ def replace_totals(
         rows.append(change.values(forecasters[i][0], revision))
     conn.execute(delete(totals_t))
     if rows:
-        conn.exec_driver_sql(_UPSERT[conn.dialect.paramstyle], rows)
+        conn.exec_driver_sql(_upsert_sql(mark_of(conn)), rows)
     return len(rows)

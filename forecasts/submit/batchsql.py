@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Table
 from sqlalchemy.engine import Dialect
 
 from claims.columns import UTCDateTime
+from forecasts.ledger.driver import marks, param_mark
 from forecasts.ledger.tables import claims_t as _claims
 from forecasts.ledger.tables import entries_t as _entries
 from forecasts.ledger.tables import forecasts_t as _forecasts
@@ -98,7 +99,7 @@ class BatchSQL:
     """The statements for one dialect; `for_connection` gives the shared instance."""
 
     def __init__(self, dialect: Dialect) -> None:
-        self.mark = "?" if dialect.paramstyle == "qmark" else "%s"
+        self.mark = param_mark(dialect)
         self.q: Callable[[str], str] = dialect.identifier_preparer.quote
         self.dialect = dialect
         self.is_sqlite = dialect.name == "sqlite"
@@ -124,7 +125,7 @@ class BatchSQL:
         return None if value is None else self._from_db(value)
 
     def marks(self, count: int) -> str:
-        return ", ".join([self.mark] * count)
+        return marks(self.mark, count)
 
     def _insert(self, table: Table, columns: Sequence[str], tail: str = "") -> Rows:
         _check(table, columns)

@@ -15,14 +15,14 @@ from claims.closing import closed_by
 from claims.errors import DomainError
 from claims.evidence import ClaimCheck, ClaimRules, check_claim, snapshot_of
 from claims.lifecycle import amend_claim, create_claim, get_claim, publish_claim, tags_of
-from claims.models import Claim, Proposal, RuleRun
-from claims.states import ClaimState, ProposalState
+from claims.models import Claim, RuleRun
+from claims.states import ClaimState
 from claims.text import LongText
 from forecasts.accounts.service import set_role
 from forecasts.ledger.chain import record
 from forecasts.ledger.models import Account
 from forecasts.ledger.roles import ROLE_RANK
-from forecasts.resolution.proposals import editors_queue, reopen_claim
+from forecasts.resolution.proposals import editors_queue, pending_proposal, reopen_claim
 from forecasts.resolution.settle import OUTCOMES, settle_claim
 from forecasts.submit.service import has_forecasts
 from web.context import AppContext
@@ -116,14 +116,7 @@ def _form_page(
     }
     if claim is not None and session is not None:
         context["run"] = session.get(RuleRun, claim.id)
-        context["proposal"] = session.exec(
-            select(Proposal)
-            .where(
-                Proposal.claim_id == claim.id,
-                col(Proposal.state).in_((ProposalState.PROPOSED, ProposalState.DISPUTED)),
-            )
-            .order_by(col(Proposal.id).desc())
-        ).first()
+        context["proposal"] = pending_proposal(session, claim.id)
     return render(request, "desk/claim_form.html", context, status_code=status_code)
 
 
