@@ -114,7 +114,7 @@ def _form_page(
         "run": None,
         "proposal": None,
     }
-    if claim is not None and session is not None:
+    if claim is not None and claim.id is not None and session is not None:
         context["run"] = session.get(RuleRun, claim.id)
         context["proposal"] = pending_proposal(session, claim.id)
     return render(request, "desk/claim_form.html", context, status_code=status_code)
