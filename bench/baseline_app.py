@@ -1,6 +1,6 @@
 """The bare endpoint `bench/submit.py` compares the real one against.
 
-Same path and the same body model (`forecasts.schemas.ForecastIn`) as
+Same path and the same body model (`forecasts.submit.schemas.ForecastIn`) as
 `POST /api/v1/claims/{slug}/forecasts`, but it only validates the body: no auth, no
 database, no group commit. It answers 201 with a small JSON object, as the real one does.
 
@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from claims.text import Slug
-from forecasts.schemas import ForecastIn
+from forecasts.submit.schemas import ForecastIn
 
 app = FastAPI(title="Forecast Ledger bench baseline")
 

@@ -29,7 +29,7 @@ from fastapi.testclient import TestClient
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from claims.clock import utc_now
-from forecasts.accounts import create_account, issue_token
+from forecasts.accounts.service import create_account, issue_token
 from web.app import create_app
 from web.db import Database
 from web.migrate import upgrade

@@ -33,8 +33,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from claims.fetch import FetchPolicy, parse_allow_list
 from claims.lifecycle import create_claim
 from claims.schemas import ClaimCreate
-from forecasts.autoresolve import ResolutionPolicy, run_due_rules
-from forecasts.ledger import record
+from forecasts.ledger.chain import record
+from forecasts.resolution.autoresolve import ResolutionPolicy, run_due_rules
 from tests.claims.payloads import APPSTORE_V2
 from web.db import Database
 from web.migrate import upgrade

@@ -5,16 +5,16 @@ executemany): 1,000,000 forecasts on 10,000 resolved claims by 5,000 forecasters
 `--scale 1` (every count multiplied by the scale), plus one closed, unresolved claim on which
 1,000 forecasters stand. Then it measures and prints, never judging:
 
-1. the full rescore (`forecasts.rescore.rescore_all`, what `forecast-ledger rescore`
+1. the full rescore (`forecasts.scores.rescore.rescore_all`, what `forecast-ledger rescore`
    runs) in a child process: wall time and peak RSS (getrusage maxrss of the child and of
    its largest scoring worker);
-2. resolving the 1,000-forecaster claim (`forecasts.settle.settle_claim`: close, ledger,
+2. resolving the 1,000-forecaster claim (`forecasts.resolution.settle.settle_claim`: close, ledger,
    scores, incremental totals, one commit), then re-resolving it the other way;
 3. `GET /api/v1/leaderboard` beside `GET /health` in the same app (TestClient, in process):
    the first, cold leaderboard request (bootstrap intervals not yet cached), then medians and
    p95 of interleaved requests, and the ratio;
-4. on a sample of claims, `forecasts.scoring.score_claim` against the quadratic
-   `forecasts.scoring_naive.score_claim_naive`: time per claim and the speed-up.
+4. on a sample of claims, `forecasts.score_math.scoring.score_claim` against the quadratic
+   `tests.oracles.scoring_naive.score_claim_naive`: time per claim and the speed-up.
 
 Goals it reports against (figures only): full rescore < 10 s and < 1.5 GiB; one resolution
 < 100 ms; leaderboard within 5x health.
@@ -155,7 +155,7 @@ def generate(path: Path, scale: float, seed: int = 7) -> dict[str, int]:
 
 def rescore_child(url: str, workers: int) -> None:
     """In a child process: run the full rescore and print its figures as JSON."""
-    from forecasts.rescore import rescore_all
+    from forecasts.scores.rescore import rescore_all
     from web.db import Database
 
     db = Database(url)
@@ -189,7 +189,7 @@ def full_rescore(url: str, workers: int) -> dict[str, Any]:
 
 def resolve_big(url: str) -> dict[str, float]:
     from claims.lifecycle import get_claim
-    from forecasts.settle import settle_claim
+    from forecasts.resolution.settle import settle_claim
     from web.db import Database
 
     db = Database(url)
@@ -203,7 +203,7 @@ def resolve_big(url: str) -> dict[str, float]:
     with db.reading() as session:
         from sqlalchemy import func, select
 
-        from forecasts.tables import scores_t
+        from forecasts.ledger.tables import scores_t
 
         claim_id = get_claim(session, BIG_SLUG).id
         count = select(func.count()).select_from(scores_t).where(scores_t.c.claim_id == claim_id)
@@ -253,9 +253,9 @@ def latency(url: str, rounds: int) -> dict[str, float]:
 
 
 def sweep_vs_naive(url: str, sample: int) -> dict[str, float]:
-    from forecasts.claim_scores import ClaimWindow, claim_events
-    from forecasts.scoring import score_claim
-    from forecasts.scoring_naive import score_claim_naive
+    from forecasts.scores.claim_scores import ClaimWindow, claim_events
+    from tests.oracles.scoring import score_claim
+    from tests.oracles.scoring_naive import score_claim_naive
     from web.db import Database
 
     db = Database(url)

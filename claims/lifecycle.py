@@ -9,18 +9,12 @@ import rfc8785
 from sqlmodel import Session, col, delete, select
 
 from claims.clock import as_utc, stamp
+from claims.closing import tc
 from claims.errors import ClaimNotFound, Conflict, Invalid
-from claims.models import (
-    DRAFT,
-    PUBLISHED,
-    SETTLED_STATES,
-    Claim,
-    ClaimTag,
-    ClaimVersion,
-)
+from claims.kinds import EntryKind
+from claims.models import Claim, ClaimTag, ClaimVersion
 from claims.schemas import ClaimCreate, ClaimPatch
-
-UPCOMING, OPEN, CLOSED = "upcoming", "open", "closed"
+from claims.states import SETTLED_STATES, ClaimState, ClockState
 
 
 class Recorder(Protocol):
@@ -38,30 +32,28 @@ class Recorder(Protocol):
 
 def effective_close(claim: Claim) -> datetime:
     """Tc: the scheduled close, or the earlier moment the claim was settled."""
-    if claim.closed_early_at is not None and claim.closed_early_at < claim.closes_at:
-        return claim.closed_early_at
-    return claim.closes_at
+    return tc(claim.closes_at, claim.closed_early_at)
 
 
 def status_at(claim: Claim, now: datetime) -> str:
     """The contract status: stored states, with `published` read through the clock."""
-    if claim.state != PUBLISHED:
+    if claim.state != ClaimState.PUBLISHED:
         return claim.state
     if now < claim.opens_at:
-        return UPCOMING
+        return ClockState.UPCOMING
     if now < effective_close(claim):
-        return OPEN
-    return CLOSED
+        return ClockState.OPEN
+    return ClockState.CLOSED
 
 
 def accepts_forecasts(claim: Claim, now: datetime) -> bool:
-    return claim.state == PUBLISHED and claim.opens_at <= now < effective_close(claim)
+    return claim.state == ClaimState.PUBLISHED and claim.opens_at <= now < effective_close(claim)
 
 
 def get_claim(session: Session, slug: str, *, drafts: bool = True) -> Claim:
     """The claim with this slug; with `drafts` False a draft is not found either."""
     claim = session.exec(select(Claim).where(Claim.slug == slug)).first()
-    if claim is None or (claim.state == DRAFT and not drafts):
+    if claim is None or (claim.state == ClaimState.DRAFT and not drafts):
         raise ClaimNotFound(slug)
     return claim
 
@@ -129,7 +121,7 @@ def create_claim(
         fine_print=data.fine_print,
         rules=[rule.model_dump(mode="json") for rule in data.rules],
         source=data.source.model_dump(mode="json", exclude_none=True) if data.source else None,
-        state=DRAFT,
+        state=ClaimState.DRAFT,
         opens_at=opens_at,
         closes_at=closes_at,
         resolves_at=resolves_at,
@@ -143,7 +135,7 @@ def create_claim(
     tags = sorted(set(data.tags))
     for tag in tags:
         session.add(ClaimTag(claim_id=claim.id, tag=tag))
-    if data.status == PUBLISHED:
+    if data.status == "published":
         _publish(session, claim, tags, now=now, record=record)
     session.commit()
     session.refresh(claim)
@@ -153,7 +145,7 @@ def create_claim(
 def publish_claim(session: Session, slug: str, *, now: datetime, record: Recorder) -> Claim:
     """Publish a draft; commits."""
     claim = get_claim(session, slug)
-    if claim.state != DRAFT:
+    if claim.state != ClaimState.DRAFT:
         raise Conflict("only a draft can be published")
     if claim.opens_at < now and claim.closes_at > now:
         claim.opens_at = now  # a draft's window starts no earlier than its publication
@@ -167,10 +159,10 @@ def publish_claim(session: Session, slug: str, *, now: datetime, record: Recorde
 def _publish(
     session: Session, claim: Claim, tags: list[str], *, now: datetime, record: Recorder
 ) -> None:
-    claim.state = PUBLISHED
+    claim.state = ClaimState.PUBLISHED
     claim.updated_at = now
     claim.published_seq = record(
-        session, "claim_published", now, public_record(claim, tags), claim.id
+        session, EntryKind.CLAIM_PUBLISHED, now, public_record(claim, tags), claim.id
     )
     session.add(claim)
 
@@ -192,7 +184,7 @@ def amend_claim(
     """
     assert claim.id is not None
     changes = patch.model_dump(exclude_unset=True)
-    published = claim.state != DRAFT
+    published = claim.state != ClaimState.DRAFT
     window = (claim.opens_at, claim.closes_at, claim.resolves_at)
     _amend_window(claim, patch, changes, forecast_seen=forecast_seen, now=now)
     criteria_changed = "resolution_criteria" in changes or "rules" in changes
@@ -235,11 +227,17 @@ def amend_claim(
                 "resolution_criteria": claim.resolution_criteria,
                 "rules": claim.rules,
             }
-            record(session, "criteria_amended", now, payload, claim.id)
+            record(session, EntryKind.CRITERIA_AMENDED, now, payload, claim.id)
         if window != (claim.opens_at, claim.closes_at, claim.resolves_at):
-            record(session, "window_amended", now, window_record(claim), claim.id)
+            record(session, EntryKind.WINDOW_AMENDED, now, window_record(claim), claim.id)
         if new_text != old_text:
-            record(session, "claim_text_amended", now, text_record(claim.slug, new_text), claim.id)
+            record(
+                session,
+                EntryKind.CLAIM_TEXT_AMENDED,
+                now,
+                text_record(claim.slug, new_text),
+                claim.id,
+            )
     session.commit()
     session.refresh(claim)
     return claim

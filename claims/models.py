@@ -7,16 +7,7 @@ from sqlalchemy import JSON, Column, Index, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from claims.columns import UTCDateTime
-
-# Stored states. `published` becomes upcoming/open/closed by the clock when read (see lifecycle).
-DRAFT = "draft"
-PUBLISHED = "published"
-CLOSED = "closed"
-PROPOSED = "proposed"
-RESOLVED = "resolved"
-ANNULLED = "annulled"
-AMBIGUOUS = "ambiguous"
-SETTLED_STATES = frozenset({RESOLVED, ANNULLED, AMBIGUOUS})
+from claims.states import ClaimState, ProposalState
 
 
 class Claim(SQLModel, table=True):
@@ -32,7 +23,7 @@ class Claim(SQLModel, table=True):
         default_factory=list, sa_column=Column(JSON, nullable=False)
     )
     source: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
-    state: str = Field(default=PUBLISHED, max_length=20, index=True)
+    state: str = Field(default=ClaimState.PUBLISHED, max_length=20, index=True)
     opens_at: datetime = Field(sa_type=UTCDateTime)
     closes_at: datetime = Field(sa_type=UTCDateTime, index=True)
     resolves_at: datetime = Field(sa_type=UTCDateTime)
@@ -98,7 +89,7 @@ class Proposal(SQLModel, table=True):
     claim_id: int = Field(foreign_key="claims.id", index=True)
     outcome: str = Field(max_length=3)
     # proposed, finalised, rejected, disputed or overridden
-    state: str = Field(default="proposed", max_length=12, index=True)
+    state: str = Field(default=ProposalState.PROPOSED, max_length=12, index=True)
     proposed_at: datetime = Field(sa_type=UTCDateTime)
     closes_early: bool = False
     tc: datetime = Field(sa_type=UTCDateTime)

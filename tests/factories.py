@@ -7,7 +7,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from claims.clock import stamp
-from forecasts.accounts import create_account, issue_token
+from forecasts.accounts.service import create_account, issue_token
 from web.db import Database
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -86,7 +86,7 @@ def make_domain_claim(
     """Publish a claim straight through the domain (no HTTP); returns its id."""
     from claims.lifecycle import create_claim
     from claims.schemas import ClaimCreate
-    from forecasts.ledger import record
+    from forecasts.ledger.chain import record
 
     body = claim_body(slug=slug, closes_at=closes_at, resolves_at=resolves_at, rules=rules or [])
     with db.writing() as session:
@@ -101,8 +101,8 @@ def make_domain_forecaster(
     db: Database, *, slug: str, handle: str, probability: float = 0.5, at: datetime = T0
 ) -> int:
     """An account with a standing forecast on the open claim `slug` (no HTTP); its id."""
-    from forecasts.accounts import get_account
-    from forecasts.submit import Accepted, SubmitRequest, append_batch
+    from forecasts.accounts.service import get_account
+    from forecasts.submit.service import Accepted, SubmitRequest, append_batch
 
     make_account(db, handle=handle, now=at)
     with db.reading() as session:

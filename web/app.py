@@ -7,7 +7,7 @@ from datetime import timedelta
 from fastapi import Depends, FastAPI
 
 from claims.clock import Clock, utc_now
-from forecasts.groupcommit import GroupCommitter
+from forecasts.submit.groupcommit import GroupCommitter
 from web import apidocs, errors, metrics, openapi, pages
 from web.api import accounts, claims, forecasts, imports, ledger, resolution, scores
 from web.context import AppContext

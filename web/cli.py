@@ -6,7 +6,6 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -14,8 +13,8 @@ import typer
 from rich.console import Console
 
 from claims.clock import utc_now
-from forecasts.accounts import create_account, get_account, issue_token
-from forecasts.models import ROLE_RANK
+from forecasts.accounts.service import create_account, get_account, issue_token
+from forecasts.ledger.roles import Role
 from web.cli_errors import Command
 from web.db import Database
 from web.migrate import upgrade
@@ -60,9 +59,6 @@ def migrate() -> None:
     """Bring the database schema up to date, and nothing else."""
     _database().dispose()
     err.print("schema up to date")
-
-
-Role = StrEnum("Role", {role: role for role in ROLE_RANK})  # type: ignore[misc]
 
 
 @contextmanager
@@ -159,13 +155,13 @@ def tick() -> None:
 @user_app.command("add")
 def user_add(
     handle: str,
-    role: Annotated[Role, typer.Option(help="The account's role")] = Role("forecaster"),
+    role: Annotated[Role, typer.Option(help="The account's role")] = Role.FORECASTER,
 ) -> None:
     """Create an account and print a new API token as the last line."""
     import re
 
     from claims.text import SLUG_PATTERN
-    from forecasts.handles import RESERVED_HANDLE, is_reserved
+    from forecasts.accounts.handles import RESERVED_HANDLE, is_reserved
 
     if not re.match(SLUG_PATTERN, handle) or len(handle) > 40:
         raise typer.BadParameter(
@@ -201,8 +197,8 @@ def user_revoke(handle: str) -> None:
     """Revoke every API token of an account and end its site sessions."""
     from sqlmodel import col, select
 
-    from forecasts.accounts import end_sessions
-    from forecasts.models import ApiToken
+    from forecasts.accounts.service import end_sessions
+    from forecasts.ledger.models import ApiToken
 
     db = _database()
     with db.writing() as session:
@@ -227,7 +223,7 @@ def user_role(
 ) -> None:
     """Give an account another role (the last admin cannot be demoted)."""
     from claims.errors import DomainError
-    from forecasts.accounts import set_role
+    from forecasts.accounts.service import set_role
 
     db = _database()
     try:
@@ -248,7 +244,7 @@ def user_password(
 ) -> None:
     """Set an account's password, for signing in on the site (editors, admins, bots' owners)."""
     from claims.errors import DomainError
-    from forecasts.accounts import set_password
+    from forecasts.accounts.service import set_password
 
     db = _database()
     try:
@@ -267,7 +263,7 @@ def verify(
 ) -> None:
     """Re-verify the chain, commitments, stored forecasts, and what is derived from them:
     claims rows, scores and evidence snapshots (an export: its chain and every reveal)."""
-    from forecasts.verify import verify_database, verify_export
+    from forecasts.archive.verify import verify_database, verify_export
 
     if file is not None:
         with file.open() as lines:
@@ -299,7 +295,7 @@ def export(
     private: Annotated[bool, typer.Option("--private", help="Include unrevealed salts")] = False,
 ) -> None:
     """Write the ledger as JSON lines (public unless --private)."""
-    from forecasts.verify import export_lines
+    from forecasts.archive.verify import export_lines
 
     db = _database()
     out = file.open("w") if file else sys.stdout
@@ -316,7 +312,7 @@ def restore(
 ) -> None:
     """Rebuild the record from a private export, into an empty database."""
     from claims.errors import DomainError
-    from forecasts.restore import read_export, restore_ledger
+    from forecasts.archive.restore import read_export, restore_ledger
 
     db = _database()
     try:
@@ -345,7 +341,7 @@ def rescore(
     """Rebuild every score and per-forecaster total from the record, with a progress bar."""
     from rich.progress import MofNCompleteColumn, Progress, TimeElapsedColumn
 
-    from forecasts.rescore import rescore_all
+    from forecasts.scores.rescore import rescore_all
 
     db = _database()
     columns = (*Progress.get_default_columns(), MofNCompleteColumn(), TimeElapsedColumn())

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from claims.clock import Clock, utc_now
-from forecasts.accounts import Principal
-from forecasts.groupcommit import GroupCommitter
+from forecasts.accounts.service import Principal
+from forecasts.submit.groupcommit import GroupCommitter
 from web.db import Database
 from web.ratelimits import RateLimiter, SignInGate
 from web.settings import Settings
@@ -31,9 +31,9 @@ class AppContext:
     lane_tokens: "OrderedDict[str, Principal]" = field(default_factory=OrderedDict)
     in_flight: set[tuple[int, str]] = field(default_factory=set)
     crowd_cache: "OrderedDict[tuple[int, int], Any]" = field(default_factory=OrderedDict)
-    # bootstrap intervals of mean_brier by (handle, totals revision); see forecasts.standings
+    # bootstrap intervals of mean_brier by (handle, totals revision): scores.leaderboard
     interval_cache: "OrderedDict[tuple[str, int], Any]" = field(default_factory=OrderedDict)
-    # public probability histories by claim, extended as forecasts come: forecasts/history.py
+    # public probability histories by claim, extended as forecasts come: forecasts/submit/history.py
     history_cache: "OrderedDict[int, Any]" = field(default_factory=OrderedDict)
 
     def cached_principal(self, token_hash: str) -> Principal | None:

@@ -9,8 +9,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
 from claims.errors import DomainError, Invalid
-from forecasts.accounts import Principal, hash_token, principal_for_token
-from forecasts.models import ADMIN, EDITOR
+from forecasts.accounts.service import Principal, hash_token, principal_for_token
+from forecasts.ledger.roles import Role
 from web.context import AppContext
 
 _bearer = HTTPBearer(auto_error=False, description="An API token from `forecast-ledger user add`")
@@ -89,12 +89,12 @@ async def current_principal(
 
 
 async def current_editor(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
-    principal.require(EDITOR)
+    principal.require(Role.EDITOR)
     return principal
 
 
 async def current_admin(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
-    principal.require(ADMIN)
+    principal.require(Role.ADMIN)
     return principal
 
 

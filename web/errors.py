@@ -9,7 +9,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from claims.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
-from forecasts.submit import TokenRevoked
+from forecasts.submit.service import TokenRevoked
 from web.deps import Unauthenticated
 
 

@@ -22,8 +22,8 @@ from pydantic import ValidationError
 from starlette.types import Message, Receive, Scope, Send
 
 from claims.text import SLUG_PATTERN
-from forecasts.accounts import hash_token
-from forecasts.schemas import ForecastIn
+from forecasts.accounts.service import hash_token
+from forecasts.submit.schemas import ForecastIn
 from web.api.forecasts import Decision, decide_submission
 from web.context import AppContext
 from web.hosts import HostCheck

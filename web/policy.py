@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 from claims.fetch import FetchPolicy, parse_allow_list
-from forecasts.autoresolve import ResolutionPolicy
+from forecasts.resolution.autoresolve import ResolutionPolicy
 from web.metrics import observe_fetch
 from web.settings import Settings
 

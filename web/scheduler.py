@@ -5,8 +5,8 @@ from collections.abc import Callable
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from forecasts.autoresolve import finalise_expired, run_due_rules
-from forecasts.reveal import close_due_claims
+from forecasts.resolution.autoresolve import finalise_expired, run_due_rules
+from forecasts.resolution.reveal import close_due_claims
 from web import metrics
 from web.context import AppContext
 from web.policy import resolution_policy

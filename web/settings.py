@@ -40,7 +40,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_000_000, gt=0, description="a whole number > 0")
     # how often the scheduler looks for due work (each rule still polls at its own interval)
     job_interval: float = Field(default=5.0, gt=0, description=f"{SECONDS}, > 0")
-    # automatic resolution (forecasts.autoresolve.ResolutionPolicy), in seconds
+    # automatic resolution (forecasts.resolution.autoresolve.ResolutionPolicy), in seconds
     poll_every: float = Field(default=3600.0, gt=0, description=f"{SECONDS}, > 0")
     max_backoff: float = Field(default=24 * 3600, gt=0, description=f"{SECONDS}, > 0")
     fetch_timeout: float = Field(default=10.0, gt=0, le=300, description=f"{SECONDS}, 0 to 300")

@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
-from forecasts.accounts import create_account
+from forecasts.accounts.service import create_account
 from tests.e2e.conftest import Service
 from tests.factories import T0
 from tests.web.pages.conftest import PASSWORD, csrf_of

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from forecasts import groupcommit
-from forecasts.accounts import MAX_LIVE_TOKENS
+from forecasts.accounts.service import MAX_LIVE_TOKENS
+from forecasts.submit import groupcommit
 from tests.conftest import Tokens
 from tests.factories import FakeClock, auth, make_claim
 from web.app import create_app

@@ -17,7 +17,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
 from starlette.routing import Mount
 
-from forecasts.accounts import create_account, issue_token, revoke_token
+from forecasts.accounts.service import create_account, issue_token, revoke_token
 from tests.conftest import fresh_database
 from tests.factories import FakeClock, auth, make_claim
 from web.app import create_app

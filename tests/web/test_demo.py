@@ -5,7 +5,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from forecasts.verify import verify_database
+from forecasts.archive.verify import verify_database
 from tests.factories import FakeClock
 from web.db import Database
 from web.demo import DEMO_CLAIMS, FORECASTERS, SETTLED_CLAIMS, seed_demo

@@ -5,9 +5,9 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from claims.errors import Invalid
-from forecasts.accounts import create_account
-from forecasts.handles import is_reserved
-from forecasts.verify import verify_database
+from forecasts.accounts.handles import is_reserved
+from forecasts.accounts.service import create_account
+from forecasts.archive.verify import verify_database
 from tests.conftest import Tokens
 from tests.factories import T0, auth, claim_body, make_claim
 from web.cli import app

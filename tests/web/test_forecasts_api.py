@@ -7,7 +7,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from forecasts.accounts import hash_token
+from forecasts.accounts.service import hash_token
 from tests.conftest import Tokens
 from tests.factories import T0, FakeClock, auth, make_claim
 from web.db import Database

@@ -33,8 +33,8 @@ from schemathesis.specs.openapi.checks import (
 )
 from sqlmodel import Session
 
-from forecasts.accounts import TOKEN_PREFIX, create_account, hash_token
-from forecasts.models import Account, ApiToken
+from forecasts.accounts.service import TOKEN_PREFIX, create_account, hash_token
+from forecasts.ledger.models import Account, ApiToken
 from tests.conftest import fresh_database
 from tests.factories import T0, FakeClock, auth, make_claim
 from tests.web.test_authorization import API, PUBLIC

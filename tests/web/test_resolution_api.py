@@ -9,8 +9,8 @@ from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
 from claims.clock import stamp
-from forecasts.autoresolve import RunReport
-from forecasts.verify import export_lines, verify_database
+from forecasts.archive.verify import export_lines, verify_database
+from forecasts.resolution.autoresolve import RunReport
 from tests.claims.evidence_server import EvidenceServer
 from tests.claims.payloads import APPSTORE_V2
 from tests.conftest import Tokens

@@ -9,14 +9,14 @@ from fastapi.testclient import TestClient
 from sqlalchemy import event, select, text
 
 from claims.clock import stamp
-from forecasts.models import SHELF_ROWS
-from forecasts.standings import (
+from forecasts.ledger.models import SHELF_ROWS
+from forecasts.ledger.tables import scores_t
+from forecasts.scores.leaderboard import (
     forecaster_profile,
     leaderboard,
     mean_brier_interval,
     of_handle,
 )
-from forecasts.tables import scores_t
 from tests.conftest import ON_POSTGRES, Tokens
 from tests.factories import T0, FakeClock, auth, make_claim
 from web.db import Database

@@ -8,8 +8,8 @@ from sqlmodel import col, select
 
 from claims.clock import stamp
 from claims.text import SLUG_PATTERN, ShortText
-from forecasts.accounts import hash_token, issue_token, revoke_token, set_role
-from forecasts.models import Account, ApiToken
+from forecasts.accounts.service import hash_token, issue_token, revoke_token, set_role
+from forecasts.ledger.models import Account, ApiToken
 from web.api.paging import RowId
 from web.deps import Admin, Caller, Ctx, ReadSession, WriteSession
 from web.errors import responses

@@ -5,19 +5,21 @@ from typing import Literal
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
-from sqlalchemy import and_, or_
+from sqlalchemy import and_
 from sqlmodel import Session, col, select
 
 from claims.clock import stamp
+from claims.closing import closed_by
 from claims.lifecycle import amend_claim, create_claim, get_claim, publish_claim, tags_by_claim
-from claims.models import DRAFT, PUBLISHED, Claim, ClaimTag
+from claims.models import Claim, ClaimTag
 from claims.schemas import ClaimCreate, ClaimPatch
-from forecasts.accounts import Principal, sees_drafts
-from forecasts.history import probability_history
-from forecasts.ledger import record
-from forecasts.probabilities import claims_probabilities, standings_of
-from forecasts.submit import forecast_view, has_forecasts
-from web.api.paging import Cursor, Limit, decode_cursor, encode_cursor
+from claims.states import ClaimState
+from forecasts.accounts.service import Principal, sees_drafts
+from forecasts.ledger.chain import record
+from forecasts.submit.history import probability_history
+from forecasts.submit.probabilities import claims_probabilities, standings_of
+from forecasts.submit.service import forecast_view, has_forecasts
+from web.api.paging import Cursor, Limit, decode_cursor, keyset_page, offset_cursor
 from web.api.views import ClaimOut, Page, claim_out
 from web.context import AppContext
 from web.deps import Ctx, Editor, MaybeCaller, ReadSession, WriteSession
@@ -73,18 +75,17 @@ def post_claim(data: ClaimCreate, session: WriteSession, ctx: Ctx, editor: Edito
 
 
 def _status_filter(status: str, now: datetime):  # type: ignore[no-untyped-def]
-    early = and_(col(Claim.closed_early_at).is_not(None), col(Claim.closed_early_at) <= now)
+    closed = closed_by(col(Claim.closes_at), col(Claim.closed_early_at), now)
     if status == "upcoming":
-        return and_(col(Claim.state) == PUBLISHED, col(Claim.opens_at) > now)
+        return and_(col(Claim.state) == ClaimState.PUBLISHED, col(Claim.opens_at) > now)
     if status == "open":
         return and_(
-            col(Claim.state) == PUBLISHED,
+            col(Claim.state) == ClaimState.PUBLISHED,
             col(Claim.opens_at) <= now,
-            col(Claim.closes_at) > now,
-            ~early,
+            ~closed,
         )
     if status == "closed":
-        return and_(col(Claim.state) == PUBLISHED, or_(col(Claim.closes_at) <= now, early))
+        return and_(col(Claim.state) == ClaimState.PUBLISHED, closed)
     return col(Claim.state) == status
 
 
@@ -105,14 +106,11 @@ def list_claims(
     if status is not None:
         query = query.where(_status_filter(status, ctx.clock()))
     if not sees_drafts(caller):  # `?status=draft` included: for them there are none
-        query = query.where(col(Claim.state) != DRAFT)
+        query = query.where(col(Claim.state) != ClaimState.DRAFT)
     if tag is not None:
         query = query.where(col(Claim.id).in_(select(ClaimTag.claim_id).where(ClaimTag.tag == tag)))
-    claims = list(session.exec(query))
-    more = len(claims) > limit
-    claims = claims[:limit]
+    claims, next_cursor = keyset_page(list(session.exec(query)), limit, lambda c: c.id or None)
     items = render_claims(session, ctx, claims, caller)
-    next_cursor = encode_cursor(claims[-1].id) if more and claims[-1].id else None
     return Page[ClaimOut](items=items, next_cursor=next_cursor)
 
 
@@ -157,8 +155,7 @@ def get_history(
         HistoryPointOut(at=stamp(point.at), crowd=point.crowd, market=point.market)
         for point in points[start : start + limit]
     ]
-    more = start + limit < len(points)
-    return Page(items=items, next_cursor=encode_cursor(start + limit) if more else None)
+    return Page(items=items, next_cursor=offset_cursor(start, limit, start + limit < len(points)))
 
 
 @router.patch(

@@ -11,14 +11,14 @@ from sqlmodel import col, select
 
 from claims.errors import Conflict, DomainError
 from claims.lifecycle import status_at
-from claims.models import DRAFT
+from claims.states import ClaimState
 from claims.text import Slug
-from forecasts.accounts import Principal, sees_drafts
-from forecasts.models import Account, Forecast
-from forecasts.schemas import ForecastIn
-from forecasts.submit import Accepted, Replayed, SubmitRequest, TokenRevoked, forecast_view
+from forecasts.accounts.service import Principal, sees_drafts
+from forecasts.ledger.models import Account, Forecast
+from forecasts.submit.schemas import ForecastIn
+from forecasts.submit.service import Accepted, Replayed, SubmitRequest, TokenRevoked, forecast_view
 from web.api.claims import visible_claim
-from web.api.paging import Cursor, Limit, decode_cursor, encode_cursor
+from web.api.paging import Cursor, Limit, decode_cursor, keyset_page
 from web.api.views import ForecastOut, Page, WithdrawalOut
 from web.context import AppContext
 from web.deps import Caller, Ctx, MaybeCaller, ReadSession
@@ -185,16 +185,14 @@ def list_forecasts(
         .order_by(col(Forecast.ledger_seq))
         .limit(limit + 1)
     )
-    if status in (DRAFT, "upcoming", "open"):
+    if status in (ClaimState.DRAFT, "upcoming", "open"):
         if caller is None:
             return Page(items=[], next_cursor=None)
         query = query.where(Forecast.account_id == caller.account_id)
     after = decode_cursor(cursor)
     if after is not None:
         query = query.where(col(Forecast.ledger_seq) > after)
-    rows = list(session.exec(query))
-    more = len(rows) > limit
-    rows = rows[:limit]
+    rows, next_cursor = keyset_page(list(session.exec(query)), limit, lambda r: r[0].ledger_seq)
     items: list[ForecastOut | WithdrawalOut] = []
     for forecast, handle in rows:
         view = forecast_view(
@@ -207,5 +205,4 @@ def list_forecasts(
             forecast.ledger_seq,
         )
         items.append(WithdrawalOut(**view) if forecast.probability is None else ForecastOut(**view))
-    next_cursor = encode_cursor(rows[-1][0].ledger_seq) if more else None
     return Page(items=items, next_cursor=next_cursor)

@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body
 from pydantic import BaseModel
 
-from forecasts.importing import ImportedForecast, import_forecasts
+from forecasts.archive.importing import ImportedForecast, import_forecasts
 from web.deps import Admin, Ctx, WriteSession
 from web.errors import responses
 

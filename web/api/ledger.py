@@ -8,9 +8,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import col, select
 
 from claims.clock import stamp
-from forecasts.ledger import head
-from forecasts.models import LedgerEntry
-from web.api.paging import MAX_ID, Cursor, Limit, decode_cursor, encode_cursor
+from forecasts.ledger.chain import head
+from forecasts.ledger.models import LedgerEntry
+from web.api.paging import MAX_ID, Cursor, Limit, decode_cursor, keyset_page
 from web.api.views import HealthOut, LedgerEntryOut, LedgerHeadOut, Page
 from web.deps import ReadSession
 from web.errors import responses
@@ -31,9 +31,7 @@ def list_entries(
     query = select(LedgerEntry).order_by(col(LedgerEntry.seq)).limit(limit + 1)
     if start is not None:
         query = query.where(col(LedgerEntry.seq) > start)
-    entries = list(session.exec(query))
-    more = len(entries) > limit
-    entries = entries[:limit]
+    entries, next_cursor = keyset_page(list(session.exec(query)), limit, lambda e: e.seq)
     items = [
         LedgerEntryOut(
             seq=e.seq,
@@ -47,7 +45,7 @@ def list_entries(
         )
         for e in entries
     ]
-    return Page(items=items, next_cursor=encode_cursor(entries[-1].seq) if more else None)
+    return Page(items=items, next_cursor=next_cursor)
 
 
 @router.get("/ledger/head", response_model=LedgerHeadOut)

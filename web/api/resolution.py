@@ -12,18 +12,27 @@ from claims.errors import Forbidden, NotFound
 from claims.evidence import ClaimRules, body_shown, check_claim, snapshot_body, snapshot_of
 from claims.lifecycle import get_claim
 from claims.models import EvidenceSnapshot, Proposal
-from claims.text import LongText
-from forecasts.accounts import Principal
-from forecasts.models import EDITOR, ROLE_RANK
-from forecasts.proposals import QueueItem, dispute_proposal, editors_queue, reopen_claim
+from claims.text import LongText, UTCTime
+from forecasts.accounts.service import Principal
+from forecasts.ledger.roles import ROLE_RANK, Role
+from forecasts.resolution.proposals import QueueItem, dispute_proposal, editors_queue, reopen_claim
+from forecasts.resolution.settle import Outcome, settle_claim
 from web.api.claims import render_claim, visible_claim
-from web.api.paging import Cursor, Limit, RowId, decode_cursor, encode_cursor
+from web.api.paging import Cursor, Limit, RowId, decode_cursor, keyset_page
 from web.api.views import ClaimOut, Page
 from web.deps import Caller, Ctx, Editor, MaybeCaller, ReadSession, WriteSession
 from web.errors import responses
 from web.policy import resolution_policy
 
 router = APIRouter(tags=["resolution"])
+
+
+class ResolutionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    outcome: Outcome
+    note: LongText | None = None
+    closed_at: UTCTime | None = None
 
 
 class SnapshotOut(BaseModel):
@@ -101,7 +110,7 @@ def snapshot_out(snapshot: EvidenceSnapshot, *, shown: bool = True) -> SnapshotO
 
 
 def _shown(snapshot: EvidenceSnapshot, ctx: Ctx, caller: Principal | None) -> bool:
-    editor = caller is not None and ROLE_RANK[caller.role] >= ROLE_RANK[EDITOR]
+    editor = caller is not None and ROLE_RANK[caller.role] >= ROLE_RANK[Role.EDITOR]
     publish = ctx.settings.publish_private_evidence
     return body_shown(snapshot, editor=editor, publish_private=publish)
 
@@ -118,6 +127,28 @@ def _queue_item_out(item: QueueItem) -> QueueItemOut:
         failures=item.failures,
         error=item.error,
     )
+
+
+@router.post(
+    "/claims/{slug}/resolution",
+    response_model=ClaimOut,
+    responses=responses(401, 403, 404, 409, 422),
+)
+def post_resolution(
+    slug: str, body: ResolutionIn, session: WriteSession, ctx: Ctx, editor: Editor
+) -> ClaimOut:
+    """Resolve (yes/no), annul or call ambiguous; posting again re-resolves and rescores."""
+    claim = get_claim(session, slug)
+    claim = settle_claim(
+        session,
+        claim,
+        body.outcome,
+        now=ctx.clock(),
+        closed_at=body.closed_at,
+        note=body.note,
+        by=editor.handle,
+    )
+    return render_claim(session, ctx, claim, editor)
 
 
 @router.post("/claims/{slug}/check", response_model=CheckOut, responses=responses(401, 403, 404))
@@ -227,10 +258,7 @@ def list_evidence(
     before = decode_cursor(cursor)
     if before is not None:
         query = query.where(col(EvidenceSnapshot.id) < before)
-    rows = list(session.exec(query))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    next_cursor = encode_cursor(rows[-1].id) if more and rows[-1].id else None
+    rows, next_cursor = keyset_page(list(session.exec(query)), limit, lambda r: r.id or None)
     return Page[SnapshotOut](
         items=[snapshot_out(row, shown=_shown(row, ctx, caller)) for row in rows],
         next_cursor=next_cursor,

@@ -4,32 +4,27 @@ import math
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 from sqlmodel import col, select
 
 from claims.errors import Conflict
-from claims.lifecycle import get_claim
-from claims.models import RESOLVED
-from claims.text import LongText, UTCTime
-from forecasts.aggregates import CalibrationBin
-from forecasts.models import Score
-from forecasts.settle import Outcome, settle_claim
-from forecasts.standings import ClaimScore, LeaderboardRow, Metric, forecaster_profile, leaderboard
-from web.api.claims import render_claim, visible_claim
-from web.api.paging import Cursor, Limit, decode_cursor, encode_cursor
-from web.api.views import ClaimOut, Page
-from web.deps import Ctx, Editor, MaybeCaller, ReadSession, WriteSession
+from claims.states import ClaimState
+from forecasts.ledger.models import Score
+from forecasts.score_math.aggregates import CalibrationBin
+from forecasts.scores.leaderboard import (
+    ClaimScore,
+    LeaderboardRow,
+    Metric,
+    forecaster_profile,
+    leaderboard,
+)
+from web.api.claims import visible_claim
+from web.api.paging import Cursor, Limit, decode_cursor, keyset_page, offset_cursor
+from web.api.views import Page
+from web.deps import Ctx, MaybeCaller, ReadSession
 from web.errors import responses
 
 router = APIRouter(tags=["scores"])
-
-
-class ResolutionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    outcome: Outcome
-    note: LongText | None = None
-    closed_at: UTCTime | None = None
 
 
 class ScoreOut(BaseModel):
@@ -98,28 +93,6 @@ def _score_fields(row: Score | ClaimScore) -> dict[str, Any]:
     return fields | {"coverage": row.coverage}
 
 
-@router.post(
-    "/claims/{slug}/resolution",
-    response_model=ClaimOut,
-    responses=responses(401, 403, 404, 409, 422),
-)
-def post_resolution(
-    slug: str, body: ResolutionIn, session: WriteSession, ctx: Ctx, editor: Editor
-) -> ClaimOut:
-    """Resolve (yes/no), annul or call ambiguous; posting again re-resolves and rescores."""
-    claim = get_claim(session, slug)
-    claim = settle_claim(
-        session,
-        claim,
-        body.outcome,
-        now=ctx.clock(),
-        closed_at=body.closed_at,
-        note=body.note,
-        by=editor.handle,
-    )
-    return render_claim(session, ctx, claim, editor)
-
-
 @router.get(
     "/claims/{slug}/scores", response_model=Page[ScoreOut], responses=responses(401, 404, 409, 422)
 )
@@ -128,17 +101,14 @@ def get_scores(
 ) -> Page[ScoreOut]:
     """One row per forecaster with coverage, and `@crowd`; a 409 unless the claim is resolved."""
     claim = visible_claim(session, slug, caller)
-    if claim.state != RESOLVED:
+    if claim.state != ClaimState.RESOLVED:
         raise Conflict(f"the claim is {claim.state}, not resolved: it has no scores")
     query = select(Score).where(Score.claim_id == claim.id).order_by(col(Score.id)).limit(limit + 1)
     after = decode_cursor(cursor)
     if after is not None:
         query = query.where(col(Score.id) > after)
-    rows = list(session.exec(query))
-    more = len(rows) > limit
-    rows = rows[:limit]
+    rows, next_cursor = keyset_page(list(session.exec(query)), limit, lambda r: r.id)
     items = [ScoreOut(handle=row.handle, **_score_fields(row)) for row in rows]
-    next_cursor = encode_cursor(rows[-1].id) if more and rows[-1].id is not None else None
     return Page(items=items, next_cursor=next_cursor)
 
 
@@ -183,7 +153,7 @@ def get_leaderboard(
         cache=ctx.interval_cache,
     )
     items = [_leaderboard_out(row) for row in rows]
-    return Page(items=items, next_cursor=encode_cursor(offset + limit) if more else None)
+    return Page(items=items, next_cursor=offset_cursor(offset, limit, more))
 
 
 def _calibration_out(cell: CalibrationBin) -> CalibrationOut:

@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 from claims.clock import stamp
 from claims.lifecycle import effective_close, status_at
 from claims.models import Claim
-from forecasts.probabilities import Probabilities
+from forecasts.submit.probabilities import Probabilities
 
 T = TypeVar("T")
 

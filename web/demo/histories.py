@@ -4,7 +4,7 @@ import random
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from forecasts.importing import ImportedForecast
+from forecasts.archive.importing import ImportedForecast
 
 
 @dataclass(frozen=True)

@@ -9,14 +9,15 @@ from sqlmodel import Session, select
 
 from claims.clock import as_utc
 from claims.lifecycle import create_claim
-from claims.models import SETTLED_STATES, Claim
+from claims.models import Claim
 from claims.schemas import ClaimCreate
-from forecasts.accounts import create_account
-from forecasts.importing import import_forecasts
-from forecasts.ledger import record
-from forecasts.models import Account, Forecast
-from forecasts.settle import settle_claim
-from forecasts.submit import SubmitRequest, append_batch
+from claims.states import SETTLED_STATES
+from forecasts.accounts.service import create_account
+from forecasts.archive.importing import import_forecasts
+from forecasts.ledger.chain import record
+from forecasts.ledger.models import Account, Forecast
+from forecasts.resolution.settle import settle_claim
+from forecasts.submit.service import SubmitRequest, append_batch
 from web.db import Database
 from web.demo.claims import DEMO_CLAIMS, ESSAY, SETTLED_CLAIMS, SettledClaim
 from web.demo.histories import FORECASTERS, settled_history, undecided_history

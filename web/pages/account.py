@@ -10,17 +10,17 @@ from sqlmodel import Session, col, select
 from claims.errors import Conflict, DomainError
 from claims.models import Claim
 from claims.text import LongText, ShortText
-from forecasts.accounts import (
+from forecasts.accounts.service import (
     Principal,
     get_account,
     issue_token,
     revoke_token,
     sees_drafts,
 )
-from forecasts.models import ApiToken, Standing
-from forecasts.proposals import dispute_proposal
-from forecasts.schemas import ForecastIn
-from forecasts.submit import Accepted, Replayed, SubmitRequest
+from forecasts.ledger.models import ApiToken, Standing
+from forecasts.resolution.proposals import dispute_proposal
+from forecasts.submit.schemas import ForecastIn
+from forecasts.submit.service import Accepted, Replayed, SubmitRequest
 from web.api.claims import visible_claim
 from web.api.paging import MAX_ID
 from web.context import AppContext

@@ -5,8 +5,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from forecasts.aggregates import CalibrationBin
-from forecasts.history import HistoryPoint
+from forecasts.score_math.aggregates import CalibrationBin
+from forecasts.submit.history import HistoryPoint
 
 MAX_STEPS = 300  # a longer history is sampled at this many evenly spaced moments
 

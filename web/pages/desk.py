@@ -8,21 +8,23 @@ from urllib.parse import quote
 from fastapi import Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
 
 from claims.clock import as_utc
+from claims.closing import closed_by
 from claims.errors import DomainError
 from claims.evidence import ClaimCheck, ClaimRules, check_claim, snapshot_of
 from claims.lifecycle import amend_claim, create_claim, get_claim, publish_claim, tags_of
-from claims.models import DRAFT, PUBLISHED, Claim, Proposal, RuleRun
+from claims.models import Claim, RuleRun
+from claims.states import ClaimState
 from claims.text import LongText
-from forecasts.accounts import set_role
-from forecasts.ledger import record
-from forecasts.models import ROLE_RANK, Account
-from forecasts.proposals import editors_queue, reopen_claim
-from forecasts.settle import OUTCOMES, settle_claim
-from forecasts.submit import has_forecasts
+from forecasts.accounts.service import set_role
+from forecasts.ledger.chain import record
+from forecasts.ledger.models import Account
+from forecasts.ledger.roles import ROLE_RANK
+from forecasts.resolution.proposals import editors_queue, pending_proposal, reopen_claim
+from forecasts.resolution.settle import OUTCOMES, settle_claim
+from forecasts.submit.service import has_forecasts
 from web.context import AppContext
 from web.deps import Ctx, ReadSession, WriteSession
 from web.pages.claim_form import (
@@ -48,14 +50,15 @@ _note = TypeAdapter(LongText)
 def desk(request: Request, me: EditorMe, session: ReadSession, ctx: Ctx) -> Response:
     """What needs an editor: the resolution queue, claims awaiting an outcome, drafts."""
     now = ctx.clock()
-    closed = or_(
-        col(Claim.closes_at) <= now,
-        and_(col(Claim.closed_early_at).is_not(None), col(Claim.closed_early_at) <= now),
-    )
+    closed = closed_by(col(Claim.closes_at), col(Claim.closed_early_at), now)
     awaiting = session.exec(
-        select(Claim).where(Claim.state == PUBLISHED, closed).order_by(col(Claim.resolves_at))
+        select(Claim)
+        .where(Claim.state == ClaimState.PUBLISHED, closed)
+        .order_by(col(Claim.resolves_at))
     )
-    drafts = session.exec(select(Claim).where(Claim.state == DRAFT).order_by(col(Claim.id)))
+    drafts = session.exec(
+        select(Claim).where(Claim.state == ClaimState.DRAFT).order_by(col(Claim.id))
+    )
     context = {
         "queue": editors_queue(session),
         "awaiting": list(awaiting),
@@ -111,13 +114,9 @@ def _form_page(
         "run": None,
         "proposal": None,
     }
-    if claim is not None and session is not None:
+    if claim is not None and claim.id is not None and session is not None:
         context["run"] = session.get(RuleRun, claim.id)
-        context["proposal"] = session.exec(
-            select(Proposal)
-            .where(Proposal.claim_id == claim.id, col(Proposal.state).in_(("proposed", "disputed")))
-            .order_by(col(Proposal.id).desc())
-        ).first()
+        context["proposal"] = pending_proposal(session, claim.id)
     return render(request, "desk/claim_form.html", context, status_code=status_code)
 
 
@@ -142,7 +141,7 @@ def new_claim(
     except DomainError as error:
         form.errors.append(error_text(error))
         return _form_page(request, form, claim=None, status_code=409)
-    flash(request, "Saved as a draft." if claim.state == DRAFT else "Published.")
+    flash(request, "Saved as a draft." if claim.state == ClaimState.DRAFT else "Published.")
     return see_other(f"/claims/{claim.slug}")
 
 

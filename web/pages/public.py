@@ -10,14 +10,16 @@ from sqlmodel import Session, col, select
 
 from claims.clock import stamp
 from claims.evidence import body_shown
+from claims.kinds import EntryKind
 from claims.lifecycle import effective_close, get_claim
-from claims.models import DRAFT, Claim, ClaimTag, EvidenceSnapshot, Proposal
-from forecasts.accounts import Principal, sees_drafts
-from forecasts.history import probability_history
-from forecasts.ledger import head
-from forecasts.models import Account, Forecast, LedgerEntry, Score
-from forecasts.scoring import CROWD_HANDLE
-from forecasts.standings import METRICS, forecaster_profile, leaderboard
+from claims.models import Claim, ClaimTag, EvidenceSnapshot, Proposal
+from claims.states import ClaimState
+from forecasts.accounts.service import Principal, sees_drafts
+from forecasts.ledger.chain import head
+from forecasts.ledger.models import Account, Forecast, LedgerEntry, Score
+from forecasts.score_math.scoring import CROWD_HANDLE
+from forecasts.scores.leaderboard import METRICS, forecaster_profile, leaderboard
+from forecasts.submit.history import probability_history
 from web.api.claims import Status, list_claims, render_claim, visible_claim
 from web.api.paging import Cursor
 from web.deps import Ctx, ReadSession
@@ -30,7 +32,11 @@ router = page_router()
 # the ledger page's instructions without FORECAST_LEDGER_PUBLIC_URL
 PLACEHOLDER_URL = "<this site's address>"
 # Entries that say what a forecaster did; the claim's timeline shows the others.
-_FORECAST_KINDS = ("forecast_submitted", "forecast_withdrawn", "forecast_imported")
+_FORECAST_KINDS = (
+    EntryKind.FORECAST_SUBMITTED,
+    EntryKind.FORECAST_WITHDRAWN,
+    EntryKind.FORECAST_IMPORTED,
+)
 METRIC_LABELS = {
     "mean_brier": "Mean Brier (0\u20131), lower is better",
     "mean_time_averaged_brier": "Time-averaged Brier, lower is better",
@@ -113,7 +119,7 @@ def _tags(session: Session, *, drafts: bool) -> list[str]:
     query = select(ClaimTag.tag).distinct().order_by(ClaimTag.tag)
     if not drafts:
         query = query.join(Claim, col(Claim.id) == ClaimTag.claim_id).where(
-            col(Claim.state) != DRAFT
+            col(Claim.state) != ClaimState.DRAFT
         )
     return list(session.exec(query))
 

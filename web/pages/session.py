@@ -13,8 +13,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from claims.errors import DomainError
-from forecasts.accounts import Principal
-from forecasts.models import ADMIN, EDITOR, Account
+from forecasts.accounts.service import Principal
+from forecasts.ledger.models import Account
+from forecasts.ledger.roles import Role
 from web.deps import ReadSession
 from web.settings import Settings
 
@@ -51,7 +52,7 @@ class PageState:
 
     @property
     def is_editor(self) -> bool:
-        return self.me is not None and self.me.role in (EDITOR, "admin")
+        return self.me is not None and self.me.role in (Role.EDITOR, Role.ADMIN)
 
 
 def csrf_token(request: Request) -> str:
@@ -124,12 +125,12 @@ def signed_in(page: Page) -> Principal:
 
 
 def signed_in_editor(me: Annotated[Principal, Depends(signed_in)]) -> Principal:
-    me.require(EDITOR)
+    me.require(Role.EDITOR)
     return me
 
 
 def signed_in_admin(me: Annotated[Principal, Depends(signed_in)]) -> Principal:
-    me.require(ADMIN)
+    me.require(Role.ADMIN)
     return me
 
 

@@ -17,7 +17,7 @@ from sqlmodel import select
 
 from claims.errors import Conflict, DomainError, Invalid
 from claims.text import Handle
-from forecasts.accounts import (
+from forecasts.accounts.service import (
     check_password,
     create_account,
     end_sessions,
@@ -26,7 +26,8 @@ from forecasts.accounts import (
     password_problem,
     replace_password_hash,
 )
-from forecasts.models import FORECASTER, Account
+from forecasts.ledger.models import Account
+from forecasts.ledger.roles import Role
 from web.deps import Ctx, ReadSession, WriteSession
 from web.pages.rendering import render
 from web.pages.routing import error_text, page_router, see_other
@@ -57,7 +58,9 @@ def _decoy() -> Account:
     from argon2 import PasswordHasher
 
     digest = PasswordHasher().hash("decoy")
-    return Account(handle="", role=FORECASTER, password_hash=digest, created_at=datetime.now(UTC))
+    return Account(
+        handle="", role=Role.FORECASTER, password_hash=digest, created_at=datetime.now(UTC)
+    )
 
 
 def _too_many(request: Request, name: str, context: dict[str, str], slow: SlowDown) -> Response:
@@ -91,7 +94,7 @@ def signup(request: Request, page: Page, form: Form, session: WriteSession, ctx:
             account = create_account(
                 session,
                 handle,
-                role=FORECASTER,
+                role=Role.FORECASTER,
                 now=ctx.clock(),
                 password_hash=digest,
                 self_chosen=True,

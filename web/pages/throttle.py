@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, insert, select
 
-from forecasts.models import SignInFailure
+from forecasts.ledger.models import SignInFailure
 from web.db import Database
 from web.ratelimits import SlowDown
 

@@ -8,8 +8,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from claims.lifecycle import get_claim
-from forecasts.accounts import create_account
-from forecasts.settle import settle_claim
+from forecasts.accounts.service import create_account
+from forecasts.resolution.settle import settle_claim
 from tests.factories import FakeClock
 from web.app import create_app
 from web.db import Database

@@ -2,8 +2,8 @@
 
 from datetime import UTC, datetime, timedelta
 
-from forecasts.aggregates import calibration_bins
-from forecasts.history import HistoryPoint
+from forecasts.score_math.aggregates import calibration_bins
+from forecasts.submit.history import HistoryPoint
 from web.pages.charts import MAX_STEPS, calibration_plot, history_chart, sparkline
 
 START = datetime(2026, 3, 1, tzinfo=UTC)

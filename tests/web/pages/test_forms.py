@@ -7,7 +7,7 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from forecasts.accounts import create_account
+from forecasts.accounts.service import create_account
 from tests.factories import T0, FakeClock
 from tests.web.pages.conftest import PASSWORD, csrf_of, sign_in
 from web.app import create_app
@@ -163,7 +163,7 @@ def test_an_account_made_by_the_command_signs_in_once_it_has_a_password(
     site: TestClient, db: Database
 ) -> None:
     from claims.errors import Invalid
-    from forecasts.accounts import get_account, set_password
+    from forecasts.accounts.service import get_account, set_password
 
     with db.writing() as session:
         account = get_account(session, "desk")  # the demo editor, made without a password

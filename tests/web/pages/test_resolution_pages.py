@@ -7,8 +7,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from claims.fetch import FetchPolicy, parse_allow_list
-from forecasts.accounts import create_account
-from forecasts.autoresolve import ResolutionPolicy, run_due_rules
+from forecasts.accounts.service import create_account
+from forecasts.resolution.autoresolve import ResolutionPolicy, run_due_rules
 from tests.claims.evidence_server import EvidenceServer
 from tests.factories import T0, FakeClock, make_domain_claim
 from tests.web.pages.conftest import PASSWORD, csrf_of, sign_in

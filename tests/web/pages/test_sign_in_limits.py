@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from claims.errors import Invalid
-from forecasts.accounts import create_account, get_account, set_password
+from forecasts.accounts.service import create_account, get_account, set_password
 from tests.factories import T0, FakeClock
 from tests.web.pages.conftest import PASSWORD, csrf_of
 from web.app import create_app

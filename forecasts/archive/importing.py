@@ -1,0 +1,139 @@
+"""History from elsewhere: forecasts imported into claims that are not open, already revealed."""
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy
+from pydantic import BaseModel, ConfigDict, StrictFloat, field_validator
+from sqlalchemy import Connection, delete
+from sqlmodel import Session, col, select
+
+from claims.clock import as_utc, stamp
+from claims.errors import Conflict, Invalid
+from claims.kinds import EntryKind
+from claims.lifecycle import accepts_forecasts, effective_close
+from claims.models import Claim
+from claims.states import ClaimState
+from claims.text import Handle, Slug, UTCTime
+from forecasts.ledger.chain import flush, lock_head
+from forecasts.ledger.models import Account
+from forecasts.ledger.tables import forecasts_t, standings_t, stats_t
+from forecasts.scores.claim_scores import replace_claim_scores
+from forecasts.submit.schemas import check_probability
+
+
+class ImportedForecast(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    claim: Slug
+    handle: Handle
+    probability: StrictFloat
+    created_at: UTCTime
+
+    @field_validator("probability")
+    @classmethod
+    def _in_range(cls, value: float) -> float:
+        return check_probability(value)
+
+
+def import_forecasts(session: Session, rows: list[ImportedForecast], *, now: datetime) -> list[int]:
+    """Validate every row, then append them all in one transaction; returns their seqs."""
+    slugs = {row.claim for row in rows}
+    claims = {c.slug: c for c in session.exec(select(Claim).where(col(Claim.slug).in_(slugs)))}
+    handles = {row.handle for row in rows}
+    accounts = {
+        a.handle: a for a in session.exec(select(Account).where(col(Account.handle).in_(handles)))
+    }
+    for index, row in enumerate(rows):
+        claim = claims.get(row.claim)
+        if claim is None or claim.state == ClaimState.DRAFT:
+            raise Invalid([index, "claim"], f"no published claim with slug {row.claim!r}")
+        if accepts_forecasts(claim, now):
+            raise Conflict(f"claim {row.claim!r} is open: import only into claims that are not")
+        if row.handle not in accounts:
+            raise Invalid([index, "handle"], f"no account with handle {row.handle!r}")
+        at = as_utc(row.created_at)
+        if not claim.opens_at <= at < effective_close(claim) or at > now:
+            raise Invalid(
+                [index, "created_at"], "must lie inside the claim's window and in the past"
+            )
+    conn = session.connection()
+    chain = lock_head(conn)
+    forecast_rows: list[dict[str, Any]] = []
+    for row in rows:
+        claim, account = claims[row.claim], accounts[row.handle]
+        at = as_utc(row.created_at)
+        payload = {
+            "claim": row.claim,
+            "handle": row.handle,
+            "probability": row.probability,
+            "created_at": stamp(at),
+        }
+        entry = chain.add_public(EntryKind.FORECAST_IMPORTED, now, payload, claim.id)
+        forecast_rows.append(
+            {
+                "id": entry["seq"],
+                "claim_id": claim.id,
+                "account_id": account.id,
+                "probability": row.probability,
+                "rationale": None,
+                "created_at": at,
+                "ledger_seq": entry["seq"],
+                "imported": True,
+            }
+        )
+    seqs = [int(r["seq"]) for r in chain.rows]
+    flush(conn, chain)
+    if forecast_rows:
+        conn.execute(forecasts_t.insert(), forecast_rows)
+    for claim_id in {r["claim_id"] for r in forecast_rows}:
+        rebuild_standings(conn, claim_id, chain.seq)
+    for claim in {claims[row.claim].slug: claims[row.claim] for row in rows}.values():
+        if claim.state == ClaimState.RESOLVED:
+            replace_claim_scores(session, claim, now=now)  # scores are derived from the record
+    session.commit()
+    return seqs
+
+
+def rebuild_standings(conn: Connection, claim_id: int, last_seq: int) -> None:
+    """Recompute a claim's standings and stats from its forecasts (derived data)."""
+    rows = conn.execute(
+        sqlalchemy.select(
+            forecasts_t.c.id,
+            forecasts_t.c.account_id,
+            forecasts_t.c.probability,
+            forecasts_t.c.created_at,
+            forecasts_t.c.ledger_seq,
+        )
+        .where(forecasts_t.c.claim_id == claim_id)
+        .order_by(forecasts_t.c.created_at, forecasts_t.c.ledger_seq)
+    ).all()
+    latest: dict[int, Any] = {}
+    market = None
+    for row in rows:
+        latest[row.account_id] = row
+        if row.probability is not None:
+            market = row.probability
+    conn.execute(delete(standings_t).where(standings_t.c.claim_id == claim_id))
+    conn.execute(delete(stats_t).where(stats_t.c.claim_id == claim_id))
+    if latest:
+        conn.execute(
+            standings_t.insert(),
+            [
+                {
+                    "claim_id": claim_id,
+                    "account_id": account_id,
+                    "forecast_id": row.id,
+                    "probability": row.probability,
+                    "at": row.created_at,
+                    "ledger_seq": row.ledger_seq,
+                }
+                for account_id, row in latest.items()
+            ],
+        )
+    standing = sum(1 for row in latest.values() if row.probability is not None)
+    conn.execute(
+        stats_t.insert().values(
+            claim_id=claim_id, market=market, forecasters=standing, last_seq=last_seq
+        )
+    )
