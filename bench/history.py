@@ -28,6 +28,7 @@ from fastapi.testclient import TestClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.quiet import silence_request_log
 from claims.clock import utc_now
 from forecasts.accounts.service import create_account, issue_token
 from web.app import create_app
@@ -73,6 +74,7 @@ def main() -> None:
     parser.add_argument("--forecasters", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=15, help="requests measured per side")
     args = parser.parse_args()
+    silence_request_log()
     with tempfile.TemporaryDirectory(prefix="bench-history-") as folder:
         url = f"sqlite:///{Path(folder) / 'bench.sqlite3'}"
         db = Database(url)

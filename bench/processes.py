@@ -10,7 +10,6 @@ Prints figures, never pass/fail. Needs wrk (apt-get install -y wrk).
 """
 
 import argparse
-import importlib.util
 import os
 import subprocess
 import sys
@@ -19,18 +18,17 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-_spec = importlib.util.spec_from_file_location("bench_submit", ROOT / "bench" / "submit.py")
-assert _spec is not None and _spec.loader is not None
-base: Any = importlib.util.module_from_spec(_spec)
-sys.modules["bench_submit"] = base  # its dataclasses look themselves up there
-_spec.loader.exec_module(base)
+# run as a script, sys.path starts at bench/: the repository root makes `bench.` importable
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import ledger, load, servers
+from bench.servers import ROOT
 
 
 def measure(url_env: str, processes: int, args: Any, tmp: Path) -> dict[str, float]:
     env = {**os.environ, "FORECAST_LEDGER_DATABASE_URL": url_env, "FORECAST_LEDGER_RATE_LIMIT": "0"}
-    editor, tokens = base.create_accounts(env, 32)  # also migrates the new database
-    port = base.free_port()
+    editor, tokens = ledger.create_accounts(env, 32)  # also migrates the new database
+    port = servers.free_port()
     log = (tmp / f"serve-{processes}.log").open("wb")
     command = [
         sys.executable,
@@ -56,11 +54,11 @@ def measure(url_env: str, processes: int, args: Any, tmp: Path) -> dict[str, flo
         log_tail=lambda: "(see log)",
     )
     try:
-        base.Server.wait_ready(server)  # type: ignore[arg-type]
-        base.create_claim(server.url, editor)
-        script = base.wrk_script(tmp, tokens)
-        base.run_wrk(args, script, server.url, 2, show=False)
-        raw = base.run_wrk(args, script, server.url, args.seconds, show=False)
+        servers.Server.wait_ready(server)  # type: ignore[arg-type]
+        ledger.create_claim(server.url, editor)
+        script = load.wrk_script(tmp, tokens)
+        load.run_wrk(args, script, server.url, 2, show=False)
+        raw = load.run_wrk(args, script, server.url, args.seconds, show=False)
     finally:
         proc.terminate()
         proc.wait(timeout=30)

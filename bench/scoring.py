@@ -223,9 +223,11 @@ def _timed(client: Any, path: str) -> float:
 def latency(url: str, rounds: int) -> dict[str, float]:
     from fastapi.testclient import TestClient
 
+    from bench.quiet import silence_request_log
     from web.app import create_app
     from web.settings import Settings
 
+    silence_request_log()
     app = create_app(Settings(database_url=url, rate_limit=0), migrate=False)
     figures: dict[str, float] = {}
     with TestClient(app) as client:
