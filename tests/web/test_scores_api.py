@@ -1,6 +1,5 @@
 """Resolution, scores, leaderboard and forecaster profiles through the HTTP interface."""
 
-from collections import OrderedDict
 from datetime import timedelta
 from typing import Any
 
@@ -9,9 +8,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import event, select, text
 
 from claims.clock import stamp
+from forecasts.ledger.lru import LRUCache
 from forecasts.ledger.models import SHELF_ROWS
 from forecasts.ledger.tables import scores_t
 from forecasts.scores.leaderboard import (
+    INTERVAL_CACHE_SIZE,
     forecaster_profile,
     leaderboard,
     mean_brier_interval,
@@ -288,7 +289,7 @@ def test_a_cold_leaderboard_page_reads_every_interval_at_once(
     listen = event.listens_for(db.read_engine, "before_cursor_execute")
     listen(lambda _c, _cur, statement, *_: sent.append(statement))
     with db.reading() as session:
-        page, _ = leaderboard(session, cache=OrderedDict())
+        page, _ = leaderboard(session, cache=LRUCache(INTERVAL_CACHE_SIZE))
         queries = [statement for statement in sent if statement.startswith("SELECT")]
         assert len(queries) == 3, queries  # the totals, the shelves, every brier of the page
         for row in page:
