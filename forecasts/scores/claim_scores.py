@@ -29,7 +29,7 @@ from forecasts.ledger.driver import (
 )
 from forecasts.ledger.tables import scores_t
 from forecasts.score_math.batch_scoring import ClaimBatch, ScoreColumns, score_batch
-from forecasts.score_math.scoring import CROWD_HANDLE, ScoringEvent
+from forecasts.score_math.scoring import CROWD_HANDLE, SCORE_FIELDS, ScoringEvent
 from forecasts.scores.totals import TotalsRow, apply_changes, replace_totals
 
 OUTCOME_VALUE = {"yes": 1, "no": 0}
@@ -138,13 +138,7 @@ _COLUMNS = (
     "claim_id",
     "account_id",
     "handle",
-    "brier",
-    "time_averaged_brier",
-    "coverage",
-    "log_score",
-    "baseline_score",
-    "peer_score",
-    "market_points",
+    *SCORE_FIELDS,
     "probability_at_close",
     "outcome",
     "resolves_at",

@@ -26,7 +26,7 @@ from forecasts.score_math.aggregates import (
     murphy_decomposition,
     peer_accuracy,
 )
-from forecasts.score_math.scoring import CROWD_HANDLE
+from forecasts.score_math.scoring import CROWD_HANDLE, SCORE_FIELDS
 
 DEFAULT_PEER_PRIOR = 10.0
 Interval = tuple[float, float] | None
@@ -168,7 +168,7 @@ def mean_brier_interval(
 
 @dataclass(frozen=True)
 class ClaimScore:
-    """One Score row with the claim it belongs to."""
+    """One Score row with the claim it belongs to (the scores in SCORE_FIELDS order)."""
 
     claim: str
     resolves_at: datetime
@@ -239,13 +239,7 @@ def claim_scores_of(session: Session, handle: str) -> list[ClaimScore]:
             claims_t.c.resolves_at,
             s.outcome,
             s.probability_at_close,
-            s.brier,
-            s.time_averaged_brier,
-            s.coverage,
-            s.log_score,
-            s.baseline_score,
-            s.peer_score,
-            s.market_points,
+            *(s[name] for name in SCORE_FIELDS),
             claims_t.c.title,
         )
         .join(claims_t, claims_t.c.id == s.claim_id)
