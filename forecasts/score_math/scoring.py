@@ -52,8 +52,8 @@ class ScoreRow:
 
 
 # The SPEC §4 figures of a score row, in the order they are stored and shown: ScoreRow's
-# fields after the handle. The score writer's columns, the profile's read and the API's score
-# fields are made from this list.
+# fields after the handle. The score writer's columns, the profile's read, the record check
+# and the API's score fields are made from this list.
 SCORE_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(ScoreRow))[1:]
 
 
