@@ -7,7 +7,11 @@ from typing import Any
 
 from claims.clock import Clock, utc_now
 from forecasts.accounts.service import Principal
+from forecasts.ledger.lru import LRUCache
+from forecasts.scores.leaderboard import INTERVAL_CACHE_SIZE
 from forecasts.submit.groupcommit import GroupCommitter
+from forecasts.submit.history import HISTORY_CACHE_SIZE
+from forecasts.submit.probabilities import CROWD_CACHE_SIZE
 from web.db import Database
 from web.ratelimits import RateLimiter, SignInGate
 from web.settings import Settings
@@ -30,11 +34,17 @@ class AppContext:
     # submitting needs no role, so only who the token belongs to is taken from here.
     lane_tokens: "OrderedDict[str, Principal]" = field(default_factory=OrderedDict)
     in_flight: set[tuple[int, str]] = field(default_factory=set)
-    crowd_cache: "OrderedDict[tuple[int, int], Any]" = field(default_factory=OrderedDict)
+    crowd_cache: "LRUCache[tuple[int, int], Any]" = field(
+        default_factory=lambda: LRUCache(CROWD_CACHE_SIZE)
+    )
     # bootstrap intervals of mean_brier by (handle, totals revision): scores.leaderboard
-    interval_cache: "OrderedDict[tuple[str, int], Any]" = field(default_factory=OrderedDict)
+    interval_cache: "LRUCache[tuple[str, int], Any]" = field(
+        default_factory=lambda: LRUCache(INTERVAL_CACHE_SIZE)
+    )
     # public probability histories by claim, extended as forecasts come: forecasts/submit/history.py
-    history_cache: "OrderedDict[int, Any]" = field(default_factory=OrderedDict)
+    history_cache: "LRUCache[int, Any]" = field(
+        default_factory=lambda: LRUCache(HISTORY_CACHE_SIZE)
+    )
 
     def cached_principal(self, token_hash: str) -> Principal | None:
         hit = self.tokens.get(token_hash)

@@ -25,7 +25,7 @@ from claims.kinds import EntryKind
 from claims.states import ClaimState
 from forecasts.archive.replay import Replay
 from forecasts.ledger.tables import accounts_t, claims_t, evidence_t, proposals_t, scores_t, tags_t
-from forecasts.score_math.scoring import CROWD_HANDLE
+from forecasts.score_math.scoring import CROWD_HANDLE, SCORE_FIELDS
 from forecasts.scores.claim_scores import OUTCOME_VALUE, ClaimWindow
 from forecasts.scores.rescore import read_batch, score_parts
 
@@ -50,16 +50,7 @@ _CLAIM_FIELDS = (
     "version",
     "published_seq",
 )
-_SCORE_FIELDS = (
-    "brier",
-    "time_averaged_brier",
-    "coverage",
-    "log_score",
-    "baseline_score",
-    "peer_score",
-    "market_points",
-    "probability_at_close",
-)
+_SCORE_FIELDS = (*SCORE_FIELDS, "probability_at_close")
 
 
 def check_record(session: Session, entries: Iterable[dict[str, Any]], report: "Report") -> None:

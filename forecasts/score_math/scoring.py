@@ -13,7 +13,7 @@ with n the number of standing forecasters and S the sum of their ln q.
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 
 import numpy as np
@@ -49,6 +49,12 @@ class ScoreRow:
     baseline_score: float
     peer_score: float
     market_points: float | None
+
+
+# The SPEC §4 figures of a score row, in the order they are stored and shown: ScoreRow's
+# fields after the handle. The score writer's columns, the profile's read, the record check
+# and the API's score fields are made from this list.
+SCORE_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(ScoreRow))[1:]
 
 
 def prepare_events(

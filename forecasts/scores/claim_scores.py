@@ -7,7 +7,7 @@ claim's rows also moves the per-forecaster totals (forecasts.scores.totals) in t
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from operator import itemgetter
 from typing import Any
 
@@ -16,19 +16,23 @@ import numpy.typing as npt
 from sqlalchemy import Connection, text
 from sqlmodel import Session
 
-from claims.clock import as_utc
 from claims.lifecycle import effective_close
 from claims.models import Claim
 from claims.states import ClaimState
-from forecasts.ledger.driver import mark_of, marks
+from forecasts.ledger.driver import (
+    MultiRowInsert,
+    mark_of,
+    micros,
+    micros_of,
+    stored_time,
+    time_binder,
+)
 from forecasts.ledger.tables import scores_t
 from forecasts.score_math.batch_scoring import ClaimBatch, ScoreColumns, score_batch
-from forecasts.score_math.scoring import CROWD_HANDLE, ScoringEvent
+from forecasts.score_math.scoring import CROWD_HANDLE, SCORE_FIELDS, ScoringEvent
 from forecasts.scores.totals import TotalsRow, apply_changes, replace_totals
 
 OUTCOME_VALUE = {"yes": 1, "no": 0}
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
 _ROWS_PER_INSERT = 500  # rows per multi-row INSERT: 7,000 parameters, under every limit
 _TOTALS_FIELDS = (
     "brier",
@@ -64,18 +68,6 @@ class ClaimWindow:
         )
 
 
-def micros(moment: datetime) -> int:
-    """An aware time as integer microseconds since the epoch (exact, unlike a float)."""
-    return (as_utc(moment) - _EPOCH) // _MICROSECOND
-
-
-def micros_of(values: Sequence[Any]) -> npt.NDArray[np.int64]:
-    """Stored times as microseconds: SQLite gives back naive UTC text, PostgreSQL datetimes."""
-    if values and isinstance(values[0], str):
-        return np.array(values, dtype="datetime64[us]").astype(np.int64)
-    return np.array([micros(value) for value in values], dtype=np.int64)
-
-
 def probabilities_of(values: Sequence[float | None]) -> npt.NDArray[np.float64]:
     """Floats, NaN for a null (as numpy converts None)."""
     return np.array(values, dtype=np.float64)
@@ -84,7 +76,7 @@ def probabilities_of(values: Sequence[float | None]) -> npt.NDArray[np.float64]:
 def claim_events(conn: Connection, claim_id: int) -> tuple[list[ScoringEvent], dict[str, int]]:
     """Every forecast and withdrawal on the claim (imported ones too), and the handles' ids."""
     rows = conn.execute(text(_EVENTS.format(mark=":claim")).bindparams(claim=claim_id)).all()
-    events = [ScoringEvent(handle, moment_of(at), seq, p) for _, handle, at, seq, p in rows]
+    events = [ScoringEvent(handle, stored_time(at), seq, p) for _, handle, at, seq, p in rows]
     return events, {row[1]: row[0] for row in rows}
 
 
@@ -146,13 +138,7 @@ _COLUMNS = (
     "claim_id",
     "account_id",
     "handle",
-    "brier",
-    "time_averaged_brier",
-    "coverage",
-    "log_score",
-    "baseline_score",
-    "peer_score",
-    "market_points",
+    *SCORE_FIELDS,
     "probability_at_close",
     "outcome",
     "resolves_at",
@@ -176,9 +162,9 @@ class ScoreWriter:
         # index CROWD (-1) picks the last entry: the crowd's
         self._handles = [handle for handle, _ in forecasters] + [CROWD_HANDLE]
         self._accounts: list[int | None] = [account for _, account in forecasters] + [None]
-        dialect = conn.dialect
-        self._convert = scores_t.c.resolves_at.type.dialect_impl(dialect).bind_processor(dialect)
+        self._stored = time_binder(conn.dialect)
         self._now = self._stored(now)
+        self._insert = MultiRowInsert.of(conn.dialect, scores_t, _COLUMNS)
         self._mark = mark_of(conn)
         # the rows inserted with `keep`, as arrays: who, and the fields the totals sum
         self._kept: list[tuple[npt.NDArray[np.int64], list[npt.NDArray[np.float64]]]] = []
@@ -192,9 +178,6 @@ class ScoreWriter:
         }
         forecasters = list(zip(self._handles, self._accounts, strict=True))
         return replace_totals(self.conn, forecasters, who % len(forecasters), scores)
-
-    def _stored(self, moment: datetime) -> Any:
-        return moment if self._convert is None else self._convert(moment)
 
     def totals_rows(self, columns: ScoreColumns) -> list[TotalsRow]:
         """The rows as the totals need them."""
@@ -277,10 +260,7 @@ class ScoreWriter:
         return values
 
     def _sql(self, rows: int) -> str:
-        row = f"({marks(self._mark, len(_COLUMNS))})"
-        return f"INSERT INTO {scores_t.name} ({', '.join(_COLUMNS)}) VALUES " + ", ".join(
-            [row] * rows
-        )
+        return self._insert.statement(rows)
 
 
 def _pick(items: Sequence[Any], positions: Sequence[int]) -> Sequence[Any]:
@@ -314,10 +294,3 @@ def claim_batch(
         if isinstance(probability, np.ndarray)
         else probabilities_of(probability),
     )
-
-
-def moment_of(value: Any) -> datetime:
-    """A stored time as aware UTC: SQLite gives back text, PostgreSQL a datetime."""
-    if isinstance(value, str):
-        return datetime.fromisoformat(value + "+00:00")
-    return as_utc(value)

@@ -6,7 +6,6 @@ row per forecaster. Only the bootstrap interval of `mean_brier` needs each claim
 is computed for the rows on the page when asked for and cached by the totals' revision.
 """
 
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,6 +15,7 @@ from sqlalchemy import ColumnElement, Integer, and_, case, func, literal_column,
 from sqlmodel import Session
 
 from claims.errors import Invalid, NotFound
+from forecasts.ledger.lru import LRUCache
 from forecasts.ledger.models import SHELF_ROWS
 from forecasts.ledger.tables import accounts_t, claims_t, scores_t, totals_t
 from forecasts.score_math.aggregates import (
@@ -26,12 +26,12 @@ from forecasts.score_math.aggregates import (
     murphy_decomposition,
     peer_accuracy,
 )
-from forecasts.score_math.scoring import CROWD_HANDLE
+from forecasts.score_math.scoring import CROWD_HANDLE, SCORE_FIELDS
 
 DEFAULT_PEER_PRIOR = 10.0
 Interval = tuple[float, float] | None
-IntervalCache = OrderedDict[tuple[str, int], Interval]
-_CACHE_SIZE = 20_000
+IntervalCache = LRUCache[tuple[str, int], Interval]
+INTERVAL_CACHE_SIZE = 20_000
 
 
 def _peer_expression(k: float) -> ColumnElement[Any]:
@@ -116,7 +116,7 @@ def _warm_intervals(session: Session, keys: list[tuple[str, int]], cache: Interv
     page costs one query instead of one per row."""
     missing = [key for key in keys if key not in cache]
     for key, interval in _intervals(session, missing).items():
-        _remember(cache, key, interval)
+        cache.put(key, interval)
 
 
 def _intervals(session: Session, keys: list[tuple[str, int]]) -> dict[tuple[str, int], Interval]:
@@ -132,12 +132,6 @@ def _intervals(session: Session, keys: list[tuple[str, int]]) -> dict[tuple[str,
     for handle, brier in rows:
         briers[handle].append(float(brier))
     return {key: bootstrap_mean_ci(briers[key[0]], seed_text=key[0]) for key in keys}
-
-
-def _remember(cache: IntervalCache, key: tuple[str, int], interval: Interval) -> None:
-    cache[key] = interval
-    if len(cache) > _CACHE_SIZE:
-        cache.popitem(last=False)
 
 
 def _row(
@@ -161,18 +155,20 @@ def mean_brier_interval(
 ) -> tuple[float, float] | None:
     """95% bootstrap interval of the handle's mean Brier (seeded by the handle), cached."""
     key = (handle, revision)
-    if cache is not None and key in cache:
-        cache.move_to_end(key)
-        return cache[key]
+    if cache is not None:
+        try:
+            return cache[key]
+        except KeyError:  # not cached, or evicted by another request meanwhile
+            pass
     interval = _intervals(session, [key])[key]
     if cache is not None:
-        _remember(cache, key, interval)
+        cache.put(key, interval)
     return interval
 
 
 @dataclass(frozen=True)
 class ClaimScore:
-    """One Score row with the claim it belongs to."""
+    """One Score row with the claim it belongs to (the scores in SCORE_FIELDS order)."""
 
     claim: str
     resolves_at: datetime
@@ -243,13 +239,7 @@ def claim_scores_of(session: Session, handle: str) -> list[ClaimScore]:
             claims_t.c.resolves_at,
             s.outcome,
             s.probability_at_close,
-            s.brier,
-            s.time_averaged_brier,
-            s.coverage,
-            s.log_score,
-            s.baseline_score,
-            s.peer_score,
-            s.market_points,
+            *(s[name] for name in SCORE_FIELDS),
             claims_t.c.title,
         )
         .join(claims_t, claims_t.c.id == s.claim_id)

@@ -22,7 +22,7 @@ from sqlmodel import Session
 
 from claims.closing import tc
 from claims.states import ClaimState
-from forecasts.ledger.driver import mark_of
+from forecasts.ledger.driver import mark_of, micros_of, stored_time
 from forecasts.ledger.tables import accounts_t, claims_t, scores_t
 from forecasts.score_math.batch_scoring import ClaimBatch, ScoreColumns, score_batch
 from forecasts.scores.claim_scores import (
@@ -30,8 +30,6 @@ from forecasts.scores.claim_scores import (
     ClaimWindow,
     ScoreWriter,
     claim_batch,
-    micros_of,
-    moment_of,
     probabilities_of,
 )
 
@@ -262,15 +260,15 @@ def _resolved_windows(conn: Connection) -> list[ClaimWindow]:
     ).all()
     windows = []
     for id_, opens_at, closes_at, closed_early_at, resolves_at, outcome in rows:
-        closes = moment_of(closes_at)
-        early = None if closed_early_at is None else moment_of(closed_early_at)
+        closes = stored_time(closes_at)
+        early = None if closed_early_at is None else stored_time(closed_early_at)
         windows.append(
             ClaimWindow(
                 id=int(id_),
-                opens_at=moment_of(opens_at),
+                opens_at=stored_time(opens_at),
                 closes_at=closes,
                 closed_at=tc(closes, early),
-                resolves_at=moment_of(resolves_at),
+                resolves_at=stored_time(resolves_at),
                 outcome=OUTCOME_VALUE[outcome],
             )
         )

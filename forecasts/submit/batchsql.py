@@ -17,8 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, Table
 from sqlalchemy.engine import Dialect
 
-from claims.columns import UTCDateTime
-from forecasts.ledger.driver import marks, param_mark
+from forecasts.ledger.driver import MultiRowInsert, marks, param_mark, stored_time, time_binder
 from forecasts.ledger.tables import claims_t as _claims
 from forecasts.ledger.tables import entries_t as _entries
 from forecasts.ledger.tables import forecasts_t as _forecasts
@@ -59,16 +58,11 @@ MAX_VALUES = 999
 
 
 @dataclass(frozen=True)
-class Rows:
-    """A multi-row INSERT (an upsert with a suffix): one statement, hence one step in the
-    driver, for up to MAX_VALUES values. Row by row (`executemany`), SQLite gives up and
-    takes back Python's GIL at every row, and every take-back may wait for the event loop's
-    thread to let go of it."""
+class Rows(MultiRowInsert):
+    """A multi-row INSERT (an upsert with a suffix), up to MAX_VALUES values a statement.
+    Row by row (`executemany`), SQLite gives up and takes back Python's GIL at every row,
+    and every take-back may wait for the event loop's thread to let go of it."""
 
-    head: str  # INSERT INTO t (a, b) VALUES
-    group: str  # (?, ?)
-    tail: str  # ON CONFLICT … or nothing
-    width: int
     # PostgreSQL: INSERT INTO t (a, b) SELECT * FROM unnest(%s::integer[], %s::text[]) …,
     # one array per column, so the text is the same whatever the number of rows
     arrays: str
@@ -79,9 +73,6 @@ class Rows:
             chunk = rows[start : start + step]
             values = [value for row in chunk for value in row]
             conn.exec_driver_sql(self.statement(len(chunk)), tuple(values))
-
-    def statement(self, count: int) -> str:
-        return f"{self.head} {', '.join([self.group] * count)}{self.tail}"
 
 
 @dataclass(frozen=True)
@@ -104,11 +95,7 @@ class BatchSQL:
         self.dialect = dialect
         self.is_sqlite = dialect.name == "sqlite"
         self.one_statement = dialect.name == "postgresql"
-        when = UTCDateTime().dialect_impl(dialect)
-        to_db = when.bind_processor(dialect)
-        from_db = when.result_processor(dialect, None)
-        self.to_db: Callable[[datetime], Any] = to_db or (lambda value: value)
-        self._from_db: Callable[[Any], Any] = from_db or (lambda value: value)
+        self.to_db = time_binder(dialect)
         self.insert_entries = self._insert(_entries, ENTRY_COLUMNS)
         self.insert_forecasts = self._insert(_forecasts, FORECAST_COLUMNS)
         self.insert_salts = self._insert(_salts, ("ledger_seq", "salt"))
@@ -122,21 +109,19 @@ class BatchSQL:
         return _for_dialect(conn.dialect)
 
     def from_db(self, value: Any) -> datetime | None:
-        return None if value is None else self._from_db(value)
+        return None if value is None else stored_time(value)
 
     def marks(self, count: int) -> str:
         return marks(self.mark, count)
 
     def _insert(self, table: Table, columns: Sequence[str], tail: str = "") -> Rows:
-        _check(table, columns)
-        names = ", ".join(self.q(c) for c in columns)
-        head = f"INSERT INTO {self.q(table.name)} ({names}) VALUES"
+        names, head, group = MultiRowInsert.parts(self.dialect, table, columns)
         types = [table.c[c].type.compile(dialect=self.dialect) for c in columns]
         # psycopg's binary placeholder: lists go over as binary arrays, no text quoting
         array_mark = "%b" if self.mark == "%s" else self.mark
         unnest = ", ".join(f"{array_mark}::{kind}[]" for kind in types)
         arrays = f"INSERT INTO {self.q(table.name)} ({names}) SELECT * FROM unnest({unnest}){tail}"
-        return Rows(head, f"({self.marks(len(columns))})", tail, len(columns), arrays)
+        return Rows(head, group, tail, len(columns), arrays)
 
     def _upsert(self, table: Table, columns: Sequence[str], keys: int) -> Rows:
         changed = ", ".join(f"{self.q(c)} = excluded.{self.q(c)}" for c in columns[keys:])
@@ -225,12 +210,6 @@ class BatchSQL:
             if row[2] is not None:
                 live[row[2]] = row[3]
         return head, live
-
-
-def _check(table: Table, columns: Sequence[str]) -> None:
-    missing = [c for c in columns if c not in table.c]
-    if missing:
-        raise RuntimeError(f"{table.name} has no column(s) {missing}")
 
 
 @cache

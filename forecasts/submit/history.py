@@ -5,22 +5,21 @@ one, only the moments the probabilities moved and where they went.
 """
 
 import math
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
 
 import numpy as np
 from sqlalchemy import select
 from sqlmodel import Session
 
+from forecasts.ledger.lru import LRUCache
 from forecasts.ledger.models import ClaimStats
 from forecasts.ledger.tables import forecasts_t
 from forecasts.score_math.crowd import MARKET_PRIOR, CrowdTracker
 from forecasts.score_math.crowd_batches import crowd_after_each
 
-_CACHE_SIZE = 2048
+HISTORY_CACHE_SIZE = 2048
 
 
 @dataclass(frozen=True)
@@ -89,7 +88,7 @@ def _extended(replay: _Replay, ordered: Sequence[Event], last_seq: int) -> _Repl
 def probability_history(
     session: Session,
     claim_id: int,
-    cache: "OrderedDict[int, Any] | None" = None,
+    cache: "LRUCache[int, _Replay] | None" = None,
 ) -> list[HistoryPoint]:
     """The claim's history from every forecast and withdrawal on it (imported ones too).
 
@@ -100,7 +99,7 @@ def probability_history(
     """
     stats = session.get(ClaimStats, claim_id)
     last_seq = stats.last_seq if stats is not None else 0
-    cached: _Replay | None = cache.get(claim_id) if cache is not None else None
+    cached = cache.get(claim_id) if cache is not None else None
     replay = None
     if cached is not None and cached.last_seq == last_seq:
         replay = cached
@@ -113,10 +112,7 @@ def probability_history(
     if replay is None:
         replay = _replay(_events(session, claim_id), last_seq)
     if cache is not None:
-        cache.pop(claim_id, None)  # then in again, at the recent end (no KeyError if another
-        cache[claim_id] = replay  # thread's request evicted it meanwhile)
-        if len(cache) > _CACHE_SIZE:
-            cache.popitem(last=False)
+        cache.put(claim_id, replay)
     return replay.points
 
 

@@ -1,18 +1,17 @@
 """A claim's live probabilities as the public sees them: crowd, market, forecaster count."""
 
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import select
 from sqlmodel import Session, col
 
+from forecasts.ledger.lru import LRUCache
 from forecasts.ledger.models import ClaimStats, Forecast, Standing
 from forecasts.score_math.crowd import crowd_probability
 
-_CACHE_SIZE = 4096
+CROWD_CACHE_SIZE = 4096
 
 
 @dataclass(frozen=True)
@@ -26,7 +25,7 @@ class Probabilities:
 def claims_probabilities(
     session: Session,
     claim_ids: Sequence[int],
-    cache: "OrderedDict[tuple[int, int], Any] | None" = None,
+    cache: "LRUCache[tuple[int, int], Probabilities] | None" = None,
 ) -> dict[int, Probabilities]:
     """Crowd (recency-weighted median of standing forecasts) and market probability of each
     claim, by id, with two queries for them all.
@@ -47,10 +46,9 @@ def claims_probabilities(
     }
     missing = []
     for claim_id, row in stats.items():
-        key = (claim_id, row.last_seq)
-        if cache is not None and key in cache:
-            cache.move_to_end(key)
-            found[claim_id] = cache[key]
+        hit = cache.get((claim_id, row.last_seq)) if cache is not None else None
+        if hit is not None:
+            found[claim_id] = hit
         else:
             missing.append(claim_id)
     if not missing:
@@ -69,9 +67,7 @@ def claims_probabilities(
         result = Probabilities(crowd_probability(rows), market, len(rows), row.last_seq)
         found[claim_id] = result
         if cache is not None:
-            cache[(claim_id, row.last_seq)] = result
-            if len(cache) > _CACHE_SIZE:
-                cache.popitem(last=False)
+            cache.put((claim_id, row.last_seq), result)
     return found
 
 

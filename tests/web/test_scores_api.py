@@ -1,6 +1,6 @@
 """Resolution, scores, leaderboard and forecaster profiles through the HTTP interface."""
 
-from collections import OrderedDict
+from dataclasses import fields
 from datetime import timedelta
 from typing import Any
 
@@ -9,9 +9,15 @@ from fastapi.testclient import TestClient
 from sqlalchemy import event, select, text
 
 from claims.clock import stamp
+from forecasts.ledger.lru import LRUCache
 from forecasts.ledger.models import SHELF_ROWS
 from forecasts.ledger.tables import scores_t
+from forecasts.score_math.aggregates import Murphy
+from forecasts.score_math.batch_scoring import ScoreColumns
+from forecasts.score_math.scoring import SCORE_FIELDS, ScoreRow
 from forecasts.scores.leaderboard import (
+    INTERVAL_CACHE_SIZE,
+    ClaimScore,
     forecaster_profile,
     leaderboard,
     mean_brier_interval,
@@ -19,6 +25,7 @@ from forecasts.scores.leaderboard import (
 )
 from tests.conftest import ON_POSTGRES, Tokens
 from tests.factories import T0, FakeClock, auth, make_claim
+from web.api.scores import MurphyOut, ScoreOut
 from web.db import Database
 
 CLOSES = T0 + timedelta(days=10)
@@ -288,10 +295,29 @@ def test_a_cold_leaderboard_page_reads_every_interval_at_once(
     listen = event.listens_for(db.read_engine, "before_cursor_execute")
     listen(lambda _c, _cur, statement, *_: sent.append(statement))
     with db.reading() as session:
-        page, _ = leaderboard(session, cache=OrderedDict())
+        page, _ = leaderboard(session, cache=LRUCache(INTERVAL_CACHE_SIZE))
         queries = [statement for statement in sent if statement.startswith("SELECT")]
         assert len(queries) == 3, queries  # the totals, the shelves, every brier of the page
         for row in page:
             assert row.mean_brier_ci == mean_brier_interval(session, row.handle, revision=0)
     assert {row.handle for row in page} == {"alice", "bob", "@crowd"}
     assert all(row.mean_brier_ci is not None for row in page)
+
+
+def test_every_list_of_score_fields_follows_the_one_declaration() -> None:
+    """ScoreRow's fields (SCORE_FIELDS) are the figures everywhere a row of scores appears,
+    in the same order: a field added to one place and not the others fails here."""
+    scores = list(SCORE_FIELDS)
+    assert scores == [f.name for f in fields(ScoreRow)][1:]
+    assert list(ScoreOut.model_fields) == ["handle", *scores]
+    assert [f.name for f in fields(ClaimScore)] == [
+        "claim",
+        "resolves_at",
+        "outcome",
+        "probability_at_close",
+        *scores,
+        "title",
+    ]  # built positionally from claim_scores_of's select
+    assert [f.name for f in fields(ScoreColumns)][2:-1] == scores
+    assert [c.name for c in scores_t.c][4:11] == scores  # after id, claim, account, handle
+    assert list(MurphyOut.model_fields) == [f.name for f in fields(Murphy)]

@@ -1,6 +1,7 @@
 """Resolution by editors, scores of resolved claims, the leaderboard and forecaster profiles."""
 
 import math
+from dataclasses import fields
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
@@ -10,7 +11,8 @@ from sqlmodel import col, select
 from claims.errors import Conflict
 from claims.states import ClaimState
 from forecasts.ledger.models import Score
-from forecasts.score_math.aggregates import CalibrationBin
+from forecasts.score_math.aggregates import CalibrationBin, Murphy
+from forecasts.score_math.scoring import SCORE_FIELDS
 from forecasts.scores.leaderboard import (
     ClaimScore,
     LeaderboardRow,
@@ -84,7 +86,8 @@ def _finite(value: float | None) -> float | None:
     return value if value is not None and math.isfinite(value) else None
 
 
-_SCORE_FIELDS = [name for name in ScoreOut.model_fields if name not in ("handle", "coverage")]
+_MURPHY_FIGURES = [f.name for f in fields(Murphy) if f.name != "count"]
+_SCORE_FIELDS = [name for name in SCORE_FIELDS if name != "coverage"]
 
 
 def _score_fields(row: Score | ClaimScore) -> dict[str, Any]:
@@ -191,11 +194,7 @@ def get_forecaster(handle: str, session: ReadSession, ctx: Ctx) -> ForecasterOut
         ],
         calibration=[_calibration_out(cell) for cell in profile.calibration],
         murphy=MurphyOut(
-            reliability=_finite(murphy.reliability),
-            resolution=_finite(murphy.resolution),
-            uncertainty=_finite(murphy.uncertainty),
-            within_bin=_finite(murphy.within_bin),
-            brier=_finite(murphy.brier),
+            **{name: _finite(getattr(murphy, name)) for name in _MURPHY_FIGURES},
             count=murphy.count,
         ),
     )

@@ -1,6 +1,5 @@
 """The public probability history: crowd and market after each event, names left out."""
 
-from collections import OrderedDict
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from typing import Any
@@ -10,8 +9,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from claims.lifecycle import get_claim
+from forecasts.ledger.lru import LRUCache
 from forecasts.score_math.crowd import CrowdTracker, crowd_probability
-from forecasts.submit.history import HistoryPoint, _extended, _replay, probability_history
+from forecasts.submit.history import (
+    HISTORY_CACHE_SIZE,
+    HistoryPoint,
+    _extended,
+    _replay,
+    probability_history,
+)
+
+# _extended, _replay, probability_history
 from tests.conftest import Tokens
 from tests.factories import T0, FakeClock, auth, make_claim
 from tests.oracles.history import history_of
@@ -90,7 +98,7 @@ def test_a_cached_history_takes_only_the_new_forecasts(
     client: TestClient, clock: FakeClock, tokens: Tokens, db: Database
 ) -> None:
     make_claim(client, tokens.editor, slug="busy", closes_at=T0 + timedelta(days=30))
-    cache: OrderedDict[int, Any] = OrderedDict()
+    cache: LRUCache[int, Any] = LRUCache(HISTORY_CACHE_SIZE)
     voters = [tokens.alice, tokens.bob, tokens.editor, tokens.admin]
     with db.reading() as session:
         claim_id = get_claim(session, "busy").id
