@@ -16,9 +16,9 @@ from forecasts.accounts.service import Principal, sees_drafts
 from forecasts.ledger.chain import record
 from forecasts.submit.history import probability_history
 from forecasts.submit.probabilities import claims_probabilities, standings_of
-from forecasts.submit.service import forecast_view, has_forecasts
+from forecasts.submit.service import ForecastRecord, has_forecasts
 from web.api.paging import Cursor, Limit, decode_cursor, keyset_page, offset_cursor
-from web.api.views import ClaimOut, Page, claim_out
+from web.api.views import ClaimOut, Page, claim_out, forecast_view
 from web.context import AppContext
 from web.deps import Ctx, Editor, MaybeCaller, ReadSession, WriteSession
 from web.errors import responses
@@ -83,13 +83,15 @@ def render_claims(
         if claim.id in standings:
             standing, rationale = standings[claim.id]
             mine = forecast_view(
-                standing.forecast_id,
-                claim.slug,
-                caller.handle if caller is not None else "",
-                standing.probability,
-                rationale,
-                standing.at,
-                standing.ledger_seq,
+                ForecastRecord(
+                    standing.forecast_id,
+                    claim.slug,
+                    caller.handle if caller is not None else "",
+                    standing.probability,
+                    rationale,
+                    standing.at,
+                    standing.ledger_seq,
+                )
             )
         rendered.append(claim_out(claim, tags[claim.id], probabilities[claim.id], now, mine))
     return rendered
