@@ -103,6 +103,7 @@ def make_domain_forecaster(
     """An account with a standing forecast on the open claim `slug` (no HTTP); its id."""
     from forecasts.accounts.service import get_account
     from forecasts.submit.service import Accepted, SubmitRequest, append_batch
+    from web.api.views import forecast_answer
 
     make_account(db, handle=handle, now=at)
     with db.reading() as session:
@@ -110,7 +111,9 @@ def make_domain_forecaster(
     assert account_id is not None
     request = SubmitRequest(account_id, handle, slug, probability)
     with db.write_engine.begin() as conn:
-        [outcome] = append_batch(conn, [request], lambda: at + timedelta(seconds=1))
+        [outcome] = append_batch(
+            conn, [request], lambda: at + timedelta(seconds=1), answer=forecast_answer
+        )
     assert isinstance(outcome, Accepted), outcome
     return account_id
 

@@ -10,6 +10,7 @@ from claims.clock import Clock, utc_now
 from forecasts.submit.groupcommit import GroupCommitter
 from web import apidocs, errors, metrics, openapi, pages
 from web.api import accounts, claims, forecasts, imports, ledger, resolution, scores
+from web.api.views import forecast_answer
 from web.context import AppContext
 from web.db import Database
 from web.deps import refuse_nul_bytes
@@ -43,7 +44,11 @@ def create_app(
             upgrade(db.write_engine)
         key_ttl = timedelta(hours=settings.idempotency_hours)
         ctx.committer = GroupCommitter(
-            db.write_engine, clock, key_ttl=key_ttl, on_batch=metrics.observe_batch
+            db.write_engine,
+            clock,
+            answer=forecast_answer,
+            key_ttl=key_ttl,
+            on_batch=metrics.observe_batch,
         )
         db.start_checkpoints()
         try:

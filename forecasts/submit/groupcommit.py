@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Engine, delete
 
 from forecasts.ledger.tables import idem_t
-from forecasts.submit.service import IDEMPOTENCY_TTL, Outcome, SubmitRequest, append_batch
+from forecasts.submit.service import IDEMPOTENCY_TTL, Answer, Outcome, SubmitRequest, append_batch
 
 log = logging.getLogger(__name__)
 _STOP = object()
@@ -35,6 +35,7 @@ class GroupCommitter:
         engine: Engine,
         clock: Callable[[], datetime],
         *,
+        answer: Answer,
         max_batch: int = 256,
         key_ttl: timedelta = IDEMPOTENCY_TTL,
         on_batch: Callable[[int], None] | None = None,
@@ -43,6 +44,7 @@ class GroupCommitter:
         self._clock = clock
         self._max_batch = max_batch
         self._key_ttl = key_ttl
+        self._answer = answer
         self._purged_at = time.monotonic()
         self._on_batch = on_batch  # told each batch's size, on the writer thread
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
@@ -110,7 +112,7 @@ class GroupCommitter:
 
     def _transaction(self, requests: list[SubmitRequest]) -> list[Outcome]:
         with self._engine.begin() as conn:
-            return append_batch(conn, requests, self._clock, self._key_ttl)
+            return append_batch(conn, requests, self._clock, self._key_ttl, answer=self._answer)
 
 
 class _Failed:

@@ -14,8 +14,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from forecasts.ledger.lru import LRUCache
-from forecasts.ledger.models import ClaimStats
-from forecasts.ledger.tables import forecasts_t
+from forecasts.ledger.tables import forecasts_t, stats_t
 from forecasts.score_math.crowd import MARKET_PRIOR, CrowdTracker
 from forecasts.score_math.crowd_batches import crowd_after_each
 
@@ -97,35 +96,80 @@ def probability_history(
     not after every new forecast. Events that do not come after the cached ones in time (an
     import of older history) make it replay everything.
     """
-    stats = session.get(ClaimStats, claim_id)
-    last_seq = stats.last_seq if stats is not None else 0
-    cached = cache.get(claim_id) if cache is not None else None
-    replay = None
-    if cached is not None and cached.last_seq == last_seq:
-        replay = cached
-    elif cached is not None and cached.last_seq < last_seq:
-        later = _events(session, claim_id, after=cached.last_seq)
-        if not later:
-            replay = replace(cached, last_seq=last_seq)
-        elif cached.last is None or (later[0][1], later[0][2]) > cached.last:
-            replay = _extended(cached, later, last_seq)
-    if replay is None:
-        replay = _replay(_events(session, claim_id), last_seq)
+    return probability_histories(session, [claim_id], cache)[claim_id]
+
+
+def probability_histories(
+    session: Session,
+    claim_ids: Sequence[int],
+    cache: "LRUCache[int, _Replay] | None" = None,
+) -> dict[int, list[HistoryPoint]]:
+    """`probability_history` of each claim, in a few queries for them all."""
+    ids = list(dict.fromkeys(claim_ids))
+    if not ids:
+        return {}
+    conn = session.connection()
+    rows = conn.execute(
+        select(stats_t.c.claim_id, stats_t.c.last_seq).where(stats_t.c.claim_id.in_(ids))
+    )
+    last_seqs = {claim_id: 0 for claim_id in ids} | {row[0]: row[1] for row in rows}
+    cached: dict[int, _Replay] = {}
     if cache is not None:
-        cache.put(claim_id, replay)
-    return replay.points
+        for claim_id in ids:  # one read each: another request may evict it meanwhile
+            found = cache.get(claim_id)
+            if found is not None:
+                cached[claim_id] = found
+    later = {i: r.last_seq for i, r in cached.items() if r.last_seq < last_seqs[i]}
+    fresh = [i for i in ids if i not in cached or cached[i].last_seq > last_seqs[i]]
+    events = _events(session, [*later, *fresh], {**later, **{i: 0 for i in fresh}})
+    replays: dict[int, _Replay] = {}
+    for claim_id in ids:
+        replay = cached.get(claim_id) if claim_id not in fresh else None
+        if claim_id in later and replay is not None:
+            replay = _later(replay, events[claim_id], last_seqs[claim_id])
+        if replay is not None:
+            replays[claim_id] = replay
+    redo = [i for i in ids if i not in replays]
+    if redo:
+        for claim_id, ordered in _events(session, redo, dict.fromkeys(redo, 0)).items():
+            replays[claim_id] = _replay(ordered, last_seqs[claim_id])
+    if cache is not None:
+        for claim_id in ids:
+            cache.put(claim_id, replays[claim_id])
+    return {claim_id: replays[claim_id].points for claim_id in ids}
 
 
-def _events(session: Session, claim_id: int, *, after: int = 0) -> list[Event]:
-    """The claim's events with a ledger seq above `after`, in time order (ties by seq)."""
+def _later(cached: _Replay, later: list[Event], last_seq: int) -> _Replay | None:
+    """The cached history with its later events, or None when they must be replayed anew."""
+    if not later:
+        return replace(cached, last_seq=last_seq)
+    if cached.last is None or (later[0][1], later[0][2]) > cached.last:
+        return _extended(cached, later, last_seq)
+    return None
+
+
+def _events(
+    session: Session, claim_ids: list[int], after: dict[int, int]
+) -> dict[int, list[Event]]:
+    """Each claim's events with a ledger seq above its `after`, in time order (ties by seq)."""
+    found: dict[int, list[Event]] = {claim_id: [] for claim_id in claim_ids}
+    if not claim_ids:
+        return found
     rows = session.connection().execute(
         select(
+            forecasts_t.c.claim_id,
             forecasts_t.c.account_id,
             forecasts_t.c.created_at,
             forecasts_t.c.ledger_seq,
             forecasts_t.c.probability,
         )
-        .where(forecasts_t.c.claim_id == claim_id, forecasts_t.c.ledger_seq > after)
+        .where(
+            forecasts_t.c.claim_id.in_(claim_ids),
+            forecasts_t.c.ledger_seq > min(after.values()),
+        )
         .order_by(forecasts_t.c.created_at, forecasts_t.c.ledger_seq)
     )
-    return [(row[0], row[1], row[2], row[3]) for row in rows]
+    for row in rows:
+        if row[3] > after[row[0]]:
+            found[row[0]].append((row[1], row[2], row[3], row[4]))
+    return found

@@ -6,7 +6,6 @@ only after that transaction commits, so "acknowledged" still means "stored", whi
 fsync serves many requests.
 """
 
-import json
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -58,9 +57,26 @@ class SubmitRequest:
 
 
 @dataclass(frozen=True)
+class ForecastRecord:
+    """A stored forecast (probability set) or withdrawal (None); web/api/views.py shapes it."""
+
+    id: int
+    claim: str
+    handle: str
+    probability: float | None
+    rationale: str | None
+    at: datetime | str  # as stored, or already stamped
+    ledger_seq: int
+
+
+@dataclass(frozen=True)
 class Accepted:
     status: int
-    body: dict[str, Any]
+    record: ForecastRecord
+
+
+# The answer an Idempotency-Key replays, as the web sends it first: the API's shape (SPEC §6).
+Answer = Callable[[ForecastRecord], str]
 
 
 @dataclass(frozen=True)
@@ -70,36 +86,6 @@ class Replayed:
 
 
 Outcome = Accepted | Replayed | DomainError
-
-
-def forecast_view(
-    forecast_id: int,
-    slug: str,
-    handle: str,
-    probability: float | None,
-    rationale: str | None,
-    at: datetime | str,
-    seq: int,
-) -> dict[str, Any]:
-    """The API's shape of a forecast or withdrawal (SPEC §6); `at` may come stamped."""
-    when = at if isinstance(at, str) else stamp(at)
-    if probability is None:
-        return {
-            "id": forecast_id,
-            "claim": slug,
-            "handle": handle,
-            "withdrawn_at": when,
-            "ledger_seq": seq,
-        }
-    return {
-        "id": forecast_id,
-        "claim": slug,
-        "handle": handle,
-        "probability": probability,
-        "rationale": rationale,
-        "created_at": when,
-        "ledger_seq": seq,
-    }
 
 
 def _refusal(claim: ClaimRow, slug: str, now: datetime) -> str:
@@ -180,12 +166,14 @@ def append_batch(
     requests: Sequence[SubmitRequest],
     clock: Callable[[], datetime],
     key_ttl: timedelta = IDEMPOTENCY_TTL,
+    *,
+    answer: Answer,
 ) -> list[Outcome]:
     """Append a batch of submissions and withdrawals in the caller's transaction.
 
     The caller commits (and only then acknowledges). Each request is stamped and checked
     against its claim's window at its own moment, in order. An Idempotency-Key's answer is
-    replayed for `key_ttl`; after that the key makes a fresh request.
+    replayed for `key_ttl` (the text `answer` gives); after that the key makes a fresh request.
     """
     hashes = sorted({r.token_hash for r in requests if r.token_hash})
     head, live_tokens = BatchSQL.for_connection(conn).lock_head(conn, hashes)
@@ -198,13 +186,13 @@ def append_batch(
         if last is not None and now < last:
             now = last  # stamps never go backwards along the chain
         last = now
-        outcomes.append(_append_one(batch, chain, request, now, batch.salts[k]))
+        outcomes.append(_append_one(batch, chain, request, now, batch.salts[k], answer))
     _write(batch, chain)
     return outcomes
 
 
 def _append_one(
-    batch: _Batch, chain: Chain, request: SubmitRequest, now: datetime, salt: str
+    batch: _Batch, chain: Chain, request: SubmitRequest, now: datetime, salt: str, answer: Answer
 ) -> Outcome:
     owner = batch.live_tokens.get(request.token_hash) if request.token_hash else None
     if request.token_hash is not None and owner != request.account_id:
@@ -246,11 +234,11 @@ def _append_one(
     stats[1] += (standing is None) - request.is_withdrawal
     if not request.is_withdrawal:
         stats[0] = request.probability
-    view = forecast_view(
+    record = ForecastRecord(
         seq, request.slug, request.handle, request.probability, rationale, stamped, seq
     )
     if request.idempotency_key:
-        text = json.dumps(view, ensure_ascii=False, separators=(",", ":"))  # as first sent
+        text = answer(record)  # as first sent
         batch.idem_rows.append(
             {
                 "account_id": request.account_id,
@@ -266,7 +254,7 @@ def _append_one(
             201,
             text,
         )
-    return Accepted(201, view)
+    return Accepted(201, record)
 
 
 def _write(batch: _Batch, chain: Chain) -> None:

@@ -10,8 +10,7 @@ from fastapi.testclient import TestClient
 from tests.conftest import Tokens
 from tests.factories import FakeClock, auth, make_claim
 from web.app import create_app
-from web.pages.rendering import SECURITY_HEADERS
-from web.security import CONTENT_SECURITY_POLICY
+from web.security import CONTENT_SECURITY_POLICY, PAGE_CONTENT_SECURITY_POLICY
 from web.settings import Settings
 
 COMMON = {
@@ -19,7 +18,7 @@ COMMON = {
     "referrer-policy": "same-origin",
     "x-frame-options": "DENY",
 }
-PAGE_POLICY = SECURITY_HEADERS["Content-Security-Policy"]
+PAGE_POLICY = PAGE_CONTENT_SECURITY_POLICY
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 

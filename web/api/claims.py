@@ -1,26 +1,24 @@
 """Claims: create, list, read, change, publish; the public probability history."""
 
-from datetime import datetime
+from dataclasses import dataclass
 from typing import Literal
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
-from sqlalchemy import and_
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from claims.clock import stamp
-from claims.closing import closed_by
 from claims.lifecycle import amend_claim, create_claim, get_claim, publish_claim, tags_by_claim
-from claims.models import Claim, ClaimTag
+from claims.listing import list_claims
+from claims.models import Claim
 from claims.schemas import ClaimCreate, ClaimPatch
-from claims.states import ClaimState
 from forecasts.accounts.service import Principal, sees_drafts
 from forecasts.ledger.chain import record
 from forecasts.submit.history import probability_history
 from forecasts.submit.probabilities import claims_probabilities, standings_of
-from forecasts.submit.service import forecast_view, has_forecasts
+from forecasts.submit.service import ForecastRecord, has_forecasts
 from web.api.paging import Cursor, Limit, decode_cursor, keyset_page, offset_cursor
-from web.api.views import ClaimOut, Page, claim_out
+from web.api.views import ClaimOut, Page, claim_out, forecast_view
 from web.context import AppContext
 from web.deps import Ctx, Editor, MaybeCaller, ReadSession, WriteSession
 from web.errors import responses
@@ -36,6 +34,37 @@ def render_claim(
 ) -> ClaimOut:
     """A claim with its probabilities and the caller's standing forecast."""
     return render_claims(session, ctx, [claim], caller)[0]
+
+
+@dataclass(frozen=True)
+class Listed:
+    """A page of claims, newest first, and the cursor of the next."""
+
+    claims: list[Claim]
+    next_cursor: str | None
+
+
+def claims_listing(
+    session: Session,
+    ctx: AppContext,
+    caller: Principal | None,
+    status: str | None,
+    tag: str | None,
+    cursor: str | None,
+    limit: int,
+) -> Listed:
+    """The claims of `GET /claims` and of the index page, in one query."""
+    claims = list_claims(
+        session,
+        clock=ctx.clock,
+        drafts=sees_drafts(caller),
+        status=status,
+        tag=tag,
+        before_id=decode_cursor(cursor),
+        limit=limit + 1,
+    )
+    page, next_cursor = keyset_page(claims, limit, lambda c: c.id or None)
+    return Listed(page, next_cursor)
 
 
 def render_claims(
@@ -54,13 +83,15 @@ def render_claims(
         if claim.id in standings:
             standing, rationale = standings[claim.id]
             mine = forecast_view(
-                standing.forecast_id,
-                claim.slug,
-                caller.handle if caller is not None else "",
-                standing.probability,
-                rationale,
-                standing.at,
-                standing.ledger_seq,
+                ForecastRecord(
+                    standing.forecast_id,
+                    claim.slug,
+                    caller.handle if caller is not None else "",
+                    standing.probability,
+                    rationale,
+                    standing.at,
+                    standing.ledger_seq,
+                )
             )
         rendered.append(claim_out(claim, tags[claim.id], probabilities[claim.id], now, mine))
     return rendered
@@ -74,23 +105,8 @@ def post_claim(data: ClaimCreate, session: WriteSession, ctx: Ctx, editor: Edito
     return render_claim(session, ctx, claim, editor)
 
 
-def _status_filter(status: str, now: datetime):  # type: ignore[no-untyped-def]
-    closed = closed_by(col(Claim.closes_at), col(Claim.closed_early_at), now)
-    if status == "upcoming":
-        return and_(col(Claim.state) == ClaimState.PUBLISHED, col(Claim.opens_at) > now)
-    if status == "open":
-        return and_(
-            col(Claim.state) == ClaimState.PUBLISHED,
-            col(Claim.opens_at) <= now,
-            ~closed,
-        )
-    if status == "closed":
-        return and_(col(Claim.state) == ClaimState.PUBLISHED, closed)
-    return col(Claim.state) == status
-
-
 @router.get("/claims", response_model=Page[ClaimOut], responses=responses(401, 422))
-def list_claims(
+def get_claims(
     session: ReadSession,
     ctx: Ctx,
     caller: MaybeCaller,
@@ -99,19 +115,9 @@ def list_claims(
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> Page[ClaimOut]:
-    query = select(Claim).order_by(col(Claim.id).desc()).limit(limit + 1)
-    after = decode_cursor(cursor)
-    if after is not None:
-        query = query.where(col(Claim.id) < after)
-    if status is not None:
-        query = query.where(_status_filter(status, ctx.clock()))
-    if not sees_drafts(caller):  # `?status=draft` included: for them there are none
-        query = query.where(col(Claim.state) != ClaimState.DRAFT)
-    if tag is not None:
-        query = query.where(col(Claim.id).in_(select(ClaimTag.claim_id).where(ClaimTag.tag == tag)))
-    claims, next_cursor = keyset_page(list(session.exec(query)), limit, lambda c: c.id or None)
-    items = render_claims(session, ctx, claims, caller)
-    return Page[ClaimOut](items=items, next_cursor=next_cursor)
+    listed = claims_listing(session, ctx, caller, status, tag, cursor, limit)
+    items = render_claims(session, ctx, listed.claims, caller)
+    return Page[ClaimOut](items=items, next_cursor=listed.next_cursor)
 
 
 @router.get("/claims/{slug}", response_model=ClaimOut, responses=responses(401, 404))

@@ -16,10 +16,16 @@ from claims.text import Slug
 from forecasts.accounts.service import Principal, sees_drafts
 from forecasts.ledger.models import Account, Forecast
 from forecasts.submit.schemas import ForecastIn
-from forecasts.submit.service import Accepted, Replayed, SubmitRequest, TokenRevoked, forecast_view
+from forecasts.submit.service import (
+    Accepted,
+    ForecastRecord,
+    Replayed,
+    SubmitRequest,
+    TokenRevoked,
+)
 from web.api.claims import visible_claim
 from web.api.paging import Cursor, Limit, decode_cursor, keyset_page
-from web.api.views import ForecastOut, Page, WithdrawalOut
+from web.api.views import ForecastOut, Page, WithdrawalOut, forecast_view
 from web.context import AppContext
 from web.deps import Caller, Ctx, MaybeCaller, ReadSession
 from web.errors import error_headers, responses, status_of
@@ -116,7 +122,7 @@ async def _decide(
         if flight is not None:
             ctx.in_flight.discard(flight)
     if isinstance(outcome, Accepted):
-        return Decision(outcome.status, _json(outcome.body))
+        return Decision(outcome.status, _json(forecast_view(outcome.record)))
     if isinstance(outcome, Replayed):
         return Decision(outcome.status, outcome.body.encode())
     assert isinstance(outcome, DomainError)
@@ -196,13 +202,15 @@ def list_forecasts(
     items: list[ForecastOut | WithdrawalOut] = []
     for forecast, handle in rows:
         view = forecast_view(
-            forecast.ledger_seq,
-            claim.slug,
-            handle,
-            forecast.probability,
-            forecast.rationale,
-            forecast.created_at,
-            forecast.ledger_seq,
+            ForecastRecord(
+                forecast.ledger_seq,
+                claim.slug,
+                handle,
+                forecast.probability,
+                forecast.rationale,
+                forecast.created_at,
+                forecast.ledger_seq,
+            )
         )
         items.append(WithdrawalOut(**view) if forecast.probability is None else ForecastOut(**view))
     return Page(items=items, next_cursor=next_cursor)

@@ -1,5 +1,6 @@
 """Response shapes of the API (for OpenAPI and for checking every response against it)."""
 
+import json
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
@@ -9,6 +10,7 @@ from claims.clock import stamp
 from claims.lifecycle import effective_close, status_at
 from claims.models import Claim
 from forecasts.submit.probabilities import Probabilities
+from forecasts.submit.service import ForecastRecord
 
 T = TypeVar("T")
 
@@ -26,6 +28,26 @@ class ForecastOut(BaseModel):
     rationale: str | None
     created_at: str
     ledger_seq: int
+
+
+def forecast_view(record: ForecastRecord) -> dict[str, Any]:
+    """The API's shape of a forecast or withdrawal (SPEC §6)."""
+    when = record.at if isinstance(record.at, str) else stamp(record.at)
+    head = {"id": record.id, "claim": record.claim, "handle": record.handle}
+    if record.probability is None:
+        return {**head, "withdrawn_at": when, "ledger_seq": record.ledger_seq}
+    return {
+        **head,
+        "probability": record.probability,
+        "rationale": record.rationale,
+        "created_at": when,
+        "ledger_seq": record.ledger_seq,
+    }
+
+
+def forecast_answer(record: ForecastRecord) -> str:
+    """The text an Idempotency-Key replays: the view as first sent."""
+    return json.dumps(forecast_view(record), ensure_ascii=False, separators=(",", ":"))
 
 
 class WithdrawalOut(BaseModel):

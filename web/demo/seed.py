@@ -18,6 +18,7 @@ from forecasts.ledger.chain import record
 from forecasts.ledger.models import Account, Forecast
 from forecasts.resolution.settle import settle_claim
 from forecasts.submit.service import SubmitRequest, append_batch
+from web.api.views import forecast_answer
 from web.db import Database
 from web.demo.claims import DEMO_CLAIMS, ESSAY, SETTLED_CLAIMS, SettledClaim
 from web.demo.histories import FORECASTERS, settled_history, undecided_history
@@ -101,4 +102,4 @@ def _live_forecasts(db: Database, accounts: list[Account], now: datetime) -> Non
         if rng.random() < 0.85
     ]
     with db.write_engine.begin() as conn:
-        append_batch(conn, requests, lambda: max(now, datetime.now(UTC)))
+        append_batch(conn, requests, lambda: max(now, datetime.now(UTC)), answer=forecast_answer)

@@ -11,16 +11,16 @@ from sqlmodel import Session, col, select
 from claims.clock import stamp
 from claims.evidence import body_shown
 from claims.kinds import EntryKind
-from claims.lifecycle import effective_close, get_claim
-from claims.models import Claim, ClaimTag, EvidenceSnapshot, Proposal
-from claims.states import ClaimState
+from claims.lifecycle import effective_close
+from claims.listing import tags_in_use
+from claims.models import Claim, EvidenceSnapshot, Proposal
 from forecasts.accounts.service import Principal, sees_drafts
 from forecasts.ledger.chain import head
 from forecasts.ledger.models import Account, Forecast, LedgerEntry, Score
 from forecasts.score_math.scoring import CROWD_HANDLE
 from forecasts.scores.leaderboard import METRICS, forecaster_profile, leaderboard
-from forecasts.submit.history import probability_history
-from web.api.claims import Status, list_claims, render_claim, visible_claim
+from forecasts.submit.history import probability_histories, probability_history
+from web.api.claims import Status, claims_listing, render_claim, render_claims, visible_claim
 from web.api.paging import Cursor
 from web.deps import Ctx, ReadSession
 from web.pages.charts import calibration_plot, history_chart, sparkline
@@ -63,16 +63,19 @@ def index(
 ) -> Response:
     """Claims, newest first, with crowd probability, a sparkline and filters."""
     tag = tag or None
-    listed = list_claims(session, ctx, page.me, status, tag, cursor, 30)
+    listed = claims_listing(session, ctx, page.me, status, tag, cursor, 30)
+    items = render_claims(session, ctx, listed.claims, page.me)
     now = ctx.clock()
+    histories = probability_histories(
+        session, [c.id for c in listed.claims if c.id is not None], ctx.history_cache
+    )
     rows = []
-    for item in listed.items:
-        claim = get_claim(session, item.slug)
+    for claim, item in zip(listed.claims, items, strict=True):
         assert claim.id is not None
-        history = probability_history(session, claim.id, ctx.history_cache)
+        history = histories[claim.id]
         spark = sparkline(history, start=claim.opens_at, end=_chart_end(claim, now))
         rows.append({"claim": item, "spark": spark})
-    tags = _tags(session, drafts=sees_drafts(page.me))
+    tags = tags_in_use(session, drafts=sees_drafts(page.me))
     context = dict(
         rows=rows,
         tags=tags,
@@ -112,16 +115,6 @@ def claim_page(request: Request, slug: str, session: ReadSession, ctx: Ctx, page
         is_editor=page.is_editor,
     )
     return render(request, "claim.html", context)
-
-
-def _tags(session: Session, *, drafts: bool) -> list[str]:
-    """Every tag in use, for the filter; a tag only drafts carry shows to editors alone."""
-    query = select(ClaimTag.tag).distinct().order_by(ClaimTag.tag)
-    if not drafts:
-        query = query.join(Claim, col(Claim.id) == ClaimTag.claim_id).where(
-            col(Claim.state) != ClaimState.DRAFT
-        )
-    return list(session.exec(query))
 
 
 def _timeline(session: Session, claim_id: int) -> list[dict[str, Any]]:

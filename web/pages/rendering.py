@@ -11,17 +11,9 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from claims.clock import as_utc, parse_stamp
 from web.pages.session import take_flash
+from web.security import PAGE_HEADERS
 
 TEMPLATES = Path(__file__).parent / "templates"
-
-# No script runs on these pages, inline or not; styles come from our one stylesheet.
-SECURITY_HEADERS = {
-    "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self' data:; "
-    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-    "X-Frame-Options": "DENY",
-}
 
 
 def _moment(value: str | datetime) -> datetime:
@@ -94,4 +86,4 @@ def render(
         }
         | context
     )
-    return HTMLResponse(html, status_code=status_code, headers=SECURITY_HEADERS)
+    return HTMLResponse(html, status_code=status_code, headers=PAGE_HEADERS)

@@ -9,6 +9,7 @@ from forecasts.archive.verify import verify_database
 from forecasts.ledger.models import Account, ClaimStats, Forecast, Standing
 from forecasts.submit.service import Accepted, SubmitRequest, append_batch
 from tests.factories import T0, FakeClock, make_account, make_domain_claim
+from web.api.views import forecast_answer
 from web.db import Database
 
 
@@ -36,9 +37,9 @@ def test_a_batch_larger_than_one_statement_stores_every_row(db: Database) -> Non
     )
     clock = FakeClock(now=T0 + timedelta(days=1))
     with db.write_engine.begin() as conn:
-        outcomes = append_batch(conn, requests, clock)
+        outcomes = append_batch(conn, requests, clock, answer=forecast_answer)
     assert all(isinstance(o, Accepted) and o.status == 201 for o in outcomes)
-    seqs = [o.body["ledger_seq"] for o in outcomes if isinstance(o, Accepted)]
+    seqs = [o.record.ledger_seq for o in outcomes if isinstance(o, Accepted)]
     assert seqs == list(range(seqs[0], seqs[0] + len(requests)))
     with db.reading() as session:
         assert len(session.exec(select(Forecast)).all()) == 301
