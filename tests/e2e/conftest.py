@@ -12,10 +12,41 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.claims.evidence_server import EvidenceServer
 from tests.factories import make_account
 from web.db import Database
 
 BIN = Path(sys.executable).parent
+
+
+def run_command(
+    *args: str,
+    database_url: str | None = None,
+    env: dict[str, str] | None = None,
+    check: bool = False,
+    timeout: float = 120,
+) -> subprocess.CompletedProcess[str]:
+    """`forecast-ledger ARGS` as a process: on `database_url` (with this environment), or
+    with `env` as its whole environment."""
+    if env is None:
+        env = {**os.environ, "FORECAST_LEDGER_DATABASE_URL": database_url or ""}
+    return subprocess.run(
+        [str(BIN / "forecast-ledger"), *args],
+        env=env,
+        text=True,
+        capture_output=True,
+        check=check,
+        timeout=timeout,
+    )
+
+
+@pytest.fixture(scope="module")
+def evidence() -> Iterator[EvidenceServer]:
+    """A real evidence server on 127.0.0.1 for a module's processes to fetch from."""
+    server = EvidenceServer("127.0.0.1")
+    server.start()
+    yield server
+    server.stop()
 
 
 def free_port() -> int:
@@ -40,14 +71,7 @@ class Service:
             db.dispose()
 
     def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [str(BIN / "forecast-ledger"), *args],
-            env=self.env,
-            text=True,
-            capture_output=True,
-            check=check,
-            timeout=120,
-        )
+        return run_command(*args, env=self.env, check=check)
 
     def token(self, handle: str, role: str = "forecaster") -> str:
         return self.cli("user", "add", handle, "--role", role).stdout.strip().splitlines()[-1]

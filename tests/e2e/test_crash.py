@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.conftest import BIN, start_server
+from tests.e2e.conftest import run_command, start_server
 from tests.factories import make_account, make_domain_claim
 from web.db import Database
 
@@ -205,11 +205,4 @@ def test_acknowledged_forecasts_survive_sigkill(tmp_path: Path, database_url: st
 
 
 def server_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(BIN / "forecast-ledger"), *args],
-        env=env,
-        text=True,
-        capture_output=True,
-        timeout=120,
-        check=False,
-    )
+    return run_command(*args, env=env)

@@ -5,13 +5,11 @@ import os
 import statistics
 import threading
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
 from claims.clock import utc_now
 from tests.claims.evidence_server import (
@@ -28,14 +26,6 @@ DEADLINE = 2.0  # FORECAST_LEDGER_RULE_DEADLINE for this server
 # saw 9 s, and the old code 10 s (the poll's timeout) for every poll during the regex.
 MEDIAN_BOUND = 0.5
 WORST_BOUND = 3.0
-
-
-@pytest.fixture(scope="module")
-def evidence() -> Iterator[EvidenceServer]:
-    server = EvidenceServer("127.0.0.1")
-    server.start()
-    yield server
-    server.stop()
 
 
 def health_latency(url: str) -> float:

@@ -5,11 +5,8 @@ import os
 import sqlite3
 import subprocess
 from collections import Counter
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-
-import pytest
 
 from claims.clock import utc_now
 from tests.claims.evidence_server import EvidenceServer
@@ -20,14 +17,6 @@ from web.migrate import upgrade
 
 YES = "length(feed.results[:5] | [?contains(name,'Sora')]) == `0`"
 CLAIMS = 20
-
-
-@pytest.fixture(scope="module")
-def evidence() -> Iterator[EvidenceServer]:
-    server = EvidenceServer("127.0.0.1")
-    server.start()
-    yield server
-    server.stop()
 
 
 def test_concurrent_ticks_propose_each_claim_exactly_once(

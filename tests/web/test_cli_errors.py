@@ -1,11 +1,10 @@
 """Bad arguments and bad settings: one line naming them and what they accept, exit status 2."""
 
 import os
-import subprocess
 
 import pytest
 
-from tests.e2e.conftest import BIN
+from tests.e2e.conftest import run_command
 
 CASES = [
     (
@@ -44,12 +43,8 @@ CASES = [
 def test_one_line_and_exit_status_2(
     database_url: str, env: dict[str, str], args: list[str], expected: str
 ) -> None:
-    done = subprocess.run(
-        [str(BIN / "forecast-ledger"), *args],
-        env={**os.environ, "FORECAST_LEDGER_DATABASE_URL": database_url, **env},
-        capture_output=True,
-        text=True,
-        timeout=60,
+    done = run_command(
+        *args, env={**os.environ, "FORECAST_LEDGER_DATABASE_URL": database_url, **env}
     )
     assert done.returncode == 2, done.stderr
     lines = [line for line in done.stderr.splitlines() if line.strip()]

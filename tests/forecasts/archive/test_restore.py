@@ -1,9 +1,6 @@
 """Backup and restore: a `--private` export rebuilds the record in an empty database."""
 
 import json
-import os
-import subprocess
-import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -26,11 +23,11 @@ from forecasts.resolution.proposals import dispute_proposal, finalise_proposal, 
 from forecasts.resolution.settle import settle_claim
 from tests.claims.evidence_server import EvidenceServer
 from tests.conftest import Tokens, fresh_database
+from tests.e2e.conftest import run_command
 from tests.factories import T0, FakeClock, auth, make_claim
 from tests.forecasts.resolution.test_autoresolve import CLOSES, POLICY, YES, after_resolves_at, rule
 from web.db import Database
 
-BIN = Path(sys.executable).parent
 API = "/api/v1"
 
 
@@ -232,27 +229,16 @@ def test_restore_refuses_public_and_tampered_exports(
 @pytest.mark.slow
 def test_restore_command(populated: Database, tmp_path: Path, migrated_template: str) -> None:
     """`forecast-ledger export --private` then `restore --file` into an empty database."""
-    env = {**os.environ, "FORECAST_LEDGER_DATABASE_URL": populated.url}
-
-    def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [str(BIN / "forecast-ledger"), *args],
-            env=env,
-            text=True,
-            capture_output=True,
-            timeout=120,
-            check=False,
-        )
-
     backup = tmp_path / "backup.jsonl"
-    assert cli("export", "--private", "--file", str(backup)).returncode == 0
+    exported = run_command("export", "--private", "--file", str(backup), database_url=populated.url)
+    assert exported.returncode == 0
     head = _snapshot(populated)["head"][0][1]
     with fresh_database(_empty_dir(tmp_path), migrated_template) as url:
-        env["FORECAST_LEDGER_DATABASE_URL"] = url
-        restored = cli("restore", "--file", str(backup))
+        restored = run_command("restore", "--file", str(backup), database_url=url)
         assert restored.returncode == 0, restored.stdout + restored.stderr
         assert f"head {head}" in restored.stdout
-        again = cli("restore", "--file", str(backup))  # the database is no longer empty
+        # the database is no longer empty
+        again = run_command("restore", "--file", str(backup), database_url=url)
         assert again.returncode == 1 and "empty database" in again.stdout
         fresh = Database(url)
         try:

@@ -2,9 +2,7 @@
 
 import hashlib
 import json
-import os
 import subprocess
-import sys
 import zlib
 from datetime import timedelta
 from pathlib import Path
@@ -21,6 +19,7 @@ from forecasts.ledger.tables import forecasts_t, salts_t
 from forecasts.scores.rescore import rescore_all
 from tests.claims.evidence_server import EvidenceServer
 from tests.conftest import Tokens
+from tests.e2e.conftest import run_command
 from tests.factories import T0, FakeClock, auth, make_claim, rewrite_behind_the_app
 from tests.forecasts.resolution.test_autoresolve import (
     AT_ONCE,
@@ -33,7 +32,6 @@ from web.db import Database
 
 SLUG = "gen-video-out-of-top-five"
 API = f"/api/v1/claims/{SLUG}"
-BIN = Path(sys.executable).parent
 
 
 def _resolve(client: TestClient, tokens: Tokens, clock: FakeClock) -> None:
@@ -55,15 +53,7 @@ def _verify(db: Database) -> Report:
 
 
 def _cli(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "FORECAST_LEDGER_DATABASE_URL": database_url}
-    return subprocess.run(
-        [str(BIN / "forecast-ledger"), *args],
-        env=env,
-        text=True,
-        capture_output=True,
-        timeout=120,
-        check=False,
-    )
+    return run_command(*args, database_url=database_url)
 
 
 def test_an_intact_record_checks_claims_scores_and_evidence(
