@@ -22,7 +22,7 @@ from claims.clock import stamp
 from claims.closing import tc
 from claims.errors import Invalid
 from claims.kinds import EntryKind
-from claims.states import ClaimState
+from claims.states import ClaimKind, ClaimState
 from forecasts.archive.replay import Replay
 from forecasts.ledger.tables import accounts_t, claims_t, evidence_t, proposals_t, scores_t, tags_t
 from forecasts.score_math.scoring import CROWD_HANDLE, SCORE_FIELDS
@@ -181,7 +181,8 @@ def _check_scores(
 
 
 def _scored(claim: dict[str, Any]) -> bool:
-    return bool(claim["state"] == ClaimState.RESOLVED and claim["outcome"] in OUTCOME_VALUE)
+    resolved = claim["state"] == ClaimState.RESOLVED and claim["kind"] == ClaimKind.BINARY
+    return bool(resolved and claim["outcome"] in OUTCOME_VALUE)
 
 
 def _window(claim_id: int, claim: dict[str, Any]) -> ClaimWindow:

@@ -286,3 +286,24 @@ def test_history_follows_every_forecast_and_withdrawal(
         assert points[-1]["crowd"] == {"quantiles": live["crowd"]["quantiles"]}
         assert points[-1]["market"] == {"quantiles": live["market"]["quantiles"]}
         assert "cdf" not in points[0]["crowd"]
+
+
+def test_both_lanes_store_distributions_and_keys_replay_them(
+    client: TestClient, tokens: Tokens
+) -> None:
+    slug = make_kind_claim(client, tokens.editor, "numeric")["slug"]
+    body = forecast_body("numeric", "cdf")
+    first = post_forecast(client, tokens.bob, slug, body)  # FastAPI's lane (caches the token)
+    second = post_forecast(client, tokens.bob, slug, forecast_body("numeric"))  # the fast lane
+    assert first.status_code == second.status_code == 201
+    assert set(first.json()) == {*set(second.json()) - {"quantiles"}}
+    keyed = {**auth(tokens.bob), "Idempotency-Key": "cdf-1"}
+    url = f"/api/v1/claims/{slug}/forecasts"
+    original = client.post(url, json=body, headers=keyed)
+    replayed = client.post(url, json=body, headers=keyed)
+    assert original.status_code == replayed.status_code == 201
+    assert replayed.content == original.content
+    changed = {"cdf": [*body["cdf"][:-1], 0.998]}
+    assert client.post(url, json=changed, headers=keyed).status_code == 409
+    mine = client.get(f"/api/v1/claims/{slug}/forecasts", headers=auth(tokens.bob)).json()
+    assert [len(item["cdf"]) for item in mine["items"]] == [201, 201, 201]
