@@ -21,10 +21,12 @@ from forecasts.ledger.tables import accounts_t, claims_t, scores_t, totals_t
 from forecasts.score_math.aggregates import (
     CalibrationBin,
     Murphy,
+    PitBin,
     bootstrap_mean_ci,
     calibration_bins,
     murphy_decomposition,
     peer_accuracy,
+    pit_histogram,
 )
 from forecasts.score_math.scoring import CROWD_HANDLE, SCORE_FIELDS
 
@@ -51,6 +53,7 @@ Metric = Literal[
     "baseline_total",
     "market_points",
     "claims_scored",
+    "mean_crps",
 ]
 METRICS: tuple[str, ...] = get_args(Metric)
 
@@ -62,6 +65,7 @@ _METRICS: dict[str, tuple[Callable[[float], ColumnElement[Any]], bool]] = {
     "baseline_total": (lambda _k: totals_t.c.baseline_total, False),
     "market_points": (_market_expression, False),
     "claims_scored": (lambda _k: totals_t.c.claims_scored, False),
+    "mean_crps": (lambda _k: totals_t.c.mean_crps, True),
 }
 
 
@@ -75,6 +79,7 @@ class LeaderboardRow:
     peer_accuracy: float
     baseline_total: float
     market_points: float | None
+    mean_crps: float | None
 
 
 def leaderboard(
@@ -147,6 +152,7 @@ def _row(
         peer_accuracy=peer_accuracy(totals["peer_sum"], totals["coverage_sum"], k),
         baseline_total=totals["baseline_total"],
         market_points=market,
+        mean_crps=totals["mean_crps"],
     )
 
 
@@ -174,6 +180,7 @@ class ClaimScore:
     resolves_at: datetime
     outcome: int
     probability_at_close: float | None
+    pit: float | None
     brier: float | None
     time_averaged_brier: float | None
     coverage: float
@@ -181,6 +188,8 @@ class ClaimScore:
     baseline_score: float | None
     peer_score: float | None
     market_points: float | None
+    crps: float | None
+    time_averaged_crps: float | None
     title: str
 
 
@@ -191,6 +200,7 @@ class Profile:
     scores: list[ClaimScore]
     calibration: list[CalibrationBin]
     murphy: Murphy
+    pit: list[PitBin]
 
 
 def forecaster_profile(
@@ -227,6 +237,9 @@ def forecaster_profile(
         scores=scores,
         calibration=calibration_bins(pairs),
         murphy=murphy_decomposition(pairs),
+        pit=pit_histogram(
+            [row.pit for row in scores if row.pit is not None and row.resolves_at <= now]
+        ),
     )
 
 
@@ -239,6 +252,7 @@ def claim_scores_of(session: Session, handle: str) -> list[ClaimScore]:
             claims_t.c.resolves_at,
             s.outcome,
             s.probability_at_close,
+            s.pit,
             *(s[name] for name in SCORE_FIELDS),
             claims_t.c.title,
         )

@@ -315,9 +315,12 @@ def test_every_list_of_score_fields_follows_the_one_declaration() -> None:
         "resolves_at",
         "outcome",
         "probability_at_close",
+        "pit",
         *scores,
         "title",
     ]  # built positionally from claim_scores_of's select
-    assert [f.name for f in fields(ScoreColumns)][2:-1] == scores
-    assert [c.name for c in scores_t.c][4:11] == scores  # after id, claim, account, handle
+    assert [f.name for f in fields(ScoreColumns)][2:-2] == scores
+    assert [c.name for c in scores_t.c][
+        4 : 4 + len(scores)
+    ] == scores  # after id, claim, account, handle
     assert list(MurphyOut.model_fields) == [f.name for f in fields(Murphy)]

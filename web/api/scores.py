@@ -38,6 +38,8 @@ class ScoreOut(BaseModel):
     baseline_score: float | None
     peer_score: float | None
     market_points: float | None
+    crps: float | None
+    time_averaged_crps: float | None
 
 
 class LeaderboardOut(BaseModel):
@@ -49,6 +51,7 @@ class LeaderboardOut(BaseModel):
     peer_accuracy: float | None
     baseline_total: float | None
     market_points: float | None
+    mean_crps: float | None
 
 
 class ClaimScoreOut(ScoreOut):
@@ -73,12 +76,18 @@ class MurphyOut(BaseModel):
     count: int
 
 
+class PitOut(BaseModel):
+    bin: int
+    count: int
+
+
 class ForecasterOut(BaseModel):
     handle: str
     summary: LeaderboardOut | None
     scores: list[ClaimScoreOut]
     calibration: list[CalibrationOut]
     murphy: MurphyOut
+    pit: list[PitOut]
 
 
 def _finite(value: float | None) -> float | None:
@@ -130,6 +139,7 @@ def _leaderboard_out(row: LeaderboardRow) -> LeaderboardOut:
         peer_accuracy=_finite(row.peer_accuracy),
         baseline_total=_finite(row.baseline_total),
         market_points=_finite(row.market_points),
+        mean_crps=_finite(row.mean_crps),
     )
 
 
@@ -197,4 +207,5 @@ def get_forecaster(handle: str, session: ReadSession, ctx: Ctx) -> ForecasterOut
             **{name: _finite(getattr(murphy, name)) for name in _MURPHY_FIGURES},
             count=murphy.count,
         ),
+        pit=[PitOut(bin=cell.bin, count=cell.count) for cell in profile.pit],
     )

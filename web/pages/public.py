@@ -44,6 +44,7 @@ METRIC_LABELS = {
     "baseline_total": "Baseline score, higher is better",
     "market_points": "Market points, higher is better",
     "claims_scored": "Claims scored",
+    "mean_crps": "Mean CRPS (numbers and dates), lower is better",
 }
 
 
