@@ -174,23 +174,15 @@ def mean_brier_interval(
 
 @dataclass(frozen=True)
 class ClaimScore:
-    """One Score row with the claim it belongs to (the scores in SCORE_FIELDS order)."""
+    """One Score row with the claim it belongs to; `figures` maps SCORE_FIELDS to values."""
 
     claim: str
+    title: str
     resolves_at: datetime
     outcome: int
     probability_at_close: float | None
-    pit: float | None
-    brier: float | None
-    time_averaged_brier: float | None
-    coverage: float
-    log_score: float | None
-    baseline_score: float | None
-    peer_score: float | None
-    market_points: float | None
-    crps: float | None
-    time_averaged_crps: float | None
-    title: str
+    pit: float | None  # numeric and date claims: F(u_o) at the close (SPEC §7)
+    figures: dict[str, float | None]
 
 
 @dataclass(frozen=True)
@@ -253,14 +245,25 @@ def claim_scores_of(session: Session, handle: str) -> list[ClaimScore]:
             s.outcome,
             s.probability_at_close,
             s.pit,
-            *(s[name] for name in SCORE_FIELDS),
             claims_t.c.title,
+            *(s[name] for name in SCORE_FIELDS),
         )
         .join(claims_t, claims_t.c.id == s.claim_id)
         .where(of_handle(session, handle))
         .order_by(claims_t.c.resolves_at.desc(), claims_t.c.slug)
     )
-    return [ClaimScore(*tuple(row)) for row in rows]
+    return [
+        ClaimScore(
+            claim=slug,
+            resolves_at=resolves_at,
+            outcome=outcome,
+            probability_at_close=probability,
+            pit=pit,
+            title=title,
+            figures=dict(zip(SCORE_FIELDS, figures, strict=True)),
+        )
+        for slug, resolves_at, outcome, probability, pit, title, *figures in rows
+    ]
 
 
 def of_handle(session: Session, handle: str) -> ColumnElement[bool]:
