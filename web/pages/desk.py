@@ -16,7 +16,7 @@ from claims.errors import DomainError
 from claims.evidence import ClaimCheck, ClaimRules, check_claim, snapshot_of
 from claims.lifecycle import amend_claim, create_claim, get_claim, publish_claim, tags_of
 from claims.models import Claim, RuleRun
-from claims.states import ClaimState
+from claims.states import ClaimKind, ClaimState
 from claims.text import LongText
 from forecasts.accounts.service import set_role
 from forecasts.ledger.chain import record
@@ -27,6 +27,7 @@ from forecasts.resolution.settle import OUTCOMES, settle_claim
 from forecasts.submit.service import has_forecasts
 from web.context import AppContext
 from web.deps import Ctx, ReadSession, WriteSession
+from web.errors import status_of
 from web.pages.claim_form import (
     ClaimForm,
     claim_create,
@@ -42,6 +43,12 @@ from web.pages.session import AdminMe, EditorMe, Form, flash
 from web.policy import resolution_policy
 
 router = page_router()
+KIND_LABELS = {
+    ClaimKind.BINARY: "Yes or no",
+    ClaimKind.MULTIPLE_CHOICE: "Multiple choice",
+    ClaimKind.NUMERIC: "A number",
+    ClaimKind.DATE: "A date",
+}
 _ACCOUNTS_PER_PAGE = 200
 _note = TypeAdapter(LongText)
 
@@ -111,6 +118,7 @@ def _form_page(
         "check": check,
         "snapshots": snapshots or [],
         "outcomes": OUTCOMES,
+        "kinds": KIND_LABELS,
         "run": None,
         "proposal": None,
     }
@@ -140,7 +148,7 @@ def new_claim(
         claim = create_claim(session, data, editor_id=me.account_id, now=ctx.clock(), record=record)
     except DomainError as error:
         form.errors.append(error_text(error))
-        return _form_page(request, form, claim=None, status_code=409)
+        return _form_page(request, form, claim=None, status_code=status_of(error))
     flash(request, "Saved as a draft." if claim.state == ClaimState.DRAFT else "Published.")
     return see_other(f"/claims/{claim.slug}")
 
@@ -159,7 +167,7 @@ def edit_claim(
 ) -> Response:
     claim = get_claim(session, slug)
     assert claim.id is not None
-    form = form_from_post(posted | {"slug": claim.slug})
+    form = form_from_post(posted | {"slug": claim.slug, "kind": claim.kind})
     action = posted.get("action")
     if action == "check":
         check, snapshots = _check(ctx, form)
@@ -179,7 +187,8 @@ def edit_claim(
     except DomainError as error:
         session.rollback()
         form.errors.append(error_text(error))
-        return _form_page(request, form, claim=get_claim(session, slug), status_code=409)
+        status = status_of(error)
+        return _form_page(request, form, claim=get_claim(session, slug), status_code=status)
     changed = ", ".join(sorted(patch.model_dump(exclude_unset=True))) or "nothing"
     flash(request, f"Saved (changed: {changed.replace('_', ' ')}).")
     return see_other(f"/claims/{slug}")
