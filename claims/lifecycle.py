@@ -13,6 +13,7 @@ from claims.closing import tc
 from claims.errors import ClaimNotFound, Conflict, Invalid
 from claims.kinds import EntryKind
 from claims.models import Claim, ClaimTag, ClaimVersion
+from claims.outcome_space import check_rules, check_space, space_of, space_record
 from claims.schemas import ClaimCreate, ClaimPatch
 from claims.states import SETTLED_STATES, ClaimState, ClockState
 
@@ -93,6 +94,7 @@ def public_record(claim: Claim, tags: list[str]) -> dict[str, Any]:
         "resolves_at": stamp(claim.resolves_at),
         "rules": claim.rules,
         "source": claim.source,
+        **space_record(claim.kind, space_of(claim)),
     }
 
 
@@ -113,7 +115,11 @@ def create_claim(
     closes_at = as_utc(data.closes_at)
     resolves_at = as_utc(data.resolves_at) if data.resolves_at else closes_at
     _check_window(opens_at, closes_at, resolves_at)
+    space = check_space(data.kind, data.given())
+    check_rules(data.kind, data.rules)
     claim = Claim(
+        kind=data.kind,
+        **space.columns(),
         slug=data.slug,
         title=data.title,
         description=data.description,
@@ -187,6 +193,9 @@ def amend_claim(
     published = claim.state != ClaimState.DRAFT
     window = (claim.opens_at, claim.closes_at, claim.resolves_at)
     _amend_window(claim, patch, changes, forecast_seen=forecast_seen, now=now)
+    space_moved = _amend_space(claim, patch, forecast_seen=forecast_seen)
+    if patch.rules is not None:
+        check_rules(claim.kind, patch.rules)
     criteria_changed = "resolution_criteria" in changes or "rules" in changes
     if criteria_changed and claim.state in SETTLED_STATES:
         raise Conflict("the criteria of a settled claim cannot change")
@@ -228,6 +237,9 @@ def amend_claim(
                 "rules": claim.rules,
             }
             record(session, EntryKind.CRITERIA_AMENDED, now, payload, claim.id)
+        if space_moved:
+            payload = {"claim": claim.slug, **space_record(claim.kind, space_of(claim))}
+            record(session, EntryKind.SPACE_AMENDED, now, payload, claim.id)
         if window != (claim.opens_at, claim.closes_at, claim.resolves_at):
             record(session, EntryKind.WINDOW_AMENDED, now, window_record(claim), claim.id)
         if new_text != old_text:
@@ -241,6 +253,23 @@ def amend_claim(
     session.commit()
     session.refresh(claim)
     return claim
+
+
+def _amend_space(claim: Claim, patch: ClaimPatch, *, forecast_seen: bool) -> bool:
+    """Apply the patch's kind fields; whether they changed (a 409 once forecasts are in)."""
+    given = patch.given()
+    if not given:
+        return False
+    before = space_of(claim)
+    after = check_space(claim.kind, given, base=before)
+    if after == before:
+        return False
+    if forecast_seen:
+        raise Conflict("options, range and scale cannot change after the first forecast")
+    if claim.state in SETTLED_STATES:
+        raise Conflict("a settled claim's outcome space cannot change")
+    claim.sqlmodel_update(after.columns())
+    return True
 
 
 def text_of(claim: Claim, tags: list[str]) -> dict[str, Any]:

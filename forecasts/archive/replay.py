@@ -16,6 +16,7 @@ from typing import Any
 from claims.clock import parse_stamp
 from claims.errors import Invalid
 from claims.kinds import EntryKind
+from claims.outcome_space import outcome_of_record, space_of_record
 from claims.states import ClaimState, ProposalState
 from claims.transitions import early_close, proposed, reopened, settled
 
@@ -27,6 +28,7 @@ _CHANGES = _SETTLEMENTS | {
     EntryKind.CLAIM_TEXT_AMENDED,
     EntryKind.CRITERIA_AMENDED,
     EntryKind.WINDOW_AMENDED,
+    EntryKind.SPACE_AMENDED,
     EntryKind.CLAIM_CLOSED,
     EntryKind.RESOLUTION_PROPOSED,
     EntryKind.RESOLUTION_DISPUTED,
@@ -98,7 +100,11 @@ class Replay:
         slug = payload["claim"]
         if slug in self.claims:
             raise Invalid("file", f"seq {seq}: claim {slug!r} is published twice")
+        kind, space = space_of_record(payload)
         row = {
+            "kind": kind,
+            **space.columns(),
+            "outcome_value": None,
             "slug": slug,
             "title": payload["title"],
             "description": payload["description"],
@@ -154,6 +160,8 @@ class Replay:
                 claim["opens_at"] = parse_stamp(payload["opens_at"])
             claim["closes_at"] = parse_stamp(payload["closes_at"])
             claim["resolves_at"] = parse_stamp(payload["resolves_at"])
+        elif kind == EntryKind.SPACE_AMENDED:
+            claim.update(space_of_record(payload)[1].columns())
         elif kind == EntryKind.CLAIM_CLOSED:
             claim["close_recorded_seq"] = seq
             _closed_at(claim, payload["closed_at"])
@@ -218,7 +226,7 @@ class Replay:
     def _settle(
         self, claim: dict[str, Any], payload: dict[str, Any], seq: int, at: datetime
     ) -> None:
-        claim.update(settled(payload["outcome"]))
+        claim.update(settled(*outcome_of_record(claim["kind"], payload["outcome"])))
         _closed_at(claim, payload["closed_at"], clear=True)
         decided = payload.get("proposal_seq")
         # the finaliser names the proposal it settled; an editor's settlement leaves open
