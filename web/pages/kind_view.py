@@ -1,0 +1,218 @@
+"""What a claim page shows of a claim that is a number, a date or a choice (SPEC §7).
+
+It reads the API's own shape of the claim (`ClaimOut`: the crowd, and the caller's own
+forecast only) and the public history, so a page never holds another forecaster's
+distribution while the claim is open.
+"""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session
+
+from claims.models import Claim
+from claims.states import ClaimKind
+from forecasts.ledger.packing import unpack
+from forecasts.score_math.distributions import Scale
+from web.api.views import ClaimOut
+from web.pages.charts import LineChart
+from web.pages.kind_charts import (
+    BAR_WIDTH,
+    BandPoint,
+    DensityChart,
+    OptionBar,
+    band_chart,
+    density_chart,
+    level_text,
+    option_bars,
+    option_history_chart,
+)
+from web.pages.quantities import Quantity, parse_date
+
+# the quantile rows a new forecast form offers (levels in percent), as §7's 2 to 5 pairs
+FORM_LEVELS = ("10", "25", "50", "75", "90")
+
+
+def quantity_of(claim: Claim) -> Quantity | None:
+    """A numeric or date claim's scale and unit; None for other kinds."""
+    if claim.kind not in (ClaimKind.NUMERIC, ClaimKind.DATE):
+        return None
+    assert claim.range_min is not None and claim.range_max is not None
+    scale = Scale(
+        claim.range_min,
+        claim.range_max,
+        claim.log_scale,
+        claim.open_lower_bound,
+        claim.open_upper_bound,
+    )
+    return Quantity(scale, is_date=claim.kind == ClaimKind.DATE, unit=claim.unit)
+
+
+@dataclass
+class KindView:
+    """The kind's facts, plots and forecast form for one claim page."""
+
+    kind: str
+    quantity: Quantity | None = None
+    options: list[str] = field(default_factory=list)
+    facts: list[tuple[str, str]] = field(default_factory=list)
+    density: DensityChart | None = None
+    band: LineChart | None = None
+    bars: list[OptionBar] = field(default_factory=list)
+    option_chart: LineChart | None = None
+    bar_width: int = BAR_WIDTH
+    option_keys: list[tuple[str, str]] = field(default_factory=list)  # (css, label)
+    outcome: str | None = None  # the outcome in words, once resolved
+    mine: str | None = None  # the caller's standing forecast in words
+    # what the form shows: typed values after an error, else the standing forecast's
+    values: dict[str, str] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+
+
+def _facts(claim: Claim, quantity: Quantity | None) -> list[tuple[str, str]]:
+    if claim.kind == ClaimKind.MULTIPLE_CHOICE:
+        facts = [("Kind", "multiple choice"), ("Options", ", ".join(claim.options or []))]
+        if claim.outcome and claim.outcome not in ("annulled", "ambiguous"):
+            facts.append(("Outcome", claim.outcome))
+        return facts
+    assert quantity is not None
+    scale = quantity.scale
+    facts = [
+        ("Kind", "a date" if quantity.is_date else "a number"),
+        ("Range", f"{quantity.text(scale.range_min)} to {quantity.text(scale.range_max)}"),
+    ]
+    if quantity.unit:
+        facts.append(("Unit", quantity.unit))
+    below = "possible" if scale.open_lower else "not possible"
+    above = "possible" if scale.open_upper else "not possible"
+    facts.append(("Outside the range", f"below: {below}; above: {above}"))
+    if scale.log_scale:
+        facts.append(("Scale", "logarithmic"))
+    if claim.outcome_value is not None:
+        facts.append(("Outcome", quantity.text(claim.outcome_value)))
+    return facts
+
+
+def _mine(out: ClaimOut) -> dict[str, Any] | None:
+    return out.my_forecast.model_dump() if out.my_forecast is not None else None
+
+
+def _choice_values(options: Sequence[str], mine: Mapping[str, Any] | None) -> dict[str, str]:
+    given = (mine or {}).get("probabilities") or {}
+    return {
+        f"option_{i}": f"{100 * given[label]:.4f}".rstrip("0").rstrip(".") if label in given else ""
+        for i, label in enumerate(options)
+    }
+
+
+def _quantile_values(quantity: Quantity, mine: Mapping[str, Any] | None) -> dict[str, str]:
+    pairs = (mine or {}).get("quantiles") or []
+    values: dict[str, str] = {}
+    for row in range(len(FORM_LEVELS)):
+        if pairs:
+            level, value = pairs[row] if row < len(pairs) else ("", None)
+            values[f"q_{row}"] = f"{100 * level:g}" if level != "" else ""
+            values[f"x_{row}"] = "" if value is None else quantity.field(_real(quantity, value))
+        else:
+            values[f"q_{row}"], values[f"x_{row}"] = FORM_LEVELS[row], ""
+    return values
+
+
+def _real(quantity: Quantity, value: Any) -> float:
+    """A value as the API gives it (dates as ISO times) in real units."""
+    return parse_date(value) if isinstance(value, str) else float(value)
+
+
+def kind_view(
+    claim: Claim,
+    out: ClaimOut,
+    history: Sequence[tuple[datetime, Any]],
+    *,
+    start: datetime,
+    end: datetime,
+) -> KindView | None:
+    """The view of a claim of another kind than binary; None for a binary claim.
+
+    `history` is the crowd after each change, (time, crowd as `ClaimOut.crowd` gives it).
+    """
+    if claim.kind == ClaimKind.BINARY:
+        return None
+    quantity = quantity_of(claim)
+    mine = _mine(out)
+    view = KindView(claim.kind, quantity, list(claim.options or []), _facts(claim, quantity))
+    view.outcome = dict(view.facts).get("Outcome") or claim.outcome
+    if mine is not None:
+        view.mine = _words(claim, quantity, mine.get("probabilities"), mine.get("cdf"))
+    if claim.kind == ClaimKind.MULTIPLE_CHOICE:
+        crowd = _in_order(view.options, out.crowd)
+        own = _in_order(view.options, (mine or {}).get("probabilities"))
+        view.bars = option_bars(view.options, crowd, own)
+        view.option_keys = [(f"option {bar.css}", bar.label) for bar in view.bars]
+        moments = [at for at, _ in history]
+        crowds = [_in_order(view.options, value) for _, value in history]
+        view.option_chart = option_history_chart(
+            view.options, moments, crowds, start=start, end=end
+        )
+        view.values = _choice_values(view.options, mine)
+        return view
+    assert quantity is not None
+    crowd_cdf = (out.crowd or {}).get("cdf")
+    view.density = density_chart(quantity, crowd_cdf, (mine or {}).get("cdf"))
+    points = [_band_point(quantity, at, value) for at, value in history]
+    view.band = band_chart(points, quantity, start=start, end=end, latest=crowd_cdf)
+    view.values = _quantile_values(quantity, mine)
+    return view
+
+
+def _in_order(options: Sequence[str], probabilities: Any) -> list[float] | None:
+    if not probabilities:
+        return None
+    return [float(probabilities[label]) for label in options]
+
+
+def _band_point(quantity: Quantity, at: datetime, crowd: Any) -> BandPoint:
+    """A history point's quantiles (real units, None outside the range) on the internal scale."""
+    quantiles = (crowd or {}).get("quantiles") if isinstance(crowd, Mapping) else None
+    if not quantiles:
+        return BandPoint(at, None, None, None)
+
+    def u(level: str, outside: float) -> float:
+        value = quantiles.get(level)
+        if value is None:
+            return outside
+        return min(max(quantity.scale.u(_real(quantity, value)), 0.0), 1.0)
+
+    high = u("0.9", 1.0)
+    return BandPoint(at, u("0.1", 0.0), u("0.5", 0.0 if high < 1 else 1.0), high)
+
+
+def forecast_words(claim: Claim, distribution: bytes | None) -> str | None:
+    """A stored forecast of another kind in words; None for binary ones and withdrawals."""
+    if distribution is None:
+        return None
+    values = unpack(distribution).tolist()
+    if claim.kind == ClaimKind.MULTIPLE_CHOICE:
+        return _words(claim, None, dict(zip(claim.options or [], values, strict=True)), None)
+    return _words(claim, quantity_of(claim), None, values)
+
+
+def _words(
+    claim: Claim,
+    quantity: Quantity | None,
+    probabilities: Mapping[str, float] | None,
+    cdf: Sequence[float] | None,
+) -> str | None:
+    if probabilities:
+        options = claim.options or []
+        return ", ".join(f"{label} {100 * probabilities[label]:.1f}%" for label in options)
+    if cdf is None or quantity is None:
+        return None
+    low, median, high = (level_text(quantity, cdf, level) for level in (0.1, 0.5, 0.9))
+    return f"median {median}; 80% between {low} and {high}"
+
+
+def kind_history(session: Session, claim: Claim) -> list[tuple[datetime, Any]]:
+    """The crowd after each change (public: it names no one), as `ClaimOut.crowd` shows it."""
+    return []
