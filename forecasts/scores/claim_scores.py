@@ -41,6 +41,7 @@ _TOTALS_FIELDS = (
     "peer_score",
     "coverage",
     "baseline_score",
+    "crps",
 )
 
 
@@ -87,7 +88,8 @@ _EVENTS = (
 # A claim's Score rows as the totals need them (`TotalsRow`), after their ids, in id order.
 _OLD_ROWS = (
     "SELECT id, handle, account_id, brier, time_averaged_brier, coverage, peer_score, "
-    f"baseline_score, market_points FROM {scores_t.name} WHERE claim_id = {{mark}} ORDER BY id"
+    f"baseline_score, market_points, crps FROM {scores_t.name} WHERE claim_id = {{mark}} "
+    "ORDER BY id"
 )
 
 
@@ -140,6 +142,7 @@ _COLUMNS = (
     "handle",
     *SCORE_FIELDS,
     "probability_at_close",
+    "pit",
     "outcome",
     "resolves_at",
     "scored_at",
@@ -191,6 +194,7 @@ class ScoreWriter:
                 columns.peer_score,
                 columns.baseline_score,
                 columns.market_points,
+                columns.crps,
                 strict=True,
             )
         )
@@ -243,14 +247,9 @@ class ScoreWriter:
                 _pick([w.id for w in windows], claims),
                 _pick(self._accounts, forecasters),
                 _pick(self._handles, forecasters),
-                columns.brier,
-                columns.time_averaged_brier,
-                columns.coverage,
-                columns.log_score,
-                columns.baseline_score,
-                columns.peer_score,
-                columns.market_points,
+                *(getattr(columns, name) for name in SCORE_FIELDS),
                 columns.probability_at_close,
+                columns.pit,
                 _pick([w.outcome for w in windows], claims),
                 _pick([self._stored(w.resolves_at) for w in windows], claims),
                 [self._now] * len(columns),
