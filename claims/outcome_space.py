@@ -115,7 +115,7 @@ def _end(kind: str, name: str, value: Any) -> float:
         if not isinstance(value, datetime):
             raise Invalid(name, "must be an ISO-8601 time with a zone")
         return value.timestamp()
-    if isinstance(value, datetime) or isinstance(value, bool):
+    if isinstance(value, datetime | bool):
         raise Invalid(name, "must be a number")
     return float(value)
 

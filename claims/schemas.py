@@ -3,14 +3,14 @@
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    AllowInfNan,
     AfterValidator,
+    AllowInfNan,
     BaseModel,
     ConfigDict,
     Field,
     HttpUrl,
-    StrictBool,
     Strict,
+    StrictBool,
     StringConstraints,
     field_validator,
 )
@@ -41,7 +41,11 @@ class KindFields(BaseModel):
 
     def given(self) -> dict[str, Any]:
         """The kind fields the body named."""
-        return {name: getattr(self, name) for name in KindFields.model_fields if name in self.model_fields_set}
+        return {
+            name: getattr(self, name)
+            for name in KindFields.model_fields
+            if name in self.model_fields_set
+        }
 
 
 class ClaimSource(BaseModel):

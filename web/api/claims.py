@@ -17,6 +17,7 @@ from forecasts.ledger.chain import record
 from forecasts.submit.history import probability_history
 from forecasts.submit.probabilities import claims_probabilities, standings_of
 from forecasts.submit.service import ForecastRecord, has_forecasts
+from forecasts.submit.shapes import shape_of
 from web.api.paging import Cursor, Limit, decode_cursor, keyset_page, offset_cursor
 from web.api.views import ClaimOut, Page, claim_out, forecast_view
 from web.context import AppContext
@@ -81,7 +82,7 @@ def render_claims(
         assert claim.id is not None
         mine = None
         if claim.id in standings:
-            standing, rationale = standings[claim.id]
+            standing, rationale, quantiles = standings[claim.id]
             mine = forecast_view(
                 ForecastRecord(
                     standing.forecast_id,
@@ -91,6 +92,8 @@ def render_claims(
                     rationale,
                     standing.at,
                     standing.ledger_seq,
+                    shape_of(claim.kind, claim.options, standing.distribution),
+                    quantiles,
                 )
             )
         rendered.append(claim_out(claim, tags[claim.id], probabilities[claim.id], now, mine))
