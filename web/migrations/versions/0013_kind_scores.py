@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0013_kind_scores"
-down_revision = "0011_evidence_public_address"
+down_revision = "0012_claim_kinds"
 branch_labels = None
 depends_on = None
 
