@@ -9,6 +9,7 @@ from forecasts.archive.verify import verify_database
 from tests.factories import FakeClock
 from web.db import Database
 from web.demo import DEMO_CLAIMS, FORECASTERS, SETTLED_CLAIMS, seed_demo
+from web.demo.kind_claims import CHART_OPTIONS, CHART_SLUG, LIVE_KIND_CLAIMS, VIDEO_SLUG
 
 NOW = datetime(2026, 11, 24, 12, tzinfo=UTC)
 SETTLED_SLUGS = [item.spec["slug"] for item in SETTLED_CLAIMS]
@@ -38,9 +39,8 @@ def test_demo_seeds_once_and_verifies(db: Database, client: TestClient, clock: F
         report = verify_database(session)
     assert report.problems == [] and report.commitments > 10
     claims = client.get("/api/v1/claims?limit=50").json()["items"]
-    assert {c["slug"] for c in claims} == {spec["slug"] for spec in DEMO_CLAIMS} | set(
-        SETTLED_SLUGS
-    )
+    made = {spec["slug"] for spec in DEMO_CLAIMS + LIVE_KIND_CLAIMS}
+    assert {c["slug"] for c in claims} == made | set(SETTLED_SLUGS)
     assert all(c["source"]["claimant"].startswith("Seed essay") for c in claims)
     with_rules = [c for c in claims if c["rules"]]
     assert len(with_rules) >= 4
@@ -113,3 +113,23 @@ def test_an_earlier_demo_gains_the_settled_claims(
         assert client.get(f"/api/v1/claims/{slug}").json()["status"] == "resolved"
     with db.reading() as session:
         assert verify_database(session).problems == []
+
+
+def test_demo_claims_of_each_kind_have_forecasts_and_plots(
+    db: Database, client: TestClient, clock: FakeClock
+) -> None:
+    _seeded(db, clock)
+    chart = client.get(f"/api/v1/claims/{CHART_SLUG}").json()
+    assert chart["kind"] == "multiple_choice" and chart["options"] == CHART_OPTIONS
+    assert chart["forecasters"] == len(FORECASTERS)
+    assert abs(sum(chart["crowd"].values()) - 1) < 1e-9
+    video = client.get(f"/api/v1/claims/{VIDEO_SLUG}").json()
+    assert video["kind"] == "date" and video["forecasters"] == len(FORECASTERS)
+    assert video["crowd"]["quantiles"]["0.5"].startswith("2027-")
+    page = client.get(f"/claims/{CHART_SLUG}").text
+    assert page.count('<rect class="crowd"') == len(CHART_OPTIONS)
+    page = client.get(f"/claims/{VIDEO_SLUG}").text
+    assert '<polygon class="crowd"' in page and "Crowd median" in page
+    assert "ana" not in page  # open: nobody's forecast is named
+    assert seed_demo(db, now=NOW) is False  # all there: nothing is added twice
+    assert client.get(f"/api/v1/claims/{CHART_SLUG}").json()["forecasters"] == len(FORECASTERS)
