@@ -141,9 +141,7 @@ def _kind_forecasts(db: Database, accounts: list[Account], slugs: list[str], now
 
 def _kind_body(slug: str, persona: Persona) -> tuple[str, Any] | None:
     """A persona's forecast, read as the API reads a body (dates become times)."""
+    body: dict[str, Any] = {"quantiles": video_quantiles(persona)}
     if slug == CHART_SLUG:
         body = {"probabilities": chart_probabilities(persona)}
-    else:
-        assert slug == VIDEO_SLUG
-        body = {"quantiles": video_quantiles(persona)}
     return ForecastIn.model_validate(body).values()
