@@ -19,6 +19,7 @@ from claims.kinds import EntryKind
 from claims.outcome_space import outcome_of_record, space_of_record
 from claims.states import ClaimState, ProposalState
 from claims.transitions import early_close, proposed, reopened, settled
+from forecasts.submit.shapes import packed_shape
 
 COMMITMENTS = frozenset({EntryKind.FORECAST_SUBMITTED, EntryKind.FORECAST_WITHDRAWN})
 _SETTLEMENTS = frozenset(
@@ -132,12 +133,17 @@ class Replay:
         self, body: dict[str, Any], seq: int, *, imported: bool, rationale: str | None
     ) -> None:
         at = parse_stamp(body["created_at"])
+        claim = self.claim(body["claim"], seq)
+        shape: dict[str, Any] = {k: body[k] for k in ("probabilities", "cdf") if k in body}
         self.forecasts.append(
             {
                 "id": seq,
                 "claim_id": self.claim_ids[body["claim"]],
                 "account_id": self.account(body["handle"], at),
-                "probability": body["probability"],
+                "probability": body.get("probability"),
+                "distribution": (
+                    packed_shape(claim["kind"], claim["options"], shape) if shape else None
+                ),
                 "rationale": rationale,
                 "created_at": at,
                 "ledger_seq": seq,

@@ -4,7 +4,7 @@ import asyncio
 from typing import Any
 
 from fastapi import APIRouter, Response
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import col, select
 
 from claims.clock import stamp
@@ -12,11 +12,12 @@ from claims.errors import Forbidden, NotFound
 from claims.evidence import ClaimRules, body_shown, check_claim, snapshot_body, snapshot_of
 from claims.lifecycle import get_claim
 from claims.models import EvidenceSnapshot, Proposal
+from claims.schemas import Number, OptionLabel
 from claims.text import LongText, UTCTime
 from forecasts.accounts.service import Principal
 from forecasts.ledger.roles import ROLE_RANK, Role
 from forecasts.resolution.proposals import QueueItem, dispute_proposal, editors_queue, reopen_claim
-from forecasts.resolution.settle import Outcome, settle_claim
+from forecasts.resolution.settle import settle_claim
 from web.api.claims import render_claim, visible_claim
 from web.api.paging import Cursor, Limit, RowId, decode_cursor, keyset_page
 from web.api.views import ClaimOut, Page
@@ -30,7 +31,10 @@ router = APIRouter(tags=["resolution"])
 class ResolutionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    outcome: Outcome
+    outcome: Number | OptionLabel = Field(
+        description="yes/no (binary), a label (multiple choice), a number (numeric), an ISO "
+        "time (date), or annulled/ambiguous"
+    )
     note: LongText | None = None
     closed_at: UTCTime | None = None
 
