@@ -1,7 +1,7 @@
 """scores of multiple-choice, numeric and date claims (SPEC §7)
 
 Revision ID: 0013_kind_scores
-Revises: 0011_evidence_public_address
+Revises: 0012_claim_kinds
 
 Score rows gain `crps` and `time_averaged_crps` (numeric and date claims; null elsewhere) and
 `pit`, F(u_o) of the CDF standing at the close, which the profile's PIT histogram counts. The
