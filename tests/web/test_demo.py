@@ -9,10 +9,18 @@ from forecasts.archive.verify import verify_database
 from tests.factories import FakeClock
 from web.db import Database
 from web.demo import DEMO_CLAIMS, FORECASTERS, SETTLED_CLAIMS, seed_demo
-from web.demo.kind_claims import CHART_OPTIONS, CHART_SLUG, LIVE_KIND_CLAIMS, VIDEO_SLUG
+from web.demo.kind_claims import (
+    CHART_OPTIONS,
+    CHART_SLUG,
+    LIVE_KIND_CLAIMS,
+    REVENUE_OUTCOME,
+    REVENUE_SLUG,
+    VIDEO_SLUG,
+)
 
 NOW = datetime(2026, 11, 24, 12, tzinfo=UTC)
 SETTLED_SLUGS = [item.spec["slug"] for item in SETTLED_CLAIMS]
+KIND_SLUGS = [spec["slug"] for spec in LIVE_KIND_CLAIMS] + [REVENUE_SLUG]
 
 
 def _seeded(db: Database, clock: FakeClock) -> None:
@@ -39,8 +47,8 @@ def test_demo_seeds_once_and_verifies(db: Database, client: TestClient, clock: F
         report = verify_database(session)
     assert report.problems == [] and report.commitments > 10
     claims = client.get("/api/v1/claims?limit=50").json()["items"]
-    made = {spec["slug"] for spec in DEMO_CLAIMS + LIVE_KIND_CLAIMS}
-    assert {c["slug"] for c in claims} == made | set(SETTLED_SLUGS)
+    made = {spec["slug"] for spec in DEMO_CLAIMS}
+    assert {c["slug"] for c in claims} == made | set(SETTLED_SLUGS) | set(KIND_SLUGS)
     assert all(c["source"]["claimant"].startswith("Seed essay") for c in claims)
     with_rules = [c for c in claims if c["rules"]]
     assert len(with_rules) >= 4
@@ -131,5 +139,13 @@ def test_demo_claims_of_each_kind_have_forecasts_and_plots(
     page = client.get(f"/claims/{VIDEO_SLUG}").text
     assert '<polygon class="crowd"' in page and "Crowd median" in page
     assert "ana" not in page  # open: nobody's forecast is named
+    revenue = client.get(f"/api/v1/claims/{REVENUE_SLUG}").json()
+    assert (revenue["status"], revenue["outcome"]) == ("resolved", REVENUE_OUTCOME)
+    scores = client.get(f"/api/v1/claims/{REVENUE_SLUG}/scores").json()["items"]
+    assert {s["handle"] for s in scores} == {*FORECASTERS, "@crowd"}
+    assert all(s["crps"] is not None and s["brier"] is None for s in scores)
+    page = client.get(f"/claims/{REVENUE_SLUG}").text
+    assert "Outcome</dt><dd>2.1M USD" in page and "logarithmic" in page
+    assert "All forecasts" in page and "median" in page  # resolved: everyone's are shown
     assert seed_demo(db, now=NOW) is False  # all there: nothing is added twice
     assert client.get(f"/api/v1/claims/{CHART_SLUG}").json()["forecasters"] == len(FORECASTERS)

@@ -6,7 +6,9 @@ import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from web.demo.histories import Persona
+from forecasts.archive.importing import ImportedForecast
+from web.demo.claims import SettledClaim
+from web.demo.histories import PERSONAS, Persona
 
 REVENUE_SLUG = "sora-lifetime-revenue"
 REVENUE_OUTCOME = 2.1e6  # the essay: about $2.1 million in lifetime in-app revenue
@@ -112,3 +114,19 @@ def revenue_moments(persona: Persona, start: datetime, end: datetime) -> list[da
     return sorted(
         (first + (end - first) * rng.random()).replace(microsecond=0) for _ in range(count)
     )
+
+
+def revenue_history(start: datetime, end: datetime) -> list[ImportedForecast]:
+    """Every persona's quantile forecasts on Sora's revenue in [start, end)."""
+    rows = []
+    for persona in PERSONAS:
+        for at in revenue_moments(persona, start, end):
+            quantiles = revenue_quantiles(persona, (at - start) / (end - start))
+            body = {"quantiles": quantiles, "claim": REVENUE_SLUG, "handle": persona.handle}
+            rows.append(ImportedForecast.model_validate({**body, "created_at": at}))
+    return rows
+
+
+SETTLED_KIND_CLAIMS = [
+    SettledClaim(REVENUE, REVENUE_OUTCOME, REVENUE_NOTE, prior=0.0, history=revenue_history)
+]

@@ -27,7 +27,7 @@ from web.demo.histories import FORECASTERS, PERSONAS, Persona, settled_history, 
 from web.demo.kind_claims import (
     CHART_SLUG,
     LIVE_KIND_CLAIMS,
-    VIDEO_SLUG,
+    SETTLED_KIND_CLAIMS,
     chart_probabilities,
     video_quantiles,
 )
@@ -49,7 +49,8 @@ def seed_demo(db: Database, *, now: datetime) -> bool:
                 import_forecasts(
                     session, undecided_history(UNDECIDED_SLUG, handles=FORECASTERS), now=now
                 )
-        settled = [_seed_settled(session, item, editor, now) for item in SETTLED_CLAIMS]
+        decided = SETTLED_CLAIMS + SETTLED_KIND_CLAIMS
+        settled = [_seed_settled(session, item, editor, now) for item in decided]
         kinds = [
             _create(session, ClaimCreate.model_validate({**spec, "source": ESSAY}), editor, now)
             for spec in LIVE_KIND_CLAIMS
@@ -86,9 +87,14 @@ def _seed_settled(session: Session, item: SettledClaim, editor: Account, now: da
         return False
     claim = claim or _create(session, data, editor, now)  # closes_at is past: it starts closed
     if session.exec(select(Forecast.id).where(Forecast.claim_id == claim.id)).first() is None:
-        outcome = 1.0 if item.outcome == "yes" else 0.0
         start = as_utc(claim.opens_at)  # a claim read back from SQLite may come naive
-        rows = settled_history(data.slug, outcome=outcome, prior=item.prior, start=start, end=end)
+        if item.history is not None:
+            rows = item.history(start, end)
+        else:
+            outcome = 1.0 if item.outcome == "yes" else 0.0
+            rows = settled_history(
+                data.slug, outcome=outcome, prior=item.prior, start=start, end=end
+            )
         import_forecasts(session, rows, now=now)
     settle_claim(
         session, claim, item.outcome, now=now, closed_at=item.closed_at, note=item.note, by=EDITOR

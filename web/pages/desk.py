@@ -1,7 +1,7 @@
 """The editors' desk: the queue, new and changed claims, testing rules, resolving."""
 
 import asyncio
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -16,6 +16,7 @@ from claims.errors import DomainError
 from claims.evidence import ClaimCheck, ClaimRules, check_claim, snapshot_of
 from claims.lifecycle import amend_claim, create_claim, get_claim, publish_claim, tags_of
 from claims.models import Claim, RuleRun
+from claims.outcome_space import VALUE
 from claims.states import ClaimKind, ClaimState
 from claims.text import LongText
 from forecasts.accounts.service import set_role
@@ -37,6 +38,7 @@ from web.pages.claim_form import (
     form_of_claim,
     rules_to_check,
 )
+from web.pages.kind_view import quantity_of
 from web.pages.rendering import render
 from web.pages.routing import error_text, page_router, plain_problem, see_other
 from web.pages.session import AdminMe, EditorMe, Form, flash
@@ -117,7 +119,8 @@ def _form_page(
         "claim": claim,
         "check": check,
         "snapshots": snapshots or [],
-        "outcomes": OUTCOMES,
+        "outcomes": OUTCOMES if claim is None else _outcome_choices(claim),
+        "quantity": None if claim is None else quantity_of(claim),
         "kinds": KIND_LABELS,
         "run": None,
         "proposal": None,
@@ -199,17 +202,16 @@ def resolve(
     request: Request, slug: str, me: EditorMe, posted: Form, session: WriteSession, ctx: Ctx
 ) -> Response:
     """Resolve, annul or call ambiguous (again, to re-resolve): issue 4's settle_claim."""
-    outcome = posted.get("outcome", "")
     note_text = posted.get("note", "").strip()
     closed_text = posted.get("closed_at", "").strip()
+    claim = get_claim(session, slug)
     try:
-        if outcome not in OUTCOMES:
-            raise ValueError("choose an outcome")
+        outcome = _outcome(claim, posted)
         note = _note.validate_python(note_text) or None
         closed_at = _parse(closed_text, "closed at") if closed_text else None
         claim = settle_claim(
             session,
-            get_claim(session, slug),
+            claim,
             outcome,
             now=ctx.clock(),
             closed_at=closed_at,
@@ -220,8 +222,39 @@ def resolve(
         session.rollback()
         flash(request, f"Not settled: {_refusal(error)}")
         return see_other(f"/desk/claims/{slug}#resolve")
-    flash(request, f"Settled: {claim.outcome or claim.state}. Scores are updated.")
+    said = claim.outcome or claim.state
+    quantity = quantity_of(claim)
+    if quantity is not None and claim.outcome_value is not None:
+        said = quantity.text(claim.outcome_value)
+    flash(request, f"Settled: {said}. Scores are updated.")
     return see_other(f"/claims/{slug}")
+
+
+def _outcome(claim: Claim, posted: dict[str, str]) -> Any:
+    """The settling form's outcome as `settle_claim` takes it: a token, a label, a number or
+    a time (the value typed for a numeric or date claim)."""
+    outcome = posted.get("outcome", "")
+    choices = _outcome_choices(claim)
+    if outcome not in choices:
+        raise ValueError("choose an outcome")
+    quantity = quantity_of(claim)
+    if outcome != VALUE or quantity is None:
+        return outcome
+    typed = posted.get("outcome_value", "").strip()[:40]
+    try:
+        value = quantity.parse(typed)
+    except ValueError:
+        what = "a date like 2027-06-30" if quantity.is_date else "a number like 2100000"
+        raise ValueError(f"outcome value: give {what}") from None
+    return datetime.fromtimestamp(value, UTC) if quantity.is_date else value
+
+
+def _outcome_choices(claim: Claim) -> list[str]:
+    """What the settling form offers: yes/no, the options, or a value; then the tokens."""
+    if claim.kind == ClaimKind.BINARY:
+        return list(OUTCOMES)
+    given = claim.options or [] if claim.kind == ClaimKind.MULTIPLE_CHOICE else [VALUE]
+    return [*given, "annulled", "ambiguous"]
 
 
 @router.post("/desk/claims/{slug}/reopen")
