@@ -28,9 +28,8 @@ KIND_FIELDS: dict[str, dict[str, Any]] = {
 
 
 def make_kind_claim(client: TestClient, editor: str, kind: str, **extra: Any) -> dict[str, Any]:
-    return make_claim(
-        client, editor, slug=f"a-{kind.replace('_', '-')}-claim", **{**KIND_FIELDS[kind], **extra}
-    )
+    fields = {"slug": f"a-{kind.replace('_', '-')}-claim", **KIND_FIELDS[kind], **extra}
+    return make_claim(client, editor, **fields)
 
 
 def uniform_cdf(low: float = 0.001, high: float = 0.999) -> list[float]:

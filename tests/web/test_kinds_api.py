@@ -224,3 +224,37 @@ def test_another_users_distribution_never_shows_while_open(
         assert listed["items"] == []
     ledger = client.get("/api/v1/ledger").json()["items"]
     assert all("cdf" not in str(entry["payload"]) for entry in ledger)
+
+
+@pytest.mark.parametrize(
+    ("kind", "outcome"),
+    [
+        ("multiple_choice", "Kling"),
+        ("multiple_choice", "yes"),
+        ("multiple_choice", 1),
+        ("numeric", "yes"),
+        ("numeric", "1000000"),
+        ("date", "2029-01-01T00:00:00Z"),  # beyond the closed upper bound
+        ("date", "2027-01-01T00:00:00"),  # no zone
+        ("date", 1_800_000_000),
+    ],
+)
+def test_an_outcome_not_of_the_claims_kind_is_a_422(
+    client: TestClient, tokens: Tokens, clock: Any, kind: str, outcome: Any
+) -> None:
+    slug = make_kind_claim(client, tokens.editor, kind)["slug"]
+    clock.advance(days=40)
+    url = f"/api/v1/claims/{slug}/resolution"
+    reply = client.post(url, json={"outcome": outcome}, headers=auth(tokens.editor))
+    assert _loc(reply) == ["body", "outcome"]
+    assert client.get(f"/api/v1/claims/{slug}").json()["status"] == "closed"
+
+
+def test_a_value_on_a_closed_bound_is_an_outcome(
+    client: TestClient, tokens: Tokens, clock: Any
+) -> None:
+    slug = make_kind_claim(client, tokens.editor, "date")["slug"]
+    clock.advance(days=40)
+    url = f"/api/v1/claims/{slug}/resolution"
+    reply = client.post(url, json={"outcome": DATE_MAX}, headers=auth(tokens.editor))
+    assert reply.status_code == 200 and reply.json()["outcome"] == "2028-06-01T00:00:00.000000Z"
