@@ -1,5 +1,6 @@
 """The demo seeds a living ledger once, with claims already scored, and it verifies."""
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -147,5 +148,9 @@ def test_demo_claims_of_each_kind_have_forecasts_and_plots(
     page = client.get(f"/claims/{REVENUE_SLUG}").text
     assert "Outcome</dt><dd>2.1M USD" in page and "logarithmic" in page
     assert "All forecasts" in page and "median" in page  # resolved: everyone's are shown
+    index = client.get("/").text  # lists show the likeliest option, or the median
+    options = "|".join(CHART_OPTIONS)
+    assert re.search(rf'kind-crowd"><span class="value">({options}) \d+%', index)
+    assert re.search(r'kind-crowd"><span class="value">median \d+ \w+ 20\d\d', index)
     assert seed_demo(db, now=NOW) is False  # all there: nothing is added twice
     assert client.get(f"/api/v1/claims/{CHART_SLUG}").json()["forecasters"] == len(FORECASTERS)

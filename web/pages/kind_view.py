@@ -10,8 +10,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session
-
 from claims.models import Claim
 from claims.states import ClaimKind
 from forecasts.ledger.packing import unpack
@@ -20,10 +18,10 @@ from web.api.views import ClaimOut
 from web.pages.charts import LineChart
 from web.pages.kind_charts import (
     BAR_WIDTH,
-    BandPoint,
     DensityChart,
     OptionBar,
     band_chart,
+    band_point,
     density_chart,
     level_text,
     option_bars,
@@ -128,14 +126,15 @@ def _real(quantity: Quantity, value: Any) -> float:
 def kind_view(
     claim: Claim,
     out: ClaimOut,
-    history: Sequence[tuple[datetime, Any]],
+    history: Sequence[tuple[datetime, Sequence[float] | None]],
     *,
     start: datetime,
     end: datetime,
 ) -> KindView | None:
     """The view of a claim of another kind than binary; None for a binary claim.
 
-    `history` is the crowd after each change, (time, crowd as `ClaimOut.crowd` gives it).
+    `history` is the crowd after each change: (time, its probabilities in options order or
+    its CDF; None while nobody stands).
     """
     if claim.kind == ClaimKind.BINARY:
         return None
@@ -151,7 +150,7 @@ def kind_view(
         view.bars = option_bars(view.options, crowd, own)
         view.option_keys = [(f"option {bar.css}", bar.label) for bar in view.bars]
         moments = [at for at, _ in history]
-        crowds = [_in_order(view.options, value) for _, value in history]
+        crowds = [values for _, values in history]
         view.option_chart = option_history_chart(
             view.options, moments, crowds, start=start, end=end
         )
@@ -160,7 +159,7 @@ def kind_view(
     assert quantity is not None
     crowd_cdf = (out.crowd or {}).get("cdf")
     view.density = density_chart(quantity, crowd_cdf, (mine or {}).get("cdf"))
-    points = [_band_point(quantity, at, value) for at, value in history]
+    points = [band_point(at, values) for at, values in history]
     view.band = band_chart(points, quantity, start=start, end=end, latest=crowd_cdf)
     view.values = _quantile_values(quantity, mine)
     return view
@@ -170,22 +169,6 @@ def _in_order(options: Sequence[str], probabilities: Any) -> list[float] | None:
     if not probabilities:
         return None
     return [float(probabilities[label]) for label in options]
-
-
-def _band_point(quantity: Quantity, at: datetime, crowd: Any) -> BandPoint:
-    """A history point's quantiles (real units, None outside the range) on the internal scale."""
-    quantiles = (crowd or {}).get("quantiles") if isinstance(crowd, Mapping) else None
-    if not quantiles:
-        return BandPoint(at, None, None, None)
-
-    def u(level: str, outside: float) -> float:
-        value = quantiles.get(level)
-        if value is None:
-            return outside
-        return min(max(quantity.scale.u(_real(quantity, value)), 0.0), 1.0)
-
-    high = u("0.9", 1.0)
-    return BandPoint(at, u("0.1", 0.0), u("0.5", 0.0 if high < 1 else 1.0), high)
 
 
 def forecast_words(claim: Claim, distribution: bytes | None) -> str | None:
@@ -213,6 +196,14 @@ def _words(
     return f"median {median}; 80% between {low} and {high}"
 
 
-def kind_history(session: Session, claim: Claim) -> list[tuple[datetime, Any]]:
-    """The crowd after each change (public: it names no one), as `ClaimOut.crowd` shows it."""
-    return []
+def crowd_words(claim: Claim, out: ClaimOut) -> str | None:
+    """The crowd of a claim of another kind in a few words, for lists: its likeliest option,
+    or its median; None for a binary claim or before any forecast."""
+    if claim.kind == ClaimKind.BINARY or not out.crowd:
+        return None
+    if claim.kind == ClaimKind.MULTIPLE_CHOICE:
+        label, share = max(out.crowd.items(), key=lambda item: item[1])
+        return f"{label} {100 * share:.0f}%"
+    quantity = quantity_of(claim)
+    assert quantity is not None
+    return f"median {level_text(quantity, out.crowd['cdf'], 0.5)}"

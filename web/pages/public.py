@@ -21,13 +21,14 @@ from forecasts.ledger.models import Account, Forecast, LedgerEntry, Score
 from forecasts.score_math.scoring import CROWD_HANDLE
 from forecasts.scores.leaderboard import METRICS, leaderboard
 from forecasts.submit.history import probability_histories, probability_history
+from forecasts.submit.kind_history import crowd_history
 from web.api.claims import Status, claims_listing, render_claim, render_claims, visible_claim
 from web.api.paging import Cursor
 from web.context import AppContext
 from web.deps import Ctx, ReadSession
 from web.pages.charts import calibration_plot, history_chart, sparkline
 from web.pages.kind_forms import ForecastForm
-from web.pages.kind_view import forecast_words, kind_history, kind_view
+from web.pages.kind_view import crowd_words, forecast_words, kind_view
 from web.pages.rendering import render
 from web.pages.routing import page_router
 from web.pages.session import Page, PageState
@@ -79,7 +80,7 @@ def index(
         assert claim.id is not None
         history = histories[claim.id]
         spark = sparkline(history, start=claim.opens_at, end=_chart_end(claim, now))
-        rows.append({"claim": item, "spark": spark})
+        rows.append({"claim": item, "spark": spark, "kind_crowd": crowd_words(claim, item)})
     tags = tags_in_use(session, drafts=sees_drafts(page.me))
     context = dict(
         rows=rows,
@@ -117,7 +118,7 @@ def claim_response(
         chart, kinds = history_chart(history, start=claim.opens_at, end=end), None
     else:
         chart = None
-        changes = kind_history(session, claim)
+        changes = crowd_history(session, claim)
         kinds = kind_view(claim, out, changes, start=claim.opens_at, end=end)
         if kinds is not None and typed is not None:
             kinds.values, kinds.errors = typed.values, typed.errors

@@ -70,6 +70,8 @@ def test_a_percentage_per_option_and_a_bar_per_option(site: TestClient) -> None:
     assert status == 200 and "Your forecast is recorded in the ledger." in html
     assert _rects(html, "crowd") == [100.0, 60.0, 40.0]  # of 200: the crowd is the one forecast
     assert _rects(html, "mine") == [100.0, 60.0, 40.0]
+    lines = re.findall(r'<polyline class="option (option-\d)"', html)
+    assert lines == ["option-0", "option-1", "option-2"]  # a line per option over time
     assert 'You stand at <strong class="mine">Sora 50.0%, Veo 30.0%, Other 20.0%' in html
     api = site.get(f"/api/v1/claims/{CHOICE}").json()
     assert api["crowd"] == {"Sora": 0.5, "Veo": 0.3, "Other": 0.2}
@@ -98,6 +100,7 @@ def test_quantiles_make_the_density_and_errors_keep_what_was_typed(site: TestCli
     status, html = _forecast(site, REVENUE, good)
     assert status == 200 and "Your forecast is recorded in the ledger." in html
     assert html.count('<polygon class="crowd"') == 1 and html.count('<polyline class="mine"') == 1
+    assert html.count('<polygon class="band"') == 1  # the 80% band over time
     assert "Crowd median 2.12M USD" in html and "median 2.12M USD; 80% between 990k USD" in html
     # the form shows the standing quantiles back
     assert 'value="2100000"' in html and 'value="9000000"' in html
