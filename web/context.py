@@ -46,6 +46,10 @@ class AppContext:
     history_cache: "LRUCache[int, Any]" = field(
         default_factory=lambda: LRUCache(HISTORY_CACHE_SIZE)
     )
+    # the same for claims of other kinds: forecasts/submit/kind_history.py
+    kind_history_cache: "LRUCache[int, Any]" = field(
+        default_factory=lambda: LRUCache(HISTORY_CACHE_SIZE)
+    )
 
     def profile(self, session: Session, handle: str) -> Profile:
         """A forecaster's profile now, with this site's peer-accuracy prior and interval cache."""

@@ -208,10 +208,12 @@ class Replay:
         claim.update(proposed())
         if payload["closes_early"]:
             _closed_at(claim, payload["closed_at"])
+        token, value = outcome_of_record(claim["kind"], payload["outcome"])
         self.proposals.append(
             {
                 "claim_id": claim_id,
-                "outcome": payload["outcome"],
+                "outcome": token,
+                "outcome_value": value,
                 "state": ProposalState.PROPOSED,
                 "proposed_at": at,
                 "closes_early": payload["closes_early"],

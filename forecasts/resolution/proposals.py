@@ -96,7 +96,7 @@ def dispute_proposal(
         raise Conflict("the proposal was settled meanwhile")
     payload = {
         "claim": claim.slug,
-        "outcome": proposal.outcome,
+        "outcome": recorded_outcome(claim.kind, proposal.outcome, proposal.outcome_value),
         "proposal_seq": proposal.ledger_seq,
         "handle": handle,
         "note": note,

@@ -258,3 +258,52 @@ def test_a_value_on_a_closed_bound_is_an_outcome(
     url = f"/api/v1/claims/{slug}/resolution"
     reply = client.post(url, json={"outcome": DATE_MAX}, headers=auth(tokens.editor))
     assert reply.status_code == 200 and reply.json()["outcome"] == "2028-06-01T00:00:00.000000Z"
+
+
+@pytest.mark.parametrize("kind", ["multiple_choice", "numeric", "date"])
+def test_history_follows_every_forecast_and_withdrawal(
+    client: TestClient, tokens: Tokens, clock: Any, kind: str
+) -> None:
+    slug = make_kind_claim(client, tokens.editor, kind)["slug"]
+    url = f"/api/v1/claims/{slug}/history"
+    assert client.get(url).json()["items"] == []
+    assert post_forecast(client, tokens.alice, slug, forecast_body(kind)).status_code == 201
+    first = client.get(url).json()["items"]  # cached now, then extended
+    clock.advance(hours=1)
+    assert post_forecast(client, tokens.bob, slug, forecast_body(kind, "cdf")).status_code == 201
+    clock.advance(hours=1)
+    assert (
+        client.post(f"/api/v1/claims/{slug}/withdraw", headers=auth(tokens.alice)).status_code
+        == 201
+    )
+    points = client.get(url).json()["items"]
+    assert len(points) == 3 and points[0] == first[0]
+    live = client.get(f"/api/v1/claims/{slug}").json()
+    if kind == "multiple_choice":
+        assert points[-1]["crowd"] == pytest.approx(live["crowd"])
+        assert set(points[0]["market"]) == set(OPTIONS)
+    else:
+        assert points[-1]["crowd"] == {"quantiles": live["crowd"]["quantiles"]}
+        assert points[-1]["market"] == {"quantiles": live["market"]["quantiles"]}
+        assert "cdf" not in points[0]["crowd"]
+
+
+def test_both_lanes_store_distributions_and_keys_replay_them(
+    client: TestClient, tokens: Tokens
+) -> None:
+    slug = make_kind_claim(client, tokens.editor, "numeric")["slug"]
+    body = forecast_body("numeric", "cdf")
+    first = post_forecast(client, tokens.bob, slug, body)  # FastAPI's lane (caches the token)
+    second = post_forecast(client, tokens.bob, slug, forecast_body("numeric"))  # the fast lane
+    assert first.status_code == second.status_code == 201
+    assert set(first.json()) == {*set(second.json()) - {"quantiles"}}
+    keyed = {**auth(tokens.bob), "Idempotency-Key": "cdf-1"}
+    url = f"/api/v1/claims/{slug}/forecasts"
+    original = client.post(url, json=body, headers=keyed)
+    replayed = client.post(url, json=body, headers=keyed)
+    assert original.status_code == replayed.status_code == 201
+    assert replayed.content == original.content
+    changed = {"cdf": [*body["cdf"][:-1], 0.998]}
+    assert client.post(url, json=changed, headers=keyed).status_code == 409
+    mine = client.get(f"/api/v1/claims/{slug}/forecasts", headers=auth(tokens.bob)).json()
+    assert [len(item["cdf"]) for item in mine["items"]] == [201, 201, 201]

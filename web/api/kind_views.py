@@ -54,3 +54,12 @@ def crowd_and_market(
     shown_crowd = None if crowd is None else distribution_view(claim.kind, space, crowd)
     values = market if market is not None else prior_values(claim.kind, space)
     return shown_crowd, distribution_view(claim.kind, space, values)
+
+
+def history_view(claim: Claim, crowd: list[float] | None, market: list[float] | None) -> Any:
+    """A history point: multiple choice per option; numeric and date quantiles only."""
+    shown_crowd, shown_market = crowd_and_market(claim, crowd, market)
+    if claim.kind != ClaimKind.MULTIPLE_CHOICE:
+        shown_crowd = None if shown_crowd is None else {"quantiles": shown_crowd["quantiles"]}
+        shown_market = {"quantiles": shown_market["quantiles"]}
+    return {"crowd": shown_crowd, "market": shown_market}
