@@ -15,6 +15,7 @@ from sqlalchemy import ColumnElement, Integer, and_, case, func, literal_column,
 from sqlmodel import Session
 
 from claims.errors import Invalid, NotFound
+from claims.outcome_space import recorded_outcome
 from forecasts.ledger.lru import LRUCache
 from forecasts.ledger.models import SHELF_ROWS
 from forecasts.ledger.tables import accounts_t, claims_t, scores_t, totals_t
@@ -183,6 +184,8 @@ class ClaimScore:
     probability_at_close: float | None
     pit: float | None  # numeric and date claims: F(u_o) at the close (SPEC §7)
     figures: dict[str, float | None]
+    # the claim's outcome as the API shows it: yes/no, a label, a number or an ISO time
+    claim_outcome: Any = None
 
 
 @dataclass(frozen=True)
@@ -246,6 +249,9 @@ def claim_scores_of(session: Session, handle: str) -> list[ClaimScore]:
             s.probability_at_close,
             s.pit,
             claims_t.c.title,
+            claims_t.c.kind,
+            claims_t.c.outcome,
+            claims_t.c.outcome_value,
             *(s[name] for name in SCORE_FIELDS),
         )
         .join(claims_t, claims_t.c.id == s.claim_id)
@@ -261,8 +267,11 @@ def claim_scores_of(session: Session, handle: str) -> list[ClaimScore]:
             pit=pit,
             title=title,
             figures=dict(zip(SCORE_FIELDS, figures, strict=True)),
+            claim_outcome=recorded_outcome(kind, token, value),
         )
-        for slug, resolves_at, outcome, probability, pit, title, *figures in rows
+        for slug, resolves_at, outcome, probability, pit, title, kind, token, value, *figures in (
+            rows
+        )
     ]
 
 

@@ -115,28 +115,22 @@ def close(a: float, b: float, tolerance: float = 1e-9) -> bool:
     return math.isclose(a, b, rel_tol=0, abs_tol=tolerance)
 
 
+def example_window(example: dict[str, Any]) -> dict[str, Any]:
+    """The keyword arguments of `rows_of_one_claim` (and the naive oracle) for an example."""
+    window: dict[str, Any] = {
+        name: parse_time(example[name]) for name in ("opens_at", "closes_at", "closed_at")
+    }
+    if example["kind"] == "multiple_choice":
+        options = example["options"]
+        return window | {"outcome": options.index(example["outcome"]), "options": len(options)}
+    return window | {
+        "outcome": 0,
+        "scale": scale_of(example),
+        "outcome_value": float(outcome_of(example)),
+    }
+
+
 def score_example(example: dict[str, Any]) -> tuple[list[ScoreRow], ScoreColumns, list[str]]:
     """The example's rows through the production `score_batch`."""
     events = [(e.handle, e.at, e.seq, e.distribution) for e in events_of(example)]
-    opens_at, closes_at, closed_at = (
-        parse_time(example[name]) for name in ("opens_at", "closes_at", "closed_at")
-    )
-    if example["kind"] == "multiple_choice":
-        options = example["options"]
-        return rows_of_one_claim(
-            events,
-            opens_at=opens_at,
-            closes_at=closes_at,
-            closed_at=closed_at,
-            outcome=options.index(example["outcome"]),
-            options=len(options),
-        )
-    return rows_of_one_claim(
-        events,
-        opens_at=opens_at,
-        closes_at=closes_at,
-        closed_at=closed_at,
-        outcome=0,
-        scale=scale_of(example),
-        outcome_value=float(outcome_of(example)),
-    )
+    return rows_of_one_claim(events, **example_window(example))

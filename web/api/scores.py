@@ -3,7 +3,7 @@
 import math
 from collections.abc import Mapping
 from dataclasses import fields
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, create_model
@@ -65,7 +65,7 @@ else:
         "ClaimScoreOut",
         __base__=ScoreOut,
         claim=str,
-        outcome=Literal["yes", "no"],
+        outcome=str | float,  # yes/no, a label, a number or an ISO time (SPEC §7)
         probability_at_close=float | None,
     )
     MurphyOut = create_model("MurphyOut", **{f.name: f.type for f in fields(Murphy)})
@@ -186,7 +186,7 @@ def get_forecaster(handle: str, session: ReadSession, ctx: Ctx) -> ForecasterOut
         scores=[
             ClaimScoreOut(
                 claim=row.claim,
-                outcome="yes" if row.outcome == 1 else "no",
+                outcome=row.claim_outcome,
                 probability_at_close=row.probability_at_close,
                 handle=profile.handle,
                 **_score_fields(row.figures),

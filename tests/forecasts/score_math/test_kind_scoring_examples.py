@@ -8,8 +8,9 @@ import pytest
 
 from forecasts.score_math.kind_scoring import mc_crowd_after_each, numeric_crowd_after_each
 from forecasts.score_math.scoring import CROWD_HANDLE, ScoreRow
-from tests.oracles.kinds_examples import events_of, load, score_example
+from tests.oracles.kinds_examples import events_of, example_window, load, score_example
 from tests.oracles.scoring import assert_example_rows
+from tests.oracles.scoring_naive import score_kind_claim_naive
 
 TOLERANCE = 1e-9
 SCORE_FIELDS = [f.name for f in fields(ScoreRow) if f.name != "handle"]
@@ -58,3 +59,10 @@ def test_crowd_after_each_event_matches(example: dict[str, Any]) -> None:
             for i, value in want["crowd_cdf_at"].items():
                 assert row[int(i)] == pytest.approx(value, abs=TOLERANCE, rel=0)
     assert CROWD_HANDLE in example["scores"]
+
+
+@pytest.mark.parametrize("example", EXAMPLES)
+def test_the_naive_oracle_gives_every_figure_too(example: dict[str, Any]) -> None:
+    events = [(e.handle, e.at, e.seq, e.distribution) for e in events_of(example)]
+    rows = score_kind_claim_naive(events, **example_window(example))
+    assert_example_rows(example["name"], rows, example["scores"])
