@@ -21,7 +21,7 @@ from forecasts.ledger.models import Account, Forecast, LedgerEntry, Score
 from forecasts.score_math.scoring import CROWD_HANDLE
 from forecasts.scores.leaderboard import METRICS, leaderboard
 from forecasts.submit.history import probability_histories, probability_history
-from forecasts.submit.kind_history import crowd_history
+from forecasts.submit.kind_history import distribution_history
 from web.api.claims import Status, claims_listing, render_claim, render_claims, visible_claim
 from web.api.paging import Cursor
 from web.context import AppContext
@@ -118,7 +118,8 @@ def claim_response(
         chart, kinds = history_chart(history, start=claim.opens_at, end=end), None
     else:
         chart = None
-        changes = crowd_history(session, claim)
+        points = distribution_history(session, claim.id, ctx.kind_history_cache)
+        changes = [(point.at, point.crowd) for point in points]
         kinds = kind_view(claim, out, changes, start=claim.opens_at, end=end)
         if kinds is not None and typed is not None:
             kinds.values, kinds.errors = typed.values, typed.errors
