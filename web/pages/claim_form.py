@@ -111,7 +111,7 @@ def _range_end(form: ClaimForm, kind: str, name: str) -> Any:
         return None
 
 
-def _kind_body(form: ClaimForm, kind: str) -> dict[str, Any]:
+def kind_body(form: ClaimForm, kind: str) -> dict[str, Any]:
     """The fields of the form's kind; another kind's are left out (the API refuses them)."""
     v = form.values
     if kind == ClaimKind.MULTIPLE_CHOICE:
@@ -192,7 +192,7 @@ def _validated(model: type[BaseModel], body: dict[str, Any], form: ClaimForm) ->
 def claim_create(form: ClaimForm) -> ClaimCreate | None:
     body = _body(form)
     kind = form.values["kind"]
-    body |= {"kind": kind, **_kind_body(form, kind)}
+    body |= {"kind": kind, **kind_body(form, kind)}
     body["slug"] = form.values["slug"].strip()
     body["status"] = "draft" if form.values["draft"] else "published"
     result: ClaimCreate | None = _validated(ClaimCreate, body, form)
@@ -201,7 +201,7 @@ def claim_create(form: ClaimForm) -> ClaimCreate | None:
 
 def claim_patch(form: ClaimForm, claim: Claim, tags: list[str]) -> ClaimPatch | None:
     """Only the fields that differ from the claim: an unchanged field is not a change."""
-    body = _body(form) | _kind_body(form, claim.kind)
+    body = _body(form) | kind_body(form, claim.kind)
     full: ClaimPatch | None = _validated(ClaimPatch, body, form)
     if full is None:
         return None

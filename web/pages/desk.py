@@ -16,7 +16,7 @@ from claims.errors import DomainError
 from claims.evidence import ClaimCheck, ClaimRules, check_claim, snapshot_of
 from claims.lifecycle import amend_claim, create_claim, get_claim, publish_claim, tags_of
 from claims.models import Claim, RuleRun
-from claims.outcome_space import VALUE
+from claims.outcome_space import VALUE, Space, check_space, space_of
 from claims.states import ClaimKind, ClaimState
 from claims.text import LongText
 from forecasts.accounts.service import set_role
@@ -36,9 +36,11 @@ from web.pages.claim_form import (
     empty_form,
     form_from_post,
     form_of_claim,
+    kind_body,
     rules_to_check,
 )
 from web.pages.kind_view import quantity_of
+from web.pages.quantities import Quantity
 from web.pages.rendering import render
 from web.pages.routing import error_text, page_router, plain_problem, see_other
 from web.pages.session import AdminMe, EditorMe, Form, flash
@@ -76,24 +78,53 @@ def desk(request: Request, me: EditorMe, session: ReadSession, ctx: Ctx) -> Resp
     return render(request, "desk/queue.html", context)
 
 
-def _check(ctx: AppContext, form: ClaimForm) -> tuple[ClaimCheck | None, list[Any]]:
-    """Dry-run the form's rules now (issue 5's check): fetch, judge, store nothing."""
+def _check(
+    ctx: AppContext, form: ClaimForm, claim: Claim | None = None
+) -> tuple[ClaimCheck | None, list[Any], list[str | None]]:
+    """Dry-run the form's rules now (issue 5's check): fetch, judge, store nothing. Rules of
+    a claim of another kind judge against its kind's fields (the claim's, or the form's)."""
     rules = rules_to_check(form)
+    kind, space = _space(form, claim)
     if form.errors or not rules:
         if not rules and not form.errors:
             form.errors.append("rules: there are no rules to test")
-        return None, []
+        return None, [], []
     resolves = form.values["resolves_at"] or form.values["closes_at"]
     try:
         resolves_at = _parse(resolves, "resolves at") if resolves else ctx.clock()
     except ValueError:
         resolves_at = ctx.clock()
-    item = ClaimRules(0, rules, resolves_at)
+    item = ClaimRules(0, rules, resolves_at, kind=kind, space=space)
     policy = resolution_policy(ctx.settings)
     check = asyncio.run(
         check_claim(item, policy.fetch, clock=ctx.clock, deadline=policy.rule_deadline)
     )
-    return check, [snapshot_of(0, result, detailed=True) for result in check.results]
+    snapshots = [snapshot_of(0, result, detailed=True) for result in check.results]
+    return check, snapshots, extracted(check, quantity_of(space, kind))
+
+
+def _space(form: ClaimForm, claim: Claim | None) -> tuple[str, Space]:
+    if claim is not None:
+        return claim.kind, space_of(claim)
+    kind = form.values["kind"]
+    try:
+        return kind, check_space(kind, kind_body(form, kind))
+    except DomainError as error:
+        form.errors.append(error_text(error))
+        return kind, Space()
+
+
+def extracted(check: ClaimCheck, quantity: Quantity | None) -> list[str | None]:
+    """What each rule's value proposes, in words (a label, a number, a date); None: binary."""
+    said: list[str | None] = []
+    for result in check.results:
+        if result.proposed is None:
+            said.append(None)
+            continue
+        token, value = result.proposed
+        shown = quantity.text(value) if quantity is not None and value is not None else token
+        said.append(shown)
+    return said
 
 
 def _parse(text: str, field: str) -> datetime:
@@ -112,6 +143,7 @@ def _form_page(
     session: Session | None = None,
     check: ClaimCheck | None = None,
     snapshots: list[Any] | None = None,
+    said: list[str | None] | None = None,
     status_code: int = 200,
 ) -> Response:
     context: dict[str, Any] = {
@@ -121,6 +153,7 @@ def _form_page(
         "snapshots": snapshots or [],
         "outcomes": OUTCOMES if claim is None else _outcome_choices(claim),
         "quantity": None if claim is None else quantity_of(claim),
+        "extracted": said or [],
         "kinds": KIND_LABELS,
         "run": None,
         "proposal": None,
@@ -142,8 +175,8 @@ def new_claim(
 ) -> Response:
     form = form_from_post(posted)
     if posted.get("action") == "check":
-        check, snapshots = _check(ctx, form)
-        return _form_page(request, form, claim=None, check=check, snapshots=snapshots)
+        check, snapshots, said = _check(ctx, form)
+        return _form_page(request, form, claim=None, check=check, snapshots=snapshots, said=said)
     data = claim_create(form)
     if data is None:
         return _form_page(request, form, claim=None, status_code=422)
@@ -173,9 +206,15 @@ def edit_claim(
     form = form_from_post(posted | {"slug": claim.slug, "kind": claim.kind})
     action = posted.get("action")
     if action == "check":
-        check, snapshots = _check(ctx, form)
+        check, snapshots, said = _check(ctx, form, claim)
         return _form_page(
-            request, form, claim=claim, session=session, check=check, snapshots=snapshots
+            request,
+            form,
+            claim=claim,
+            session=session,
+            check=check,
+            snapshots=snapshots,
+            said=said,
         )
     if action == "publish":
         publish_claim(session, slug, now=ctx.clock(), record=record)

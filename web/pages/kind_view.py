@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from claims.models import Claim
+from claims.outcome_space import Space
 from claims.states import ClaimKind
 from forecasts.ledger.packing import unpack
 from forecasts.score_math.distributions import Scale
@@ -33,9 +34,11 @@ from web.pages.quantities import Quantity, parse_date
 FORM_LEVELS = ("10", "25", "50", "75", "90")
 
 
-def quantity_of(claim: Claim) -> Quantity | None:
-    """A numeric or date claim's scale and unit; None for other kinds."""
-    if claim.kind not in (ClaimKind.NUMERIC, ClaimKind.DATE):
+def quantity_of(claim: Claim | Space, kind: str | None = None) -> Quantity | None:
+    """A numeric or date claim's scale and unit (a claim, or a kind and its fields); None
+    for other kinds."""
+    kind = kind or getattr(claim, "kind", None)
+    if kind not in (ClaimKind.NUMERIC, ClaimKind.DATE):
         return None
     assert claim.range_min is not None and claim.range_max is not None
     scale = Scale(
@@ -45,7 +48,7 @@ def quantity_of(claim: Claim) -> Quantity | None:
         claim.open_lower_bound,
         claim.open_upper_bound,
     )
-    return Quantity(scale, is_date=claim.kind == ClaimKind.DATE, unit=claim.unit)
+    return Quantity(scale, is_date=kind == ClaimKind.DATE, unit=claim.unit)
 
 
 @dataclass

@@ -1,10 +1,19 @@
 """The desk for claims that are numbers, dates or choices: create, edit, errors naming the field."""
 
+import json
+import re
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from fastapi.testclient import TestClient
 
-from tests.web.pages.conftest import claim_form_data, csrf_of, post_form, sign_in
+from tests.claims.evidence_server import EvidenceServer
+from tests.factories import FakeClock
+from tests.web.pages.conftest import claim_form_data, csrf_of, post_form, seed, sign_in
+from web.app import create_app
+from web.db import Database
+from web.settings import Settings
 
 CLOSES = datetime.now(UTC) + timedelta(days=30)
 
@@ -89,3 +98,47 @@ def test_options_change_until_the_first_forecast(site: TestClient) -> None:
     assert site.get("/api/v1/claims/desk-pick").json()["options"] == ["A", "B", "Something else"]
     html = post_form(site, "/desk/claims/desk-pick", "/desk/claims/desk-pick", more)
     assert "changed: nothing" in html
+
+
+@pytest.fixture
+def fetching_site(database_url: str, db: Database, demo_clock: FakeClock) -> Iterator[TestClient]:
+    """The demo site with rules allowed to fetch from 127.0.0.1 (the evidence server)."""
+    seed(db, demo_clock.now)
+    settings = Settings(
+        database_url=database_url, rate_limit=0, secret_key="k", fetch_allow="127.0.0.1/32"
+    )
+    with TestClient(create_app(settings, clock=demo_clock, migrate=False)) as client:
+        yield client
+
+
+def _tested(site: TestClient, action: str, data: dict[str, str]) -> str:
+    token = csrf_of(site.get(action).text)
+    response = site.post(action, data={**data, "csrf_token": token, "action": "check"})
+    assert response.status_code == 200, response.text[:600]
+    return response.text
+
+
+def test_the_rule_tester_shows_the_value_each_rule_extracted(
+    fetching_site: TestClient, server: EvidenceServer
+) -> None:
+    site = fetching_site
+    sign_in(site, "maria")
+    count = {"url": server.url("/appstore/v2.json"), "format": "json"}
+    rules = json.dumps([{**count, "expression": "length(feed.results)"}])
+    data = claim_form_data(
+        CLOSES, kind="numeric", range_min="1", range_max="100", unit="apps", rules=rules
+    )
+    html = _tested(site, "/desk/claims/new", data)
+    assert re.search(r'<td class="says">6 apps</td>', html)  # the chart lists six apps
+    assert "Rules tested at" in html and "Nothing was stored." in html
+    top = {**count, "expression": "feed.results[0].name"}
+    choice = claim_form_data(
+        CLOSES,
+        slug="desk-top-app",
+        kind="multiple_choice",
+        options="ChatGPT\nGoogle Gemini\nAnother app",
+        rules=json.dumps([top]),
+    )
+    post_form(site, "/desk/claims/new", "/desk/claims/new", choice)
+    html = _tested(site, "/desk/claims/desk-top-app", choice)
+    assert '<td class="says">ChatGPT</td>' in html
