@@ -10,7 +10,6 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-from forecasts.score_math.crowd import recency_weights
 from forecasts.score_math.crowd_batches import crowd_after_each, next_event_of_same_owner
 from forecasts.score_math.distributions import (
     GRID,
@@ -46,20 +45,18 @@ def mc_rules(options: int) -> Rules:
 
 def crps(cdfs: _Floats, u_star: float) -> _Floats:
     """∫₀¹ (F(u) - 1{u >= u*})² du of each row, F linear between the grid points, exactly."""
-    a, b = cdfs[:, :-1], cdfs[:, 1:]
     low, high = GRID[:-1], GRID[1:]
-    below = _H * (a * a + a * b + b * b) / 3  # ∫ F² over a whole segment
-    a1, b1 = a - 1, b - 1
-    above = _H * (a1 * a1 + a1 * b1 + b1 * b1) / 3  # ∫ (F - 1)² over a whole segment
-    whole: _Floats = np.where(high <= u_star, below, np.where(low >= u_star, above, 0.0)).sum(
-        axis=1
-    )
-    split = np.flatnonzero((low < u_star) & (u_star < high))
-    if not split.size:
+    left = int(np.count_nonzero(high <= u_star))  # segments wholly below u*
+    right = int(np.count_nonzero(low < u_star))  # from here on, wholly at or above u*
+    a, b = cdfs[:, :left], cdfs[:, 1 : left + 1]
+    whole: _Floats = (_H / 3) * (a * a + a * b + b * b).sum(axis=1)  # ∫ F²
+    a1, b1 = cdfs[:, right:-1] - 1, cdfs[:, right + 1 :] - 1
+    whole += (_H / 3) * (a1 * a1 + a1 * b1 + b1 * b1).sum(axis=1)  # ∫ (F - 1)²
+    if left == right:  # u* on a grid point: no segment is split
         return whole
-    i = int(split[0])
+    i = left
     left, right = u_star - low[i], high[i] - u_star
-    ai, bi = a[:, i], b[:, i]
+    ai, bi = cdfs[:, i], cdfs[:, i + 1]
     m = ai + (bi - ai) * left / _H  # F(u*)
     m1, bi1 = m - 1, bi - 1
     part: _Floats = left * (ai * ai + ai * m + m * m) / 3
@@ -116,12 +113,10 @@ def numeric_crowd_after_each(owners: _Ints, cdfs: _Floats) -> _Floats:
     ends = next_event_of_same_owner(owners)[forecasts]
     rows = np.arange(count)[:, None]
     standing = (forecasts[None, :] <= rows) & (ends[None, :] > rows)
-    rank = np.cumsum(standing, axis=1)  # 1 = the oldest standing forecast
-    size = rank[:, -1]
-    table = np.zeros((int(size.max()) + 1, int(size.max()) + 1))
-    for n in range(1, len(table)):
-        table[n, 1 : n + 1] = recency_weights(n)
-    weights = np.where(standing, table[size[:, None], rank], 0.0)
+    rank = np.cumsum(standing, axis=1, dtype=np.int32)  # 1 = the oldest standing forecast
+    # w_k = exp(sqrt(k) - sqrt(N)): the factor exp(-sqrt(N)) is the row's and cancels out
+    weights = np.exp(np.sqrt(rank, dtype=np.float64))
+    weights *= standing
     total = weights.sum(axis=1)
     some = total > 0
     crowd[some] = (weights[some] @ cdfs[forecasts]) / total[some, None]

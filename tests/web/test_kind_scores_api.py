@@ -9,20 +9,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
-from claims.clock import stamp
-from claims.kinds import EntryKind
-from claims.models import Claim
-from claims.states import ClaimState
-from forecasts.accounts.service import get_account
-from forecasts.ledger.chain import record
-from forecasts.ledger.models import Forecast, ForecasterTotals, Score
-from forecasts.ledger.packing import pack
+from forecasts.ledger.models import ForecasterTotals, Score
 from forecasts.score_math.scoring import CROWD_HANDLE
-from forecasts.scores.claim_scores import replace_claim_scores
 from forecasts.scores.rescore import rescore_all
 from tests.conftest import Tokens
 from tests.factories import FakeClock, auth, claim_body, make_account
-from tests.oracles.kinds_examples import events_of, load, outcome_of, parse_time
+from tests.oracles.kinds_examples import events_of, load, parse_time
 from tests.oracles.scoring import assert_example_rows
 from web.db import Database
 
@@ -31,9 +23,8 @@ _SPACE = ("range_min", "range_max", "open_lower_bound", "open_upper_bound", "log
 
 
 def _create(client: TestClient, clock: FakeClock, editor: str, example: dict[str, Any]) -> str:
-    """The example's claim, created after its close (so it starts closed)."""
-    closes_at = parse_time(example["closes_at"])
-    clock.set(closes_at + timedelta(days=1))
+    """The example's claim, published before it opens."""
+    clock.set(parse_time(example["opens_at"]) - timedelta(hours=1))
     slug = str(example["name"])
     space = {name: example[name] for name in _SPACE if name in example}
     if example["kind"] == "multiple_choice":
@@ -41,7 +32,7 @@ def _create(client: TestClient, clock: FakeClock, editor: str, example: dict[str
     body = claim_body(
         slug=slug,
         opens_at=parse_time(example["opens_at"]),
-        closes_at=closes_at,
+        closes_at=parse_time(example["closes_at"]),
         kind=example["kind"],
         **space,
     )
@@ -50,42 +41,49 @@ def _create(client: TestClient, clock: FakeClock, editor: str, example: dict[str
     return slug
 
 
-def _record_and_resolve(db: Database, clock: FakeClock, slug: str, example: dict[str, Any]) -> None:
-    """Each event as an imported forecast with its stored distribution, then the resolution
-    (state, outcome and scores in one transaction, as settlement writes them)."""
-    with db.writing() as session:
-        claim = session.exec(select(Claim).where(Claim.slug == slug)).one()
-        assert claim.id is not None
-        for event in events_of(example):
-            account_id = get_account(session, event.handle).id
-            assert account_id is not None
-            payload = {"claim": slug, "handle": event.handle, "created_at": stamp(event.at)}
-            seq = record(session, EntryKind.FORECAST_IMPORTED, event.at, payload, claim.id)
-            packed = None if event.distribution is None else pack(event.distribution)
-            session.add(
-                Forecast(
-                    claim_id=claim.id,
-                    account_id=account_id,
-                    distribution=packed,
-                    created_at=event.at,
-                    ledger_seq=seq,
-                    imported=True,
-                )
-            )
-        session.flush()
-        closed_at = parse_time(example["closed_at"])
-        if closed_at < claim.closes_at:
-            claim.closed_early_at = closed_at
-        claim.state = ClaimState.RESOLVED
-        outcome = outcome_of(example)
-        if isinstance(outcome, str):
-            claim.outcome = outcome
+def _body(example: dict[str, Any], raw: dict[str, Any], stored: list[float]) -> dict[str, Any]:
+    """The forecast as a client sends it: probabilities, quantiles, or the CDF itself."""
+    if example["kind"] == "multiple_choice":
+        return {"probabilities": raw["probabilities"]}
+    if "quantiles" in raw:
+        return {"quantiles": raw["quantiles"]}
+    return {"cdf": stored}
+
+
+def _submit_and_resolve(
+    client: TestClient,
+    clock: FakeClock,
+    tokens: dict[str, str],
+    editor: str,
+    example: dict[str, Any],
+) -> str:
+    """The example's claim and forecasts through the API at the examples' times, then its
+    resolution (with the editor's closed_at for an early close)."""
+    slug = _create(client, clock, editor, example)
+    for event, raw in zip(events_of(example), example["events"], strict=True):
+        clock.set(event.at)
+        headers = auth(tokens[event.handle])
+        if event.distribution is None:
+            response = client.post(f"/api/v1/claims/{slug}/withdraw", headers=headers)
         else:
-            claim.outcome_value = outcome
-        session.add(claim)
-        session.flush()
-        replace_claim_scores(session, claim, now=clock())
-        session.commit()
+            body = _body(example, raw, event.distribution)
+            response = client.post(f"/api/v1/claims/{slug}/forecasts", json=body, headers=headers)
+        assert response.status_code == 201, response.text
+    clock.set(parse_time(example["closes_at"]) + timedelta(hours=1))
+    resolution: dict[str, Any] = {"outcome": example["outcome"]}
+    if example["closed_at"] != example["closes_at"]:
+        resolution["closed_at"] = example["closed_at"]
+    response = client.post(
+        f"/api/v1/claims/{slug}/resolution", json=resolution, headers=auth(editor)
+    )
+    assert response.status_code == 200, response.text
+    return slug
+
+
+def _accounts(db: Database, tokens: Tokens, examples: list[dict[str, Any]]) -> dict[str, str]:
+    handles = {event["handle"] for example in examples for event in example["events"]}
+    known = {"alice": tokens.alice, "bob": tokens.bob}
+    return known | {h: make_account(db, handle=h) for h in sorted(handles - set(known))}
 
 
 def _api_rows(client: TestClient, slug: str) -> list[Any]:
@@ -100,13 +98,12 @@ def _api_rows(client: TestClient, slug: str) -> list[Any]:
 
 
 @pytest.mark.parametrize("example", EXAMPLES)
-def test_every_figure_through_resolution_rescore_and_the_api(
+def test_every_figure_through_submission_resolution_rescore_and_the_api(
     example: dict[str, Any], client: TestClient, clock: FakeClock, db: Database, tokens: Tokens
 ) -> None:
-    for handle in {event["handle"] for event in example["events"]} - {"alice", "bob"}:
-        make_account(db, handle=handle)
-    slug = _create(client, clock, tokens.editor, example)
-    _record_and_resolve(db, clock, slug, example)
+    clock.step = timedelta(0)  # stamps at the examples' very times
+    accounts = _accounts(db, tokens, [example])
+    slug = _submit_and_resolve(client, clock, accounts, tokens.editor, example)
     assert_example_rows(example["name"], _api_rows(client, slug), example["scores"])
     with db.reading() as session:
         stored = {row.handle: row for row in session.exec(select(Score))}
@@ -134,11 +131,11 @@ def test_totals_leaderboard_and_profiles_over_every_kind(
     client: TestClient, clock: FakeClock, db: Database, tokens: Tokens
 ) -> None:
     examples = load()
-    handles = {event["handle"] for example in examples for event in example["events"]}
-    for handle in handles - {"alice", "bob"}:
-        make_account(db, handle=handle)
+    clock.step = timedelta(0)
+    accounts = _accounts(db, tokens, examples)
+    handles = set(accounts)
     for example in examples:
-        _record_and_resolve(db, clock, _create(client, clock, tokens.editor, example), example)
+        _submit_and_resolve(client, clock, accounts, tokens.editor, example)
     clock.set(datetime(2027, 1, 1, tzinfo=UTC))  # every claim's resolves_at has passed
     incremental = _totals(db)
     with db.writing() as session:
