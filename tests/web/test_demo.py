@@ -147,6 +147,7 @@ def test_demo_claims_of_each_kind_have_forecasts_and_plots(
     assert all(s["crps"] is not None and s["brier"] is None for s in scores)
     page = client.get(f"/claims/{REVENUE_SLUG}").text
     assert "Outcome</dt><dd>2.1M USD" in page and "logarithmic" in page
+    assert "CRPS (0\u20131)" in page and "Brier (0\u20131)" not in page
     assert "All forecasts" in page and "median" in page  # resolved: everyone's are shown
     index = client.get("/").text  # lists show the likeliest option, or the median
     options = "|".join(CHART_OPTIONS)

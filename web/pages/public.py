@@ -216,7 +216,8 @@ def _forecasts(
 
 
 def _scores(session: Session, claim_id: int) -> list[Score]:
-    query = select(Score).where(Score.claim_id == claim_id).order_by(col(Score.brier), Score.handle)
+    order = (col(Score.brier), col(Score.crps), Score.handle)  # crps: numeric and date claims
+    query = select(Score).where(Score.claim_id == claim_id).order_by(*order)
     return list(session.exec(query))
 
 
