@@ -21,6 +21,7 @@ from forecasts.accounts.service import (
 )
 from forecasts.ledger.models import ApiToken, Standing
 from forecasts.resolution.proposals import dispute_proposal
+from forecasts.submit.probabilities import standing_now
 from forecasts.submit.schemas import ForecastIn
 from forecasts.submit.service import Accepted, Replayed, SubmitRequest
 from web.api.claims import visible_claim
@@ -28,7 +29,7 @@ from web.api.paging import MAX_ID
 from web.context import AppContext
 from web.deps import Ctx, ReadSession, WriteSession
 from web.pages.kind_forms import ForecastForm, choice_form, quantile_form
-from web.pages.kind_view import quantity_of
+from web.pages.kind_view import forecast_words, quantity_of
 from web.pages.public import claim_response
 from web.pages.rendering import percent, render
 from web.pages.routing import error_text, page_router, plain_problems, see_other
@@ -51,9 +52,9 @@ def _account(
         select(ApiToken).where(ApiToken.account_id == account_id).order_by(col(ApiToken.id).desc())
     )
     standing = session.exec(
-        select(Claim.slug, Claim.title, Standing.probability, Standing.at)
+        select(Claim, Standing.probability, Standing.distribution, Standing.at)
         .join(Claim, col(Claim.id) == Standing.claim_id)
-        .where(Standing.account_id == account_id, col(Standing.probability).is_not(None))
+        .where(Standing.account_id == account_id, standing_now())
         .order_by(col(Standing.at).desc())
         .limit(200)
     )
@@ -61,8 +62,14 @@ def _account(
         "tokens": list(tokens),
         "new_token": new_token,
         "standing": [
-            {"slug": slug, "title": title, "probability": probability, "at": at}
-            for slug, title, probability, at in standing
+            {
+                "slug": claim.slug,
+                "title": claim.title,
+                "probability": probability,
+                "said": forecast_words(claim, distribution),
+                "at": at,
+            }
+            for claim, probability, distribution, at in standing
         ],
     }
     return render(request, "account.html", context)

@@ -70,6 +70,7 @@ def test_a_percentage_per_option_and_a_bar_per_option(site: TestClient) -> None:
     assert status == 200 and "Your forecast is recorded in the ledger." in html
     assert _rects(html, "crowd") == [100.0, 60.0, 40.0]  # of 200: the crowd is the one forecast
     assert _rects(html, "mine") == [100.0, 60.0, 40.0]
+    assert "Sora 50.0%, Veo 30.0%, Other 20.0%" in site.get("/account").text
     lines = re.findall(r'<polyline class="option (option-\d)"', html)
     assert lines == ["option-0", "option-1", "option-2"]  # a line per option over time
     assert 'You stand at <strong class="mine">Sora 50.0%, Veo 30.0%, Other 20.0%' in html
