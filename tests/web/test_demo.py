@@ -1,5 +1,6 @@
 """The demo seeds a living ledger once, with claims already scored, and it verifies."""
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -9,9 +10,18 @@ from forecasts.archive.verify import verify_database
 from tests.factories import FakeClock
 from web.db import Database
 from web.demo import DEMO_CLAIMS, FORECASTERS, SETTLED_CLAIMS, seed_demo
+from web.demo.kind_claims import (
+    CHART_OPTIONS,
+    CHART_SLUG,
+    LIVE_KIND_CLAIMS,
+    REVENUE_OUTCOME,
+    REVENUE_SLUG,
+    VIDEO_SLUG,
+)
 
 NOW = datetime(2026, 11, 24, 12, tzinfo=UTC)
 SETTLED_SLUGS = [item.spec["slug"] for item in SETTLED_CLAIMS]
+KIND_SLUGS = [spec["slug"] for spec in LIVE_KIND_CLAIMS] + [REVENUE_SLUG]
 
 
 def _seeded(db: Database, clock: FakeClock) -> None:
@@ -38,9 +48,8 @@ def test_demo_seeds_once_and_verifies(db: Database, client: TestClient, clock: F
         report = verify_database(session)
     assert report.problems == [] and report.commitments > 10
     claims = client.get("/api/v1/claims?limit=50").json()["items"]
-    assert {c["slug"] for c in claims} == {spec["slug"] for spec in DEMO_CLAIMS} | set(
-        SETTLED_SLUGS
-    )
+    made = {spec["slug"] for spec in DEMO_CLAIMS}
+    assert {c["slug"] for c in claims} == made | set(SETTLED_SLUGS) | set(KIND_SLUGS)
     assert all(c["source"]["claimant"].startswith("Seed essay") for c in claims)
     with_rules = [c for c in claims if c["rules"]]
     assert len(with_rules) >= 4
@@ -113,3 +122,36 @@ def test_an_earlier_demo_gains_the_settled_claims(
         assert client.get(f"/api/v1/claims/{slug}").json()["status"] == "resolved"
     with db.reading() as session:
         assert verify_database(session).problems == []
+
+
+def test_demo_claims_of_each_kind_have_forecasts_and_plots(
+    db: Database, client: TestClient, clock: FakeClock
+) -> None:
+    _seeded(db, clock)
+    chart = client.get(f"/api/v1/claims/{CHART_SLUG}").json()
+    assert chart["kind"] == "multiple_choice" and chart["options"] == CHART_OPTIONS
+    assert chart["forecasters"] == len(FORECASTERS)
+    assert abs(sum(chart["crowd"].values()) - 1) < 1e-9
+    video = client.get(f"/api/v1/claims/{VIDEO_SLUG}").json()
+    assert video["kind"] == "date" and video["forecasters"] == len(FORECASTERS)
+    assert video["crowd"]["quantiles"]["0.5"].startswith("2027-")
+    page = client.get(f"/claims/{CHART_SLUG}").text
+    assert page.count('<rect class="crowd"') == len(CHART_OPTIONS)
+    page = client.get(f"/claims/{VIDEO_SLUG}").text
+    assert '<polygon class="crowd"' in page and "Crowd median" in page
+    assert "ana" not in page  # open: nobody's forecast is named
+    revenue = client.get(f"/api/v1/claims/{REVENUE_SLUG}").json()
+    assert (revenue["status"], revenue["outcome"]) == ("resolved", REVENUE_OUTCOME)
+    scores = client.get(f"/api/v1/claims/{REVENUE_SLUG}/scores").json()["items"]
+    assert {s["handle"] for s in scores} == {*FORECASTERS, "@crowd"}
+    assert all(s["crps"] is not None and s["brier"] is None for s in scores)
+    page = client.get(f"/claims/{REVENUE_SLUG}").text
+    assert "Outcome</dt><dd>2.1M USD" in page and "logarithmic" in page
+    assert "CRPS (0\u20131)" in page and "Brier (0\u20131)" not in page
+    assert "All forecasts" in page and "median" in page  # resolved: everyone's are shown
+    index = client.get("/").text  # lists show the likeliest option, or the median
+    options = "|".join(CHART_OPTIONS)
+    assert re.search(rf'kind-crowd"><span class="value">({options}) \d+%', index)
+    assert re.search(r'kind-crowd"><span class="value">median \d+ \w+ 20\d\d', index)
+    assert seed_demo(db, now=NOW) is False  # all there: nothing is added twice
+    assert client.get(f"/api/v1/claims/{CHART_SLUG}").json()["forecasters"] == len(FORECASTERS)

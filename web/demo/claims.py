@@ -1,9 +1,12 @@
 """The demo's claims: the seed essay's live claims, with rules pointing at their real sources,
 and claims whose outcome the essay already reports, settled with imported histories."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
+
+from forecasts.archive.importing import ImportedForecast
 
 ESSAY = {
     "url": "https://example.org/essays/video-is-a-feature",
@@ -125,10 +128,12 @@ class SettledClaim:
     """A demo claim the essay has already decided: its spec, outcome and where forecasters began."""
 
     spec: dict[str, Any]
-    outcome: Literal["yes", "no"]
+    outcome: Literal["yes", "no"] | float  # a number for a numeric claim
     note: str
     prior: float  # where the forecasters' first forecasts gather, before they learn more
     closed_at: datetime | None = None  # settled before its scheduled close
+    # the forecasts of a claim of another kind, over [start, end); binary ones drift from prior
+    history: Callable[[datetime, datetime], list[ImportedForecast]] | None = None
 
 
 _SORA_WINDOW = {"opens_at": "2026-01-05T00:00:00Z", "resolves_at": "2026-06-01T00:00:00Z"}

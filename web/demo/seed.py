@@ -4,6 +4,7 @@ the settle path, so their scores, leaderboard and calibration come from producti
 
 import random
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlmodel import Session, select
 
@@ -17,11 +18,19 @@ from forecasts.archive.importing import import_forecasts
 from forecasts.ledger.chain import record
 from forecasts.ledger.models import Account, Forecast
 from forecasts.resolution.settle import settle_claim
+from forecasts.submit.schemas import ForecastIn
 from forecasts.submit.service import SubmitRequest, append_batch
 from web.api.views import forecast_answer
 from web.db import Database
 from web.demo.claims import DEMO_CLAIMS, ESSAY, SETTLED_CLAIMS, SettledClaim
-from web.demo.histories import FORECASTERS, settled_history, undecided_history
+from web.demo.histories import FORECASTERS, PERSONAS, Persona, settled_history, undecided_history
+from web.demo.kind_claims import (
+    CHART_SLUG,
+    LIVE_KIND_CLAIMS,
+    SETTLED_KIND_CLAIMS,
+    chart_probabilities,
+    video_quantiles,
+)
 
 EDITOR = "desk"
 UNDECIDED_SLUG = "gemini-omni-announced-at-io-2026"
@@ -40,10 +49,18 @@ def seed_demo(db: Database, *, now: datetime) -> bool:
                 import_forecasts(
                     session, undecided_history(UNDECIDED_SLUG, handles=FORECASTERS), now=now
                 )
-        settled = [_seed_settled(session, item, editor, now) for item in SETTLED_CLAIMS]
+        decided = SETTLED_CLAIMS + SETTLED_KIND_CLAIMS
+        settled = [_seed_settled(session, item, editor, now) for item in decided]
+        kinds = [
+            _create(session, ClaimCreate.model_validate({**spec, "source": ESSAY}), editor, now)
+            for spec in LIVE_KIND_CLAIMS
+            if _find(session, spec["slug"]) is None
+        ]
     if live:
         _live_forecasts(db, accounts, now)
-    return live or any(settled)
+    if kinds:
+        _kind_forecasts(db, accounts, [claim.slug for claim in kinds], now)
+    return live or any(settled) or bool(kinds)
 
 
 def _find(session: Session, slug: str) -> Claim | None:
@@ -70,9 +87,14 @@ def _seed_settled(session: Session, item: SettledClaim, editor: Account, now: da
         return False
     claim = claim or _create(session, data, editor, now)  # closes_at is past: it starts closed
     if session.exec(select(Forecast.id).where(Forecast.claim_id == claim.id)).first() is None:
-        outcome = 1.0 if item.outcome == "yes" else 0.0
         start = as_utc(claim.opens_at)  # a claim read back from SQLite may come naive
-        rows = settled_history(data.slug, outcome=outcome, prior=item.prior, start=start, end=end)
+        if item.history is not None:
+            rows = item.history(start, end)
+        else:
+            outcome = 1.0 if item.outcome == "yes" else 0.0
+            rows = settled_history(
+                data.slug, outcome=outcome, prior=item.prior, start=start, end=end
+            )
         import_forecasts(session, rows, now=now)
     settle_claim(
         session, claim, item.outcome, now=now, closed_at=item.closed_at, note=item.note, by=EDITOR
@@ -103,3 +125,29 @@ def _live_forecasts(db: Database, accounts: list[Account], now: datetime) -> Non
     ]
     with db.write_engine.begin() as conn:
         append_batch(conn, requests, lambda: max(now, datetime.now(UTC)), answer=forecast_answer)
+
+
+def _kind_forecasts(db: Database, accounts: list[Account], slugs: list[str], now: datetime) -> None:
+    """Each demo forecaster's forecast on the live claims of other kinds just made."""
+    requests = [
+        SubmitRequest(
+            account_id=int(account.id or 0),
+            handle=account.handle,
+            slug=slug,
+            probability=None,
+            rationale="Demo forecast.",
+            values=_kind_body(slug, persona),
+        )
+        for slug in slugs
+        for account, persona in zip(accounts, PERSONAS, strict=True)
+    ]
+    with db.write_engine.begin() as conn:
+        append_batch(conn, requests, lambda: max(now, datetime.now(UTC)), answer=forecast_answer)
+
+
+def _kind_body(slug: str, persona: Persona) -> tuple[str, Any] | None:
+    """A persona's forecast, read as the API reads a body (dates become times)."""
+    body: dict[str, Any] = {"quantiles": video_quantiles(persona)}
+    if slug == CHART_SLUG:
+        body = {"probabilities": chart_probabilities(persona)}
+    return ForecastIn.model_validate(body).values()

@@ -1,14 +1,16 @@
 """Accounts on the web: the account page and API tokens; forecasting and disputing."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Path, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response
 from pydantic import TypeAdapter, ValidationError
 from sqlmodel import Session, col, select
 
 from claims.errors import Conflict, DomainError
 from claims.models import Claim
+from claims.states import ClaimKind
 from claims.text import LongText, ShortText
 from forecasts.accounts.service import (
     Principal,
@@ -19,15 +21,19 @@ from forecasts.accounts.service import (
 )
 from forecasts.ledger.models import ApiToken, Standing
 from forecasts.resolution.proposals import dispute_proposal
+from forecasts.submit.probabilities import standing_now
 from forecasts.submit.schemas import ForecastIn
 from forecasts.submit.service import Accepted, Replayed, SubmitRequest
 from web.api.claims import visible_claim
 from web.api.paging import MAX_ID
 from web.context import AppContext
 from web.deps import Ctx, ReadSession, WriteSession
+from web.pages.kind_forms import ForecastForm, choice_form, quantile_form
+from web.pages.kind_view import forecast_words, quantity_of
+from web.pages.public import claim_response
 from web.pages.rendering import percent, render
 from web.pages.routing import error_text, page_router, plain_problems, see_other
-from web.pages.session import Form, Me, flash
+from web.pages.session import Form, Me, Page, PageState, flash
 
 router = page_router()
 _short = TypeAdapter(ShortText)
@@ -46,9 +52,9 @@ def _account(
         select(ApiToken).where(ApiToken.account_id == account_id).order_by(col(ApiToken.id).desc())
     )
     standing = session.exec(
-        select(Claim.slug, Claim.title, Standing.probability, Standing.at)
+        select(Claim, Standing.probability, Standing.distribution, Standing.at)
         .join(Claim, col(Claim.id) == Standing.claim_id)
-        .where(Standing.account_id == account_id, col(Standing.probability).is_not(None))
+        .where(Standing.account_id == account_id, standing_now())
         .order_by(col(Standing.at).desc())
         .limit(200)
     )
@@ -56,8 +62,14 @@ def _account(
         "tokens": list(tokens),
         "new_token": new_token,
         "standing": [
-            {"slug": slug, "title": title, "probability": probability, "at": at}
-            for slug, title, probability, at in standing
+            {
+                "slug": claim.slug,
+                "title": claim.title,
+                "probability": probability,
+                "said": forecast_words(claim, distribution),
+                "at": at,
+            }
+            for claim, probability, distribution, at in standing
         ],
     }
     return render(request, "account.html", context)
@@ -96,11 +108,18 @@ def revoke(
     return see_other("/account")
 
 
-async def _append(
-    ctx: AppContext, me: Principal, slug: str, probability: float | None, rationale: str | None
-) -> str:
-    """Submit or withdraw through the group committer, like the API; returns a notice."""
-    if probability is not None and ctx.rate.retry_after(str(me.account_id)) is not None:
+async def _submit(
+    ctx: AppContext,
+    me: Principal,
+    slug: str,
+    probability: float | None,
+    rationale: str | None,
+    values: tuple[str, Any] | None = None,
+) -> str | None:
+    """Submit or withdraw through the group committer, like the API; None once recorded,
+    else why not."""
+    withdrawal = probability is None and values is None
+    if not withdrawal and ctx.rate.retry_after(str(me.account_id)) is not None:
         return "Too many forecasts in a minute: wait a little and try again."
     assert ctx.committer is not None
     request = SubmitRequest(
@@ -110,11 +129,22 @@ async def _append(
         probability=probability,
         rationale=rationale,
         sees_drafts=sees_drafts(me),
+        values=values,
     )
     outcome = await ctx.committer.outcome(request)
     if isinstance(outcome, DomainError):
         return f"Not recorded: {error_text(outcome)}"
     assert isinstance(outcome, Accepted | Replayed)
+    return None
+
+
+async def _append(
+    ctx: AppContext, me: Principal, slug: str, probability: float | None, rationale: str | None
+) -> str:
+    """Submit or withdraw a binary forecast; returns a notice."""
+    refused = await _submit(ctx, me, slug, probability, rationale)
+    if refused is not None:
+        return refused
     if probability is None:
         return "Your forecast is withdrawn."
     return f"Your forecast of {percent(probability)} is recorded in the ledger."
@@ -132,8 +162,44 @@ def _forecast_in(text: str, rationale: str | None) -> ForecastIn:
     return ForecastIn.model_validate({"probability": share, "rationale": rationale})
 
 
+def _kind_form(
+    ctx: AppContext, slug: str, me: Principal, form: dict[str, str]
+) -> ForecastForm | None:
+    """The form of a claim of another kind read into a body; None for a binary claim."""
+    rationale = form.get("rationale", "").strip() or None
+    with ctx.db.reading() as session:
+        claim = visible_claim(session, slug, me)
+        if claim.kind == ClaimKind.MULTIPLE_CHOICE:
+            typed = choice_form(claim.options or [], form, rationale)
+        elif (quantity := quantity_of(claim)) is not None:
+            typed = quantile_form(quantity, form, rationale)
+        else:
+            return None
+    typed.values["rationale"] = form.get("rationale", "")
+    return typed
+
+
+def _form_again(
+    request: Request, ctx: AppContext, page: PageState, slug: str, typed: ForecastForm
+) -> Response:
+    with ctx.db.reading() as session:
+        return claim_response(request, session, ctx, page, slug, typed=typed)
+
+
 @router.post("/claims/{slug}/forecast")
-async def post_forecast(request: Request, slug: str, ctx: Ctx, me: Me, form: Form) -> Response:
+async def post_forecast(
+    request: Request, slug: str, ctx: Ctx, me: Me, page: Page, form: Form
+) -> Response:
+    typed = await run_in_threadpool(_kind_form, ctx, slug, me, form)
+    if typed is not None:
+        if typed.body is not None:
+            values = typed.body.values()
+            refused = await _submit(ctx, me, slug, None, typed.body.rationale, values)
+            if refused is None:
+                flash(request, "Your forecast is recorded in the ledger.")
+                return see_other(f"/claims/{slug}#forecast")
+            typed.errors.append(refused)
+        return await run_in_threadpool(_form_again, request, ctx, page, slug, typed)
     text = form.get("percent", "").strip()[:40]
     rationale = form.get("rationale", "").strip() or None
     try:

@@ -15,9 +15,14 @@ from claims.clock import as_utc
 from claims.models import Claim
 from claims.rules import RuleSpec
 from claims.schemas import ClaimCreate, ClaimPatch
+from claims.states import RANGE_KINDS, ClaimKind
+from web.pages.quantities import date_field, exact, parse_date, parse_number
 from web.pages.routing import plain_problem
 
 TEXT_FIELDS = ("title", "description", "resolution_criteria", "fine_print")
+# the kind's fields (SPEC §7) as form fields; a checkbox sends nothing when it is unticked
+KIND_FIELDS = ("kind", "options", "range_min", "range_max", "unit")
+CHECKBOXES = ("open_lower_bound", "open_upper_bound", "log_scale")
 TIME_FIELDS = ("opens_at", "closes_at", "resolves_at")
 SOURCE_FIELDS = ("url", "claimant", "quote", "published_at")
 
@@ -44,21 +49,86 @@ def form_of_claim(claim: Claim, tags: list[str]) -> ClaimForm:
         "rules": json.dumps(claim.rules, indent=2) if claim.rules else "",
         **{f"source_{name}": str(source.get(name) or "") for name in SOURCE_FIELDS},
         "draft": "",
+        **_kind_values(claim),
     }
     if values["source_published_at"]:
         values["source_published_at"] = values["source_published_at"][:19].replace("Z", "")
     return ClaimForm(values)
 
 
+def _kind_values(claim: Claim) -> dict[str, str]:
+    is_date = claim.kind == ClaimKind.DATE
+
+    def end(value: float | None) -> str:
+        if value is None:
+            return ""
+        return date_field(value) if is_date else exact(value)
+
+    return {
+        "kind": claim.kind,
+        "options": "\n".join(claim.options or []),
+        "range_min": end(claim.range_min),
+        "range_max": end(claim.range_max),
+        "unit": claim.unit,
+        **{name: "1" if getattr(claim, name) else "" for name in CHECKBOXES},
+    }
+
+
 def empty_form() -> ClaimForm:
-    names = ("slug", *TEXT_FIELDS, "tags", *TIME_FIELDS, "rules", "draft")
-    return ClaimForm({name: "" for name in names} | {f"source_{n}": "" for n in SOURCE_FIELDS})
+    names = ("slug", *TEXT_FIELDS, "tags", *TIME_FIELDS, "rules", "draft", *KIND_FIELDS)
+    values = {name: "" for name in names} | {f"source_{n}": "" for n in SOURCE_FIELDS}
+    # a new range claim's bounds are open unless the editor closes them (SPEC §7's default)
+    return ClaimForm(
+        values
+        | {
+            "kind": ClaimKind.BINARY,
+            "open_lower_bound": "1",
+            "open_upper_bound": "1",
+            "log_scale": "",
+        }
+    )
 
 
 def form_from_post(posted: dict[str, str]) -> ClaimForm:
     blank = empty_form().values
     # browsers send textarea lines ending in CRLF; the record keeps LF
-    return ClaimForm({name: posted.get(name, "").replace("\r\n", "\n") for name in blank})
+    values = {name: posted.get(name, "").replace("\r\n", "\n") for name in blank}
+    return ClaimForm(values | {"kind": posted.get("kind") or ClaimKind.BINARY})
+
+
+def _range_end(form: ClaimForm, kind: str, name: str) -> Any:
+    """A range end as the API takes it: a number, or for a date claim an ISO time."""
+    text = form.values[name].strip()
+    if not text:
+        return None
+    try:
+        if kind == ClaimKind.DATE:
+            return datetime.fromtimestamp(parse_date(text), UTC).isoformat()
+        return parse_number(text)
+    except ValueError:
+        what = "a date like 2027-06-30" if kind == ClaimKind.DATE else "a number like 2100000"
+        form.errors.append(f"{name.replace('_', ' ').capitalize()}: give {what}.")
+        return None
+
+
+def kind_body(form: ClaimForm, kind: str) -> dict[str, Any]:
+    """The fields of the form's kind; another kind's are left out (the API refuses them)."""
+    v = form.values
+    if kind == ClaimKind.MULTIPLE_CHOICE:
+        return {"options": [line.strip() for line in v["options"].split("\n") if line.strip()]}
+    if kind not in RANGE_KINDS:
+        return {}
+    body: dict[str, Any] = {
+        name: _range_end(form, kind, name) for name in ("range_min", "range_max")
+    }
+    body |= {
+        "open_lower_bound": bool(v["open_lower_bound"]),
+        "open_upper_bound": bool(v["open_upper_bound"]),
+    }
+    body["unit"] = v["unit"].strip()
+    if kind == ClaimKind.NUMERIC:
+        body["log_scale"] = bool(v["log_scale"])
+    return body
 
 
 def _utc(text: str) -> str | None:
@@ -121,6 +191,8 @@ def _validated(model: type[BaseModel], body: dict[str, Any], form: ClaimForm) ->
 
 def claim_create(form: ClaimForm) -> ClaimCreate | None:
     body = _body(form)
+    kind = form.values["kind"]
+    body |= {"kind": kind, **kind_body(form, kind)}
     body["slug"] = form.values["slug"].strip()
     body["status"] = "draft" if form.values["draft"] else "published"
     result: ClaimCreate | None = _validated(ClaimCreate, body, form)
@@ -129,7 +201,7 @@ def claim_create(form: ClaimForm) -> ClaimCreate | None:
 
 def claim_patch(form: ClaimForm, claim: Claim, tags: list[str]) -> ClaimPatch | None:
     """Only the fields that differ from the claim: an unchanged field is not a change."""
-    body = _body(form)
+    body = _body(form) | kind_body(form, claim.kind)
     full: ClaimPatch | None = _validated(ClaimPatch, body, form)
     if full is None:
         return None
@@ -151,9 +223,30 @@ def claim_patch(form: ClaimForm, claim: Claim, tags: list[str]) -> ClaimPatch | 
     source = full.source.model_dump(mode="json", exclude_none=True) if full.source else None
     if (source or None) != (claim.source or None):
         changes["source"] = full.source
+    changes |= _kind_changes(full, claim)
     return ClaimPatch.model_validate(
         {k: v.model_dump() if isinstance(v, BaseModel) else v for k, v in changes.items()}
     )
+
+
+def _kind_changes(full: ClaimPatch, claim: Claim) -> dict[str, Any]:
+    """The kind fields the form changed (the domain refuses a change once forecasts are in)."""
+    changes: dict[str, Any] = {}
+    for name in full.model_fields_set & {
+        "options",
+        "open_lower_bound",
+        "open_upper_bound",
+        "log_scale",
+        "unit",
+    }:
+        if getattr(full, name) != getattr(claim, name):
+            changes[name] = getattr(full, name)
+    for name in ("range_min", "range_max"):
+        given = getattr(full, name)
+        seconds = as_utc(given).timestamp() if isinstance(given, datetime) else given
+        if name in full.model_fields_set and seconds != getattr(claim, name):
+            changes[name] = given.isoformat() if isinstance(given, datetime) else given
+    return changes
 
 
 def rules_to_check(form: ClaimForm) -> list[dict[str, Any]]:

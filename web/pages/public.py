@@ -14,19 +14,24 @@ from claims.kinds import EntryKind
 from claims.lifecycle import effective_close
 from claims.listing import tags_in_use
 from claims.models import Claim, EvidenceSnapshot, Proposal
+from claims.states import ClaimKind
 from forecasts.accounts.service import Principal, sees_drafts
 from forecasts.ledger.chain import head
 from forecasts.ledger.models import Account, Forecast, LedgerEntry, Score
 from forecasts.score_math.scoring import CROWD_HANDLE
 from forecasts.scores.leaderboard import METRICS, leaderboard
 from forecasts.submit.history import probability_histories, probability_history
+from forecasts.submit.kind_history import distribution_history
 from web.api.claims import Status, claims_listing, render_claim, render_claims, visible_claim
 from web.api.paging import Cursor
+from web.context import AppContext
 from web.deps import Ctx, ReadSession
 from web.pages.charts import calibration_plot, history_chart, sparkline
+from web.pages.kind_forms import ForecastForm
+from web.pages.kind_view import crowd_words, forecast_words, kind_view
 from web.pages.rendering import render
 from web.pages.routing import page_router
-from web.pages.session import Page
+from web.pages.session import Page, PageState
 
 router = page_router()
 # the ledger page's instructions without FORECAST_LEDGER_PUBLIC_URL
@@ -75,7 +80,7 @@ def index(
         assert claim.id is not None
         history = histories[claim.id]
         spark = sparkline(history, start=claim.opens_at, end=_chart_end(claim, now))
-        rows.append({"claim": item, "spark": spark})
+        rows.append({"claim": item, "spark": spark, "kind_crowd": crowd_words(claim, item)})
     tags = tags_in_use(session, drafts=sees_drafts(page.me))
     context = dict(
         rows=rows,
@@ -90,18 +95,41 @@ def index(
 
 @router.get("/claims/{slug}", response_class=HTMLResponse)
 def claim_page(request: Request, slug: str, session: ReadSession, ctx: Ctx, page: Page) -> Response:
+    return claim_response(request, session, ctx, page, slug)
+
+
+def claim_response(
+    request: Request,
+    session: Session,
+    ctx: AppContext,
+    page: PageState,
+    slug: str,
+    *,
+    typed: ForecastForm | None = None,
+) -> Response:
+    """The claim page; with `typed`, the forecast form as it was sent, and its problems (422)."""
     claim = visible_claim(session, slug, page.me)
     assert claim.id is not None
     out = render_claim(session, ctx, claim, page.me)
     now = ctx.clock()
-    history = probability_history(session, claim.id, ctx.history_cache)
-    chart = history_chart(history, start=claim.opens_at, end=_chart_end(claim, now))
+    end = _chart_end(claim, now)
+    if claim.kind == ClaimKind.BINARY:
+        history = probability_history(session, claim.id, ctx.history_cache)
+        chart, kinds = history_chart(history, start=claim.opens_at, end=end), None
+    else:
+        chart = None
+        points = distribution_history(session, claim.id, ctx.kind_history_cache)
+        changes = [(point.at, point.crowd) for point in points]
+        kinds = kind_view(claim, out, changes, start=claim.opens_at, end=end)
+        if kinds is not None and typed is not None:
+            kinds.values, kinds.errors = typed.values, typed.errors
     revealed = out.status not in ("draft", "upcoming", "open")
     snapshots = _snapshots(session, claim.id)
     publish = ctx.settings.publish_private_evidence
     context = dict(
         claim=out,
         chart=chart,
+        kinds=kinds,
         timeline=_timeline(session, claim.id),
         snapshots=snapshots,
         withheld={
@@ -110,12 +138,12 @@ def claim_page(request: Request, slug: str, session: ReadSession, ctx: Ctx, page
             if not body_shown(s, editor=page.is_editor, publish_private=publish)
         },
         proposal=_proposal(session, claim.id),
-        forecasts=_forecasts(session, claim.id, revealed=revealed, me=page.me),
+        forecasts=_forecasts(session, claim, revealed=revealed, me=page.me),
         revealed=revealed,
         scores=_scores(session, claim.id),
         is_editor=page.is_editor,
     )
-    return render(request, "claim.html", context)
+    return render(request, "claim.html", context, status_code=422 if typed else 200)
 
 
 def _timeline(session: Session, claim_id: int) -> list[dict[str, Any]]:
@@ -158,7 +186,7 @@ def _proposal(session: Session, claim_id: int) -> Proposal | None:
 
 
 def _forecasts(
-    session: Session, claim_id: int, *, revealed: bool, me: Principal | None
+    session: Session, claim: Claim, *, revealed: bool, me: Principal | None
 ) -> list[dict[str, Any]]:
     """Everyone's forecasts once the claim has closed; before that only the caller's own."""
     if not revealed and me is None:
@@ -166,7 +194,7 @@ def _forecasts(
     query = (
         select(Forecast, Account.handle)
         .join(Account, col(Account.id) == Forecast.account_id)
-        .where(Forecast.claim_id == claim_id)
+        .where(Forecast.claim_id == claim.id)
         .order_by(col(Forecast.ledger_seq).desc())
         .limit(500)
     )
@@ -177,6 +205,7 @@ def _forecasts(
         {
             "handle": handle,
             "probability": forecast.probability,
+            "said": forecast_words(claim, forecast.distribution),
             "rationale": forecast.rationale,
             "at": forecast.created_at,
             "seq": forecast.ledger_seq,
@@ -187,7 +216,8 @@ def _forecasts(
 
 
 def _scores(session: Session, claim_id: int) -> list[Score]:
-    query = select(Score).where(Score.claim_id == claim_id).order_by(col(Score.brier), Score.handle)
+    order = (col(Score.brier), col(Score.crps), Score.handle)  # crps: numeric and date claims
+    query = select(Score).where(Score.claim_id == claim_id).order_by(*order)
     return list(session.exec(query))
 
 

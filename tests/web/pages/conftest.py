@@ -58,3 +58,33 @@ def sign_in(client: TestClient, handle: str, password: str = PASSWORD) -> None:
         "/signin", data={"handle": handle, "password": password, "csrf_token": token}
     )
     assert response.status_code == 200 and f">{handle}</a>" in response.text, response.text
+
+
+def claim_form_data(closes: datetime, **extra: str) -> dict[str, str]:
+    """What the desk's new-claim form posts for a binary claim, with `extra` fields."""
+    return {
+        "slug": "desk-made-claim",
+        "title": "A claim made at the desk",
+        "resolution_criteria": "Yes if it happens.\r\nLine two.",
+        "description": "",
+        "fine_print": "",
+        "tags": "desk video",
+        "opens_at": "",
+        "closes_at": closes.strftime("%Y-%m-%dT%H:%M:%S"),
+        "resolves_at": "",
+        "rules": "",
+        "source_url": "",
+        "source_claimant": "",
+        "source_quote": "",
+        "source_published_at": "",
+        "action": "save",
+        **extra,
+    }
+
+
+def post_form(client: TestClient, form_page: str, action: str, data: dict[str, str]) -> str:
+    """Post a form with the CSRF token of `form_page`; the page it ends on (200 only)."""
+    token = csrf_of(client.get(form_page).text)
+    response = client.post(action, data={**data, "csrf_token": token})
+    assert response.status_code == 200, response.text[:800]
+    return response.text

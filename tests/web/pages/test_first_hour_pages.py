@@ -8,8 +8,15 @@ from fastapi.testclient import TestClient
 
 from tests.conftest import Tokens
 from tests.factories import T0, FakeClock, auth, make_claim
-from tests.web.pages.conftest import PASSWORD, RESOLVED_SLUG, csrf_of, sign_in
-from tests.web.pages.test_forms import OPEN_SLUG, _claim_form, _post
+from tests.web.pages.conftest import (
+    PASSWORD,
+    RESOLVED_SLUG,
+    claim_form_data,
+    csrf_of,
+    post_form,
+    sign_in,
+)
+from tests.web.pages.test_forms import OPEN_SLUG
 
 FORM = f"/claims/{OPEN_SLUG}"
 ACTION = f"/claims/{OPEN_SLUG}/forecast"
@@ -18,7 +25,7 @@ WHEN = r"\d{1,2} \w{3} \d{4}, \d\d:\d\d UTC"
 
 
 def _forecast(site: TestClient, percent: str, rationale: str = "") -> str:
-    return _post(site, FORM, ACTION, {"percent": percent, "rationale": rationale})
+    return post_form(site, FORM, ACTION, {"percent": percent, "rationale": rationale})
 
 
 def _market(site: TestClient) -> float:
@@ -27,7 +34,7 @@ def _market(site: TestClient) -> float:
 
 
 def test_the_forecast_form_says_what_it_records_and_takes_odds(site: TestClient) -> None:
-    _post(site, "/signup", "/signup", {"handle": "newbie", "password": PASSWORD})
+    post_form(site, "/signup", "/signup", {"handle": "newbie", "password": PASSWORD})
     assert re.search(r'name="percent" type="text"', site.get(FORM).text)  # odds get through
     html = _forecast(site, "62.55")
     assert "Your forecast of 62.55% is recorded" in html and _market(site) == 0.6255
@@ -43,7 +50,7 @@ def test_the_forecast_form_says_what_it_records_and_takes_odds(site: TestClient)
 
 
 def test_validation_messages_are_plain_sentences(site: TestClient) -> None:
-    _post(site, "/signup", "/signup", {"handle": "newbie", "password": PASSWORD})
+    post_form(site, "/signup", "/signup", {"handle": "newbie", "password": PASSWORD})
     html = _forecast(site, "40", rationale="x" * 10_001)
     assert "Not recorded. Rationale: string should have at most 10000 characters." in html
     bad = site.get("/leaderboard", params={"min_claims": "-5"})
@@ -51,7 +58,7 @@ def test_validation_messages_are_plain_sentences(site: TestClient) -> None:
     assert "Min claims: input should be greater than or equal to 0." in bad.text
     sign_in(site, "maria")
     token = csrf_of(site.get("/desk/claims/new").text)
-    form = _claim_form(
+    form = claim_form_data(
         datetime.now(UTC) + timedelta(days=3), title="   ", resolution_criteria="\r\n"
     )
     response = site.post("/desk/claims/new", data={**form, "csrf_token": token})
@@ -87,7 +94,7 @@ def test_forecast_times_have_the_time_and_the_zone(site: TestClient) -> None:
         rf'<tr><td><time datetime="[^"]+">({WHEN})</time></td><td><a href="/fore', html
     )
     assert len(rows) >= 5
-    _post(site, "/signup", "/signup", {"handle": "newbie", "password": PASSWORD})
+    post_form(site, "/signup", "/signup", {"handle": "newbie", "password": PASSWORD})
     _forecast(site, "40")
     assert re.search(rf"40%</td><td><time [^>]+>{WHEN}</time>", site.get("/account").text)
 

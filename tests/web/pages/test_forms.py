@@ -9,20 +9,19 @@ from typer.testing import CliRunner
 
 from forecasts.accounts.service import create_account
 from tests.factories import T0, FakeClock
-from tests.web.pages.conftest import PASSWORD, csrf_of, sign_in
+from tests.web.pages.conftest import (
+    PASSWORD,
+    claim_form_data,
+    csrf_of,
+    post_form,
+    sign_in,
+)
 from web.app import create_app
 from web.cli import app
 from web.db import Database
 from web.settings import Settings, get_settings
 
 OPEN_SLUG = "top-five-video-are-reasoning-stack-features-2026"
-
-
-def _post(client: TestClient, form_page: str, action: str, data: dict[str, str]) -> str:
-    token = csrf_of(client.get(form_page).text)
-    response = client.post(action, data={**data, "csrf_token": token})
-    assert response.status_code == 200, response.text[:800]
-    return response.text
 
 
 def test_a_form_without_its_csrf_token_is_refused(site: TestClient) -> None:
@@ -36,18 +35,22 @@ def test_a_form_without_its_csrf_token_is_refused(site: TestClient) -> None:
 
 
 def test_sign_up_forecast_and_withdraw(site: TestClient) -> None:
-    html = _post(site, "/signup", "/signup", {"handle": "newbie", "password": PASSWORD})
+    html = post_form(site, "/signup", "/signup", {"handle": "newbie", "password": PASSWORD})
     assert "Welcome, newbie" in html
-    html = _post(site, f"/claims/{OPEN_SLUG}", f"/claims/{OPEN_SLUG}/forecast", {"percent": "99.9"})
+    html = post_form(
+        site, f"/claims/{OPEN_SLUG}", f"/claims/{OPEN_SLUG}/forecast", {"percent": "99.9"}
+    )
     assert "Your forecast of 99.9% is recorded" in html and "You stand at" in html
     api = site.get(f"/api/v1/claims/{OPEN_SLUG}").json()
     assert api["forecasters"] == 6 and api["market_probability"] == 0.999
     assert "you: 99.9%" in site.get("/").text
     assert "Your standing forecasts" in site.get("/account").text
     assert f'href="/claims/{OPEN_SLUG}"' in site.get("/account").text
-    html = _post(site, f"/claims/{OPEN_SLUG}", f"/claims/{OPEN_SLUG}/forecast", {"percent": "0"})
+    html = post_form(
+        site, f"/claims/{OPEN_SLUG}", f"/claims/{OPEN_SLUG}/forecast", {"percent": "0"}
+    )
     assert "Not recorded" in html
-    html = _post(site, f"/claims/{OPEN_SLUG}", f"/claims/{OPEN_SLUG}/withdraw", {})
+    html = post_form(site, f"/claims/{OPEN_SLUG}", f"/claims/{OPEN_SLUG}/withdraw", {})
     assert "withdrawn" in html
     assert site.get(f"/api/v1/claims/{OPEN_SLUG}").json()["forecasters"] == 5
 
@@ -65,20 +68,20 @@ def test_wrong_password_and_sign_out(site: TestClient) -> None:
     wrong = site.post("/signin", data={"handle": "maria", "password": "nope", "csrf_token": token})
     assert wrong.status_code == 401 and "Wrong handle or password" in wrong.text
     sign_in(site, "maria")
-    html = _post(site, "/", "/signout", {})
+    html = post_form(site, "/", "/signout", {})
     assert 'href="/signin"' in html and "/desk" not in html
 
 
 def test_tokens_are_shown_once_and_revoked(site: TestClient) -> None:
     sign_in(site, "maria")
-    html = _post(site, "/account", "/account/tokens", {"label": "my-bot"})
+    html = post_form(site, "/account", "/account/tokens", {"label": "my-bot"})
     token = re.search(r'<code class="token">([^<]+)</code>', html)
     assert token is not None
     bearer = {"Authorization": f"Bearer {token.group(1)}"}
     assert site.get("/api/v1/me", headers=bearer).json()["handle"] == "maria"
     token_id = re.search(r'action="/account/tokens/(\d+)/revoke"', html)
     assert token_id is not None
-    html = _post(site, "/account", f"/account/tokens/{token_id.group(1)}/revoke", {})
+    html = post_form(site, "/account", f"/account/tokens/{token_id.group(1)}/revoke", {})
     assert "Token revoked" in html
     assert site.get("/api/v1/me", headers=bearer).status_code == 401
 
@@ -87,70 +90,49 @@ def test_pages_that_need_a_role(site: TestClient) -> None:
     assert (
         site.get("/account", follow_redirects=False).headers["location"] == "/signin?next=/account"
     )
-    _post(site, "/signup", "/signup", {"handle": "plain", "password": PASSWORD})
+    post_form(site, "/signup", "/signup", {"handle": "plain", "password": PASSWORD})
     assert site.get("/desk").status_code == 403
-
-
-def _claim_form(closes: datetime, **extra: str) -> dict[str, str]:
-    return {
-        "slug": "desk-made-claim",
-        "title": "A claim made at the desk",
-        "resolution_criteria": "Yes if it happens.\r\nLine two.",
-        "description": "",
-        "fine_print": "",
-        "tags": "desk video",
-        "opens_at": "",
-        "closes_at": closes.strftime("%Y-%m-%dT%H:%M:%S"),
-        "resolves_at": "",
-        "rules": "",
-        "source_url": "",
-        "source_claimant": "",
-        "source_quote": "",
-        "source_published_at": "",
-        "action": "save",
-        **extra,
-    }
 
 
 def test_editor_creates_edits_and_resolves_a_claim(site: TestClient, db: Database) -> None:
     sign_in(site, "maria")
     closes = datetime.now(UTC) + timedelta(days=3)
-    bad = _claim_form(closes, rules="[{not json")
+    bad = claim_form_data(closes, rules="[{not json")
     token = csrf_of(site.get("/desk/claims/new").text)
     response = site.post("/desk/claims/new", data={**bad, "csrf_token": token})
     assert response.status_code == 422 and "not valid JSON" in response.text
-    html = _post(site, "/desk/claims/new", "/desk/claims/new", _claim_form(closes))
+    html = post_form(site, "/desk/claims/new", "/desk/claims/new", claim_form_data(closes))
     assert "Published." in html and "A claim made at the desk" in html
     # saving the unchanged form changes nothing (CRLF from browsers included)
     form = csrf_of(site.get("/desk/claims/desk-made-claim").text)
-    edited = _claim_form(closes, title="A claim made at the desk, retitled")
+    edited = claim_form_data(closes, title="A claim made at the desk, retitled")
     response = site.post("/desk/claims/desk-made-claim", data={**edited, "csrf_token": form})
     assert "changed: title" in response.text
     claim = site.get("/api/v1/claims/desk-made-claim").json()
     assert claim["version"] == 1 and claim["tags"] == ["desk", "video"]
     settled_at = (datetime.now(UTC) - timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%S")
-    html = _post(
+    html = post_form(
         site,
         "/desk/claims/desk-made-claim",
         "/desk/claims/desk-made-claim/resolve",
         {"outcome": "annulled", "note": "Premise failed.", "closed_at": settled_at},
     )
     assert "Not settled" in html  # it opened after that moment
-    html = _post(
+    html = post_form(
         site,
         "/desk/claims/desk-made-claim",
         "/desk/claims/desk-made-claim/resolve",
         {"outcome": "annulled", "note": "Premise failed.", "closed_at": ""},
     )
     assert "Not settled" in html and "still open" in html
-    html = _post(
+    html = post_form(
         site,
         "/desk/claims/desk-made-claim",
         "/desk/claims/desk-made-claim/resolve",
         {"outcome": "annulled", "note": "nul\x00byte", "closed_at": ""},
     )
     assert "Not settled: Note: must not contain NUL bytes." in html  # not "Value error, …"
-    html = _post(
+    html = post_form(
         site,
         "/desk/claims/gemini-omni-announced-at-io-2026",
         "/desk/claims/gemini-omni-announced-at-io-2026/resolve",
@@ -307,11 +289,11 @@ def test_desk_times_at_the_edge_of_the_calendar_are_refused(site: TestClient) ->
         ("closes_at", "9999-12-31T23:59:59-14:00"),
     ):
         token = csrf_of(site.get("/desk/claims/new").text)
-        data = {**_claim_form(closes), field: moment, "csrf_token": token}
+        data = {**claim_form_data(closes), field: moment, "csrf_token": token}
         response = site.post("/desk/claims/new", data=data)
         assert response.status_code == 422 and field.replace("_", " ") in response.text.lower()
         assert "calendar" in response.text
-    html = _post(
+    html = post_form(
         site,
         f"/desk/claims/{OPEN_SLUG}",
         f"/desk/claims/{OPEN_SLUG}/resolve",
