@@ -18,6 +18,7 @@ from claims.text import Handle, Slug, UTCTime
 from forecasts.ledger.chain import flush, lock_head
 from forecasts.ledger.models import Account
 from forecasts.ledger.tables import forecasts_t, standings_t, stats_t
+from forecasts.claimants.records import refresh_claim
 from forecasts.scores.claim_scores import replace_claim_scores
 from forecasts.submit.schemas import check_probability
 
@@ -91,6 +92,7 @@ def import_forecasts(session: Session, rows: list[ImportedForecast], *, now: dat
     for claim in {claims[row.claim].slug: claims[row.claim] for row in rows}.values():
         if claim.state == ClaimState.RESOLVED:
             replace_claim_scores(session, claim, now=now)  # scores are derived from the record
+            refresh_claim(session, claim)  # and so is the consensus of its claimant's side
     session.commit()
     return seqs
 
