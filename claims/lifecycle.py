@@ -1,8 +1,7 @@
 """Status of a claim by the clock, and the changes editors make: create, publish, amend."""
 
 import hashlib
-from collections.abc import Sequence
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 

@@ -135,3 +135,14 @@ def rewrite_behind_the_app(database_url: str, table: str, statement: str) -> Non
             conn.exec_driver_sql(statement)
     finally:
         engine.dispose()
+
+
+def make_claimant(
+    client: TestClient, editor_token: str, *, slug: str = "analyst", **fields: Any
+) -> dict[str, Any]:
+    """A claimant through the API (a person named after its slug unless told otherwise)."""
+    body = {"slug": slug, "name": slug.replace("-", " ").title(), "kind": "person", **fields}
+    response = client.post("/api/v1/claimants", json=body, headers=auth(editor_token))
+    assert response.status_code == 201, response.text
+    result: dict[str, Any] = response.json()
+    return result

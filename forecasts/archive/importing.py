@@ -15,10 +15,10 @@ from claims.lifecycle import accepts_forecasts, effective_close
 from claims.models import Claim
 from claims.states import ClaimState
 from claims.text import Handle, Slug, UTCTime
+from forecasts.claimants.records import refresh_claim
 from forecasts.ledger.chain import flush, lock_head
 from forecasts.ledger.models import Account
 from forecasts.ledger.tables import forecasts_t, standings_t, stats_t
-from forecasts.claimants.records import refresh_claim
 from forecasts.scores.claim_scores import replace_claim_scores
 from forecasts.submit.schemas import check_probability
 

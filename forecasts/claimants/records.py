@@ -8,6 +8,7 @@ a claimant's figures are then means over those rows and the claims' outcomes, so
 claim never re-reads another claim's forecasts.
 """
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, delete, select
@@ -16,9 +17,11 @@ from sqlmodel import select as select_rows
 
 from claims.lifecycle import effective_close
 from claims.models import Claim
-from claims.states import ClaimState
-from forecasts.ledger.tables import claimants_t, claims_t, consensus_t, records_t
-from forecasts.score_math.consensus import Counted, crowd_consensus, figures
+from claims.states import ClaimKind, ClaimState
+from forecasts.ledger.packing import unpack
+from forecasts.ledger.tables import claimants_t, claims_t, consensus_t, forecasts_t, records_t
+from forecasts.score_math.consensus import Counted, consensus, figures, option_timeline
+from forecasts.score_math.scoring import crowd_timeline
 from forecasts.scores.claim_scores import claim_events
 
 
@@ -42,13 +45,35 @@ def _counted(state: str, source: dict[str, Any] | None) -> bool:
 
 
 def _consensus(conn: Connection, claim_id: int, claim: Claim) -> float | None:
-    events, _ = claim_events(conn, claim_id)
-    return crowd_consensus(
-        events,
-        opens_at=claim.opens_at,
-        closed_at=effective_close(claim),
-        asserts=(claim.source or {}).get("stance") == "asserts",
+    source = claim.source or {}
+    closed_at = effective_close(claim)
+    if claim.kind == ClaimKind.MULTIPLE_CHOICE:
+        option = (claim.options or []).index(source["option"])
+        timeline = option_timeline(_distributions(conn, claim_id), option, closed_at=closed_at)
+    else:
+        events, _ = claim_events(conn, claim_id)
+        timeline = crowd_timeline(events, closed_at=closed_at)
+    asserts = source.get("stance") == "asserts"
+    return consensus(timeline, opens_at=claim.opens_at, closed_at=closed_at, asserts=asserts)
+
+
+def _distributions(
+    conn: Connection, claim_id: int
+) -> list[tuple[int, datetime, int, list[float] | None]]:
+    """A multiple-choice claim's forecasts (None: a withdrawal) as the option timeline reads
+    them."""
+    rows = conn.execute(
+        select(
+            forecasts_t.c.account_id,
+            forecasts_t.c.created_at,
+            forecasts_t.c.ledger_seq,
+            forecasts_t.c.distribution,
+        ).where(forecasts_t.c.claim_id == claim_id)
     )
+    return [
+        (int(owner), at, int(seq), None if data is None else unpack(data).tolist())
+        for owner, at, seq, data in rows
+    ]
 
 
 def hit_of(source: dict[str, Any], outcome: str | None) -> bool:

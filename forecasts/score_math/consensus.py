@@ -1,11 +1,13 @@
 """A claimant's figures (SPEC §8) as pure functions: the crowd's time-averaged view of their
 side, and the means over their resolved claims."""
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from forecasts.score_math.scoring import ScoringEvent, crowd_timeline
+from forecasts.score_math.distributions import mc_crowd
+
+Timeline = list[tuple[datetime, float | None]]  # (moment, the crowd's value from then on)
 
 
 def time_average(
@@ -14,8 +16,9 @@ def time_average(
     """∫ c(t) dt / (the time c exists) over [start, end], for a step function c given as
     (moment it takes the value, value or None) in time order; None if it never exists there."""
     total = covered = 0.0
-    for (at, value), following in zip(steps, [*steps[1:], (end, None)], strict=True):
-        lo, hi = max(at, start), min(following[0], end)
+    ends = [at for at, _ in steps[1:]] + [end] if steps else []
+    for (at, value), until in zip(steps, ends, strict=True):
+        lo, hi = max(at, start), min(until, end)
         if value is None or hi <= lo:
             continue
         span = (hi - lo).total_seconds()
@@ -24,16 +27,32 @@ def time_average(
     return total / covered if covered > 0 else None
 
 
-def crowd_consensus(
-    events: Sequence[ScoringEvent],
+def option_timeline(
+    events: Sequence[tuple[Hashable, datetime, int, Sequence[float] | None]],
+    option: int,
     *,
-    opens_at: datetime,
     closed_at: datetime,
-    asserts: bool,
+) -> Timeline:
+    """The multiple-choice crowd's probability of one option (its index in the options) after
+    each event (owner, time, ledger seq, probabilities or None for a withdrawal) before Tc."""
+    standing: dict[Hashable, Sequence[float]] = {}  # oldest first, as events come in order
+    timeline: Timeline = []
+    for owner, at, _seq, values in sorted(events, key=lambda event: (event[1], event[2])):
+        if at >= closed_at:
+            break
+        standing.pop(owner, None)
+        if values is not None:
+            standing[owner] = values
+        crowd = mc_crowd(list(standing.values()))
+        timeline.append((at, None if crowd is None else crowd[option]))
+    return timeline
+
+
+def consensus(
+    timeline: Timeline, *, opens_at: datetime, closed_at: datetime, asserts: bool
 ) -> float | None:
-    """`consensus` of a binary claim: the time-averaged crowd probability of yes over
-    [T0, Tc] (only forecasts before Tc count), or of no for a claimant who denies it."""
-    timeline = crowd_timeline(events, closed_at=closed_at)
+    """`consensus`: the crowd's time-averaged probability of yes (or of the option) over
+    [T0, Tc] where the crowd exists, or of the opposite for a claimant who denies it."""
     mean = time_average(timeline, start=opens_at, end=closed_at)
     if mean is None:
         return None

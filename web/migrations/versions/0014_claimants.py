@@ -1,7 +1,7 @@
 """claimants, the claims that cite them, and their track records (SPEC §8)
 
 Revision ID: 0014_claimants
-Revises: 0011_evidence_public_address
+Revises: 0012_claim_kinds
 
 Claims from before claimants keep their free-text `source.claimant`; `claims.claimant` stays
 NULL for them (never linked, never counted) until an editor links one.
@@ -14,7 +14,7 @@ from alembic import op
 from claims.columns import UTCDateTime
 
 revision = "0014_claimants"
-down_revision = "0011_evidence_public_address"
+down_revision = "0012_claim_kinds"
 branch_labels = None
 depends_on = None
 
