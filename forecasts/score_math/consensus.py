@@ -1,30 +1,65 @@
 """A claimant's figures (SPEC §8) as pure functions: the crowd's time-averaged view of their
 side, and the means over their resolved claims."""
 
+import math
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+import numpy as np
+import numpy.typing as npt
+
+from forecasts.score_math.batch_scoring import ClaimBatch
+from forecasts.score_math.crowd_batches import crowd_after_each
 from forecasts.score_math.distributions import mc_crowd
 
+_Ints = npt.NDArray[np.int64]
+_Floats = npt.NDArray[np.float64]
 Timeline = list[tuple[datetime, float | None]]  # (moment, the crowd's value from then on)
 
 
-def time_average(
-    steps: Sequence[tuple[datetime, float | None]], *, start: datetime, end: datetime
-) -> float | None:
-    """∫ c(t) dt / (the time c exists) over [start, end], for a step function c given as
-    (moment it takes the value, value or None) in time order; None if it never exists there."""
-    total = covered = 0.0
-    ends = [at for at, _ in steps[1:]] + [end] if steps else []
-    for (at, value), until in zip(steps, ends, strict=True):
-        lo, hi = max(at, start), min(until, end)
-        if value is None or hi <= lo:
-            continue
-        span = (hi - lo).total_seconds()
-        total += value * span
-        covered += span
-    return total / covered if covered > 0 else None
+def step_means(
+    at: _Ints, values: _Floats, bounds: _Ints, opens_at: _Ints, closed_at: _Ints
+) -> _Floats:
+    """For each claim, ∫ c(t) dt / (the time c exists) over [T0, Tc]: c is a step function
+    taking `values[k]` (NaN: none) at `at[k]` (microseconds, in time order within a claim,
+    claim i's steps `bounds[i]` to `bounds[i + 1]`) until its next step or Tc. NaN for a claim
+    where c never exists there."""
+    count = len(bounds) - 1
+    claim = np.repeat(np.arange(count), np.diff(bounds))
+    following = np.append(at[1:], 0)
+    last = bounds[1:][np.diff(bounds) > 0] - 1
+    following[last] = closed_at[claim[last]]
+    lo = np.maximum(at, opens_at[claim])
+    hi = np.minimum(following, closed_at[claim])
+    span = np.where(np.isnan(values), 0, np.clip(hi - lo, 0, None)).astype(np.float64)
+    total = np.bincount(claim, weights=np.nan_to_num(values) * span, minlength=count)
+    covered = np.bincount(claim, weights=span, minlength=count)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means: _Floats = np.where(covered > 0, total / covered, np.nan)
+    return means
+
+
+def mean_crowds(batch: ClaimBatch) -> _Floats:
+    """The crowd's time-averaged probability of yes over [T0, Tc] of each claim of the batch
+    (only forecasts before Tc count, as in scoring), NaN where it has no crowd."""
+    claim = np.repeat(np.arange(len(batch)), np.diff(batch.bounds))
+    end = np.minimum(batch.closed_at, batch.closes_at)
+    kept = np.flatnonzero(batch.at < end[claim])
+    kept = kept[np.lexsort((batch.seq[kept], batch.at[kept], claim[kept]))]
+    bounds = np.searchsorted(claim[kept], np.arange(len(batch) + 1))
+    # owners must not be shared between claims: one per (claim, forecaster)
+    width = int(batch.forecaster.max(initial=0)) + 1
+    _, owner = np.unique(claim[kept] * width + batch.forecaster[kept], return_inverse=True)
+    crowd = crowd_after_each(owner, batch.probability[kept], bounds)
+    return step_means(batch.at[kept], crowd, bounds, batch.opens_at, end)
+
+
+def side(mean: float | None, *, asserts: bool) -> float | None:
+    """`consensus` from the crowd's mean probability of yes (or of the option)."""
+    if mean is None or math.isnan(mean):
+        return None
+    return mean if asserts else 1 - mean
 
 
 def option_timeline(
@@ -46,17 +81,6 @@ def option_timeline(
         crowd = mc_crowd(list(standing.values()))
         timeline.append((at, None if crowd is None else crowd[option]))
     return timeline
-
-
-def consensus(
-    timeline: Timeline, *, opens_at: datetime, closed_at: datetime, asserts: bool
-) -> float | None:
-    """`consensus`: the crowd's time-averaged probability of yes (or of the option) over
-    [T0, Tc] where the crowd exists, or of the opposite for a claimant who denies it."""
-    mean = time_average(timeline, start=opens_at, end=closed_at)
-    if mean is None:
-        return None
-    return mean if asserts else 1 - mean
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,9 @@
 re-resolution (a concurrent reader never sees one without the other), verify over claimants."""
 
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
@@ -11,7 +12,7 @@ from claims.lifecycle import get_claim
 from forecasts.archive.verify import verify_database
 from forecasts.claimants.reading import claimant_detail
 from forecasts.resolution.settle import settle_claim
-from forecasts.score_math.consensus import consensus, time_average
+from forecasts.score_math.consensus import side, step_means
 from tests import claimant_example as example
 from tests.conftest import Tokens
 from tests.factories import (
@@ -25,19 +26,22 @@ from tests.factories import (
 from web.db import Database
 
 DAY = timedelta(days=1)
-START = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-def test_time_average_counts_only_where_the_crowd_exists() -> None:
-    steps = [(START - DAY, 0.9), (START + 2 * DAY, None), (START + 4 * DAY, 0.3)]
-    # 0.9 over [0, 2] (clipped at the start), nothing over [2, 4], 0.3 over [4, 8]
-    mean = time_average(steps, start=START, end=START + 8 * DAY)
-    assert mean == pytest.approx((0.9 * 2 + 0.3 * 4) / 6, abs=1e-12)
-    assert time_average([], start=START, end=START + DAY) is None
-    late = [(START + 2 * DAY, 0.4)]
-    assert time_average(late, start=START, end=START + DAY) is None  # after Tc: no crowd
-    denied = consensus(steps, opens_at=START, closed_at=START + 8 * DAY, asserts=False)
-    assert denied == pytest.approx(1 - 0.5, abs=1e-12)
+def test_step_means_count_only_where_the_crowd_exists() -> None:
+    day = 86_400_000_000  # microseconds
+    # claim 0: 0.9 from before T0 (counted from T0) to day 2, no crowd to day 4, 0.3 to Tc
+    # (day 8); claim 1: a crowd only after its Tc; claim 2: no steps at all
+    at = np.array([-day, 2 * day, 4 * day, 2 * day], dtype=np.int64)
+    values = np.array([0.9, np.nan, 0.3, 0.4])
+    bounds = np.array([0, 3, 4, 4], dtype=np.int64)
+    opens = np.zeros(3, dtype=np.int64)
+    closes = np.array([8 * day, day, day], dtype=np.int64)
+    means = step_means(at, values, bounds, opens, closes)
+    assert means[0] == pytest.approx((0.9 * 2 + 0.3 * 4) / 6, abs=1e-12)
+    assert np.isnan(means[1]) and np.isnan(means[2])
+    assert side(float(means[0]), asserts=False) == pytest.approx(0.5, abs=1e-12)
+    assert side(float(means[1]), asserts=True) is None
 
 
 def _hit_rate_matches_outcome(db: Database) -> tuple[str | None, float | None]:
