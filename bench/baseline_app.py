@@ -10,15 +10,28 @@ Run: `.venv/bin/python -m uvicorn bench.baseline_app:app` (from the repository r
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
+from bench.ledger import NUMERIC_FIELDS
 from claims.text import Slug
+from forecasts.score_math.distributions import Scale, checked_cdf
 from forecasts.submit.schemas import ForecastIn
 
 app = FastAPI(title="Forecast Ledger bench baseline")
 
 
+# `bench/submit.py --kind numeric`: CDFs are checked against the bench claim's scale, as the
+# real endpoint's writer checks them (SPEC §7), so both sides validate the same body.
+_SCALE = Scale(NUMERIC_FIELDS["range_min"], NUMERIC_FIELDS["range_max"])
+
+
 @app.post("/api/v1/claims/{slug}/forecasts", status_code=201)
 async def submit_forecast(slug: Slug, body: ForecastIn) -> JSONResponse:
-    """Validate the body and echo the probability; nothing is stored."""
+    """Validate the body and echo the probability (or the CDF); nothing is stored."""
+    if body.cdf is not None:
+        try:
+            cdf = checked_cdf(_SCALE, body.cdf)
+        except ValueError as error:
+            return JSONResponse({"detail": str(error)}, status_code=422)
+        return JSONResponse({"claim": slug, "cdf": cdf}, status_code=201)
     return JSONResponse({"claim": slug, "probability": body.value}, status_code=201)
 
 

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -49,13 +50,19 @@ def create_accounts(env: dict[str, str], forecasters: int) -> tuple[str, list[st
     return tokens.pop("bench-editor"), list(tokens.values())
 
 
-def create_claim(url: str, editor_token: str) -> None:
-    body = {
+# numeric mode (`--kind numeric`): the bench claim's range, the bare endpoint's scale too
+NUMERIC_FIELDS = {"kind": "numeric", "range_min": 0.0, "range_max": 100.0}
+
+
+def create_claim(url: str, editor_token: str, kind: str = "binary") -> None:
+    body: dict[str, object] = {
         "slug": SLUG,
         "title": "Bench",
         "resolution_criteria": "x",
         "closes_at": "2030-01-01T00:00:00Z",
     }
+    if kind == "numeric":
+        body.update(NUMERIC_FIELDS)
     reply = httpx.post(
         url + "/api/v1/claims",
         json=body,
@@ -66,10 +73,10 @@ def create_claim(url: str, editor_token: str) -> None:
         raise RuntimeError(f"creating the claim: {reply.status_code} {reply.text[:500]}")
 
 
-def check_submit(server: Server, token: str) -> None:
+def check_submit(server: Server, token: str, body: dict[str, Any]) -> None:
     reply = httpx.post(
         server.url + PATH,
-        json={"probability": 0.63},
+        json=body,
         headers={"Authorization": f"Bearer {token}"},
         timeout=30,
     )

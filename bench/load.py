@@ -59,11 +59,23 @@ function setup(thread)
   thread:set("tid", #threads)
 end
 
+-- numeric mode: a valid 201-value CDF, half uniform and half (i/200)^a, open bounds
+function cdf_body()
+  local a = 0.5 + 1.5 * math.random()
+  local values = {}
+  for i = 0, 200 do
+    local u = i / 200
+    values[i + 1] = string.format("%.10f", 0.001 + 0.998 * (0.5 * u + 0.5 * u ^ a))
+  end
+  return '{"cdf": [' .. table.concat(values, ", ") .. ']}'
+end
+
 function init(args)
   math.randomseed(7919 * tid)
   for k = 1, 1024 do
     local token = tokens[((k + tid * 7) % #tokens) + 1]
-    local body = string.format('{"probability": %.3f}', math.random(1, 999) / 1000)
+    local body = NUMERIC and cdf_body()
+      or string.format('{"probability": %.3f}', math.random(1, 999) / 1000)
     pool[k] = wrk.format("POST", "PATH", {
       ["Authorization"] = "Bearer " .. token,
       ["Content-Type"] = "application/json",
@@ -88,11 +100,22 @@ end
 """
 
 
-def wrk_script(tmp: Path, tokens: list[str]) -> Path:
+def wrk_script(tmp: Path, tokens: list[str], kind: str = "binary") -> Path:
     script = tmp / "submit.lua"
     quoted = ", ".join(f'"{t}"' for t in tokens)
-    script.write_text(WRK_LUA.replace("{TOKENS}", "{" + quoted + "}").replace("PATH", PATH))
+    text = WRK_LUA.replace("{TOKENS}", "{" + quoted + "}").replace("PATH", PATH)
+    numeric = "true" if kind == "numeric" else "false"
+    script.write_text(f"local NUMERIC = {numeric}\n{text}")
     return script
+
+
+def body_for(kind: str, rng: random.Random) -> dict[str, Any]:
+    """A submission of the bench's claim: a probability, or (numeric) the Lua script's CDF."""
+    if kind != "numeric":
+        return {"probability": rng.randint(1, 999) / 1000}
+    a = 0.5 + 1.5 * rng.random()
+    grid = [i / 200 for i in range(201)]
+    return {"cdf": [round(0.001 + 0.998 * (0.5 * u + 0.5 * u**a), 10) for u in grid]}
 
 
 def run_wrk(args: Any, script: Path, url: str, seconds: float, *, show: bool) -> dict[str, Any]:
@@ -159,7 +182,7 @@ def measure_wrk(
 
 
 async def _python_load(
-    url: str, tokens: list[str], connections: int, seconds: float
+    url: str, tokens: list[str], connections: int, seconds: float, kind: str
 ) -> tuple[list[float], dict[int, int], dict[str, int], float]:
     latencies: list[float] = []
     statuses: dict[int, int] = {}
@@ -173,7 +196,7 @@ async def _python_load(
             rng = random.Random(k)
             headers = {"Authorization": f"Bearer {tokens[k % len(tokens)]}"}
             while time.perf_counter() < stop_at:
-                body = {"probability": rng.randint(1, 999) / 1000}
+                body = body_for(kind, rng)
                 t0 = time.perf_counter()
                 try:
                     reply = await client.post(PATH, json=body, headers=headers)
@@ -199,11 +222,11 @@ def measure_python(
     args: Any, name: str, server: Server, tokens: list[str], db: Path | None
 ) -> tuple[Result, tuple[int, int] | None]:
     if args.warmup > 0:
-        asyncio.run(_python_load(server.url, tokens, args.connections, args.warmup))
+        asyncio.run(_python_load(server.url, tokens, args.connections, args.warmup, args.kind))
     before = settled_forecasts(db) if db else 0
     cpu0, self0, all0 = server.cpu(), time.process_time(), machine_cpu()
     latencies, statuses, errors, elapsed = asyncio.run(
-        _python_load(server.url, tokens, args.connections, args.seconds)
+        _python_load(server.url, tokens, args.connections, args.seconds, args.kind)
     )
     cpu1, self1, all1 = server.cpu(), time.process_time(), machine_cpu()
     after = settled_forecasts(db) if db else 0

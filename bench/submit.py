@@ -2,7 +2,8 @@
 
 Starts two uvicorn servers on 127.0.0.1 with the same options (one worker process each):
 
-* bare: `bench/baseline_app.py`, which only validates the body (`ForecastIn`);
+* bare: `bench/baseline_app.py`, which only validates the body (`ForecastIn`, and with
+  `--kind numeric` the CDF against the bench claim's scale);
 * real: the Forecast Ledger app (`web.app:create_app`) on a fresh SQLite file, rate limit off.
 
 Then drives each in turn with `wrk` (one thread, 32 connections by default, a Lua script that
@@ -22,6 +23,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
+import random
 import shutil
 import statistics
 import subprocess
@@ -34,7 +36,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.ledger import check_submit, create_accounts, create_claim
-from bench.load import Result, measure_python, measure_wrk, wrk_script
+from bench.load import Result, body_for, measure_python, measure_wrk, wrk_script
 from bench.report import report, result_row
 from bench.servers import ROOT, Server
 
@@ -49,6 +51,12 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--threads", type=int, default=1, help="wrk threads (1 uses least CPU)")
     parser.add_argument("--forecasters", type=int, default=32, help="accounts whose tokens rotate")
+    parser.add_argument(
+        "--kind",
+        choices=["binary", "numeric"],
+        default="binary",
+        help="numeric: submit 201-value CDFs to a numeric claim (SPEC §7)",
+    )
     parser.add_argument(
         "--generator", choices=["auto", "wrk", "python"], default="auto", help="load generator"
     )
@@ -126,10 +134,10 @@ def main() -> int:
             targets.append(("no-log", nolog))
         for server in servers:
             server.wait_ready()
-        create_claim(real.url, editor)
+        create_claim(real.url, editor, args.kind)
         for server in servers:
-            check_submit(server, tokens[0])
-        script = wrk_script(tmp, tokens) if args.generator == "wrk" else None
+            check_submit(server, tokens[0], body_for(args.kind, random.Random(1)))
+        script = wrk_script(tmp, tokens, args.kind) if args.generator == "wrk" else None
         bares: list[Result] = []
         reals: list[Result] = []
         nologs: list[Result] = []

@@ -10,7 +10,7 @@ import hashlib
 import json
 import zlib
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -20,8 +20,11 @@ from pydantic import ValidationError
 from claims.clock import Clock, as_utc, utc_now
 from claims.fetch import FetchPolicy, FetchResult, Resolver, fetch, make_client
 from claims.models import EvidenceSnapshot
+from claims.outcome_space import Space
+from claims.rule_values import Proposed, decide_values, rule_value
 from claims.rules import Outcome, RuleSpec, Verdict, decide
 from claims.sandbox import RULE_DEADLINE, assess_within
+from claims.states import ClaimKind
 
 KEPT_VALUE_CHARS = 16_000  # an extracted value larger than this is kept as a preview
 
@@ -34,9 +37,14 @@ class RuleCheck:
     rule: RuleSpec | None  # None when the stored rule no longer validates
     fetch: FetchResult
     verdict: Verdict
+    # another kind's claim: what the extracted value proposes (`claims.rule_values`)
+    proposed: Proposed | None = None
 
     @property
     def decision(self) -> str | None:
+        """yes/no; for other kinds the label, or "value" (the number is `proposed`'s)."""
+        if self.proposed is not None:
+            return self.proposed[0]
         return {True: "yes", False: "no", None: None}[self.verdict.decision]
 
     @property
@@ -57,7 +65,8 @@ class ClaimCheck:
     checked_at: datetime
     before_resolves_at: bool
     results: tuple[RuleCheck, ...]
-    outcome: Outcome
+    outcome: str  # an `Outcome`, or for other kinds a label or "value"
+    outcome_value: float | None = None  # with "value": the number (dates: Unix seconds)
 
     @property
     def decided_at(self) -> datetime:
@@ -94,6 +103,8 @@ class ClaimRules:
     claim_id: int
     rules: Sequence[dict[str, Any]]
     resolves_at: datetime
+    kind: str = ClaimKind.BINARY
+    space: Space = field(default_factory=Space)
 
 
 OnChecked = Callable[[ClaimCheck], Awaitable[None]]
@@ -143,11 +154,28 @@ async def check_claim(
         )
     )
     before = checked_at < item.resolves_at
+    if item.kind != ClaimKind.BINARY:
+        return _check_values(item, checked_at, before, results)
     judged = [(result.rule, result.verdict) for result in results if result.rule is not None]
     outcome: Outcome = "none"
     if len(judged) == len(results):
         outcome = decide(judged, before_resolves_at=before)
     return ClaimCheck(item.claim_id, checked_at, before, tuple(results), outcome)
+
+
+def _check_values(
+    item: ClaimRules, checked_at: datetime, before: bool, results: Sequence[RuleCheck]
+) -> ClaimCheck:
+    """A non-binary claim's check: each rule's value, then their agreement (SPEC §7)."""
+    valued = tuple(
+        replace(result, proposed=rule_value(item.kind, item.space, result.verdict.value))
+        if result.rule is not None and result.error is None
+        else result
+        for result in results
+    )
+    proposals = [result.proposed for result in valued]
+    outcome, value = decide_values(proposals, before_resolves_at=before)
+    return ClaimCheck(item.claim_id, checked_at, before, valued, outcome, value)
 
 
 async def _check_rule(

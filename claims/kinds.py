@@ -14,6 +14,8 @@ class EntryKind(StrEnum):
     CLAIM_TEXT_AMENDED = "claim_text_amended"
     CRITERIA_AMENDED = "criteria_amended"
     WINDOW_AMENDED = "window_amended"
+    # a claim's options, range, bounds, scale or unit, changed before the first forecast
+    SPACE_AMENDED = "outcome_space_amended"
     CLAIM_CLOSED = "claim_closed"
     CLAIM_REOPENED = "claim_reopened"
     RESOLUTION_PROPOSED = "resolution_proposed"

@@ -13,6 +13,7 @@ from claims.closing import tc
 from claims.errors import ClaimNotFound, Conflict, Invalid
 from claims.kinds import EntryKind
 from claims.models import Claim, ClaimTag, ClaimVersion
+from claims.outcome_space import check_rules, check_space, space_of, space_record
 from claims.schemas import ClaimCreate, ClaimPatch
 from claims.sources import check_change, checked_source, free_text_claimant
 from claims.states import SETTLED_STATES, ClaimState, ClockState
@@ -99,6 +100,7 @@ def public_record(claim: Claim, tags: list[str]) -> dict[str, Any]:
         "resolves_at": stamp(claim.resolves_at),
         "rules": claim.rules,
         "source": claim.source,
+        **space_record(claim.kind, space_of(claim)),
     }
 
 
@@ -119,8 +121,12 @@ def create_claim(
     closes_at = as_utc(data.closes_at)
     resolves_at = as_utc(data.resolves_at) if data.resolves_at else closes_at
     _check_window(opens_at, closes_at, resolves_at)
-    source = checked_source(session, data.source)
+    space = check_space(data.kind, data.given())
+    check_rules(data.kind, data.rules)
+    source = checked_source(session, data.source, kind=data.kind, options=space.options)
     claim = Claim(
+        kind=data.kind,
+        **space.columns(),
         slug=data.slug,
         title=data.title,
         description=data.description,
@@ -198,6 +204,9 @@ def amend_claim(
     closed = published and status_at(claim, now) not in (ClockState.UPCOMING, ClockState.OPEN)
     window = (claim.opens_at, claim.closes_at, claim.resolves_at)
     _amend_window(claim, patch, changes, forecast_seen=forecast_seen, now=now)
+    space_moved = _amend_space(claim, patch, forecast_seen=forecast_seen)
+    if patch.rules is not None:
+        check_rules(claim.kind, patch.rules)
     criteria_changed = "resolution_criteria" in changes or "rules" in changes
     if criteria_changed and claim.state in SETTLED_STATES:
         raise Conflict("the criteria of a settled claim cannot change")
@@ -241,6 +250,9 @@ def amend_claim(
                 "rules": claim.rules,
             }
             record(session, EntryKind.CRITERIA_AMENDED, now, payload, claim.id)
+        if space_moved:
+            payload = {"claim": claim.slug, **space_record(claim.kind, space_of(claim))}
+            record(session, EntryKind.SPACE_AMENDED, now, payload, claim.id)
         if window != (claim.opens_at, claim.closes_at, claim.resolves_at):
             record(session, EntryKind.WINDOW_AMENDED, now, window_record(claim), claim.id)
         if new_text != old_text:
@@ -261,6 +273,23 @@ def amend_claim(
     return claim
 
 
+def _amend_space(claim: Claim, patch: ClaimPatch, *, forecast_seen: bool) -> bool:
+    """Apply the patch's kind fields; whether they changed (a 409 once forecasts are in)."""
+    given = patch.given()
+    if not given:
+        return False
+    before = space_of(claim)
+    after = check_space(claim.kind, given, base=before)
+    if after == before:
+        return False
+    if forecast_seen:
+        raise Conflict("options, range and scale cannot change after the first forecast")
+    if claim.state in SETTLED_STATES:
+        raise Conflict("a settled claim's outcome space cannot change")
+    claim.sqlmodel_update(after.columns())
+    return True
+
+
 def text_of(claim: Claim, tags: list[str]) -> dict[str, Any]:
     """The claim's text as `claim_text_amended` records it (SPEC §3)."""
     return {
@@ -273,7 +302,13 @@ def text_of(claim: Claim, tags: list[str]) -> dict[str, Any]:
 
 def _amend_source(session: Session, claim: Claim, patch: ClaimPatch, *, closed: bool) -> bool:
     """Replace the whole source under SPEC §8's rules; whether it changed."""
-    new = checked_source(session, patch.source, kept_text=free_text_claimant(claim))
+    new = checked_source(
+        session,
+        patch.source,
+        kind=claim.kind,
+        options=claim.options,
+        kept_text=free_text_claimant(claim),
+    )
     check_change(session, claim, new, closed=closed)
     if (new.value, new.claimant) == (claim.source, claim.claimant):
         return False

@@ -1,11 +1,52 @@
 """What editors send: the validated shapes of a new claim and of a change to one."""
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, StrictFloat, field_validator
+from pydantic import (
+    AfterValidator,
+    AllowInfNan,
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    Strict,
+    StrictBool,
+    StrictFloat,
+    StringConstraints,
+    field_validator,
+)
 
 from claims.rules import RuleSpec
-from claims.text import Criteria, LongText, ShortText, Slug, Tag, Title, UTCTime
+from claims.states import ClaimKind
+from claims.text import Criteria, LongText, ShortText, Slug, Tag, Title, UTCTime, clean
+
+# A finite number sent as a JSON number (SPEC §2: strict floats, no booleans or strings).
+Number = Annotated[float, Strict(), AllowInfNan(False)]
+# A range end: a number (numeric claims) or an ISO-8601 time (date claims), told apart in
+# `claims.outcome_space.check_space`, which also checks the options' length after NFC.
+RangeEnd = Number | UTCTime
+OptionLabel = Annotated[str, StringConstraints(max_length=400), AfterValidator(clean)]
+Unit = Annotated[str, StringConstraints(max_length=40), AfterValidator(clean)]
+
+
+class KindFields(BaseModel):
+    """The fields of a claim's kind (SPEC §7), checked against the kind in the domain."""
+
+    options: list[OptionLabel] | None = Field(default=None, max_length=20)
+    range_min: RangeEnd | None = None
+    range_max: RangeEnd | None = None
+    open_lower_bound: StrictBool = True
+    open_upper_bound: StrictBool = True
+    log_scale: StrictBool = False
+    unit: Unit = ""
+
+    def given(self) -> dict[str, Any]:
+        """The kind fields the body named."""
+        return {
+            name: getattr(self, name)
+            for name in KindFields.model_fields
+            if name in self.model_fields_set
+        }
 
 
 class ClaimSource(BaseModel):
@@ -56,9 +97,10 @@ class ClaimantPatch(BaseModel):
         return value
 
 
-class ClaimCreate(BaseModel):
+class ClaimCreate(KindFields):
     model_config = ConfigDict(extra="forbid")
 
+    kind: ClaimKind = ClaimKind.BINARY
     slug: Slug
     title: Title
     description: LongText = ""
@@ -73,8 +115,8 @@ class ClaimCreate(BaseModel):
     status: Literal["draft", "published"] = "published"
 
 
-class ClaimPatch(BaseModel):
-    """Fields to change; absent fields stay as they are."""
+class ClaimPatch(KindFields):
+    """Fields to change; absent fields stay as they are (the kind never changes)."""
 
     model_config = ConfigDict(extra="forbid")
 

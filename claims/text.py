@@ -12,7 +12,7 @@ SLUG_PATTERN = r"^[a-z0-9](-?[a-z0-9])*$"
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def _clean(text: str) -> str:
+def clean(text: str) -> str:
     if "\x00" in text:
         raise ValueError("must not contain NUL bytes")
     if _SURROGATE.search(text):
@@ -29,32 +29,32 @@ def _not_blank(text: str) -> str:
 Slug = Annotated[
     str,
     StringConstraints(min_length=1, max_length=120, pattern=SLUG_PATTERN),
-    AfterValidator(_clean),
+    AfterValidator(clean),
 ]
 Handle = Annotated[
     str,
     StringConstraints(min_length=1, max_length=40, pattern=SLUG_PATTERN),
-    AfterValidator(_clean),
+    AfterValidator(clean),
 ]
 Tag = Annotated[
     str,
     StringConstraints(min_length=1, max_length=40, pattern=SLUG_PATTERN),
-    AfterValidator(_clean),
+    AfterValidator(clean),
 ]
-ShortText = Annotated[str, StringConstraints(max_length=300), AfterValidator(_clean)]
+ShortText = Annotated[str, StringConstraints(max_length=300), AfterValidator(clean)]
 Title = Annotated[
     str,
     StringConstraints(min_length=1, max_length=300),
-    AfterValidator(_clean),
+    AfterValidator(clean),
     AfterValidator(_not_blank),
 ]
-LongText = Annotated[str, StringConstraints(max_length=20_000), AfterValidator(_clean)]
+LongText = Annotated[str, StringConstraints(max_length=20_000), AfterValidator(clean)]
 Criteria = Annotated[
     str,
     StringConstraints(min_length=1, max_length=20_000),
-    AfterValidator(_clean),
+    AfterValidator(clean),
     AfterValidator(_not_blank),
 ]
-Rationale = Annotated[str, StringConstraints(max_length=10_000), AfterValidator(_clean)]
+Rationale = Annotated[str, StringConstraints(max_length=10_000), AfterValidator(clean)]
 # every input time: a moment that UTC cannot hold is a 422 naming the field, not a 500 later
 UTCTime = Annotated[AwareDatetime, AfterValidator(as_utc)]

@@ -11,10 +11,17 @@ from typing import Any
 from claims.states import STATE_OF_OUTCOME, ClaimState
 
 
-def settled(outcome: str) -> dict[str, Any]:
-    """`resolution_finalised`, `re_resolved`, `annulled`: the state, and a yes/no kept."""
-    state = STATE_OF_OUTCOME[outcome]
-    return {"state": state, "outcome": outcome if state == ClaimState.RESOLVED else None}
+def settled(outcome: str, value: float | None = None) -> dict[str, Any]:
+    """`resolution_finalised`, `re_resolved`, `annulled`: the state, and the outcome kept.
+
+    `outcome` is yes/no/annulled/ambiguous, a multiple-choice label, or (with `value`, the
+    number or Unix seconds) a numeric or date claim's "value" (`outcome_space.VALUE`).
+    """
+    if value is not None:
+        return {"state": ClaimState.RESOLVED, "outcome": None, "outcome_value": value}
+    state = STATE_OF_OUTCOME.get(outcome, ClaimState.RESOLVED)  # else a label
+    kept = outcome if state == ClaimState.RESOLVED else None
+    return {"state": state, "outcome": kept, "outcome_value": None}
 
 
 def proposed() -> dict[str, Any]:

@@ -45,6 +45,10 @@ class AppContext:
     history_cache: "LRUCache[int, Any]" = field(
         default_factory=lambda: LRUCache(HISTORY_CACHE_SIZE)
     )
+    # the same for claims of other kinds: forecasts/submit/kind_history.py
+    kind_history_cache: "LRUCache[int, Any]" = field(
+        default_factory=lambda: LRUCache(HISTORY_CACHE_SIZE)
+    )
 
     def cached_principal(self, token_hash: str) -> Principal | None:
         hit = self.tokens.get(token_hash)

@@ -127,9 +127,7 @@ class SubmitFastLane:
             data = ForecastIn.model_validate_json(body)
         except ValidationError:
             return None
-        return await decide_submission(
-            self.ctx, principal, slug, data.value, data.rationale, key_text
-        )
+        return await decide_submission(self.ctx, principal, slug, data, key_text)
 
 
 def _headers(scope: Scope) -> dict[bytes, bytes]:

@@ -4,37 +4,36 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy
-from pydantic import BaseModel, ConfigDict, StrictFloat, field_validator
+from pydantic import ConfigDict
 from sqlalchemy import Connection, delete
 from sqlmodel import Session, col, select
 
-from claims.clock import as_utc, stamp
+from claims.clock import as_utc
 from claims.errors import Conflict, Invalid
 from claims.kinds import EntryKind
 from claims.lifecycle import accepts_forecasts, effective_close
 from claims.models import Claim
-from claims.states import ClaimState
+from claims.outcome_space import space_of
+from claims.states import ClaimKind, ClaimState
 from claims.text import Handle, Slug, UTCTime
 from forecasts.claimants.records import refresh_claim
-from forecasts.ledger.chain import flush, lock_head
+from forecasts.ledger.chain import commitment_body, flush, lock_head
 from forecasts.ledger.models import Account
 from forecasts.ledger.tables import forecasts_t, standings_t, stats_t
 from forecasts.scores.claim_scores import replace_claim_scores
-from forecasts.submit.schemas import check_probability
+from forecasts.submit.schemas import ForecastIn
+from forecasts.submit.shapes import Stored, stored_form, wrong_shape
 
 
-class ImportedForecast(BaseModel):
+class ImportedForecast(ForecastIn):
+    """A forecast body of the claim's kind (SPEC §7) with its claim, author and time."""
+
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     claim: Slug
     handle: Handle
-    probability: StrictFloat
     created_at: UTCTime
-
-    @field_validator("probability")
-    @classmethod
-    def _in_range(cls, value: float) -> float:
-        return check_probability(value)
+    rationale: None = None  # imports carry none: their entries are public at once
 
 
 def import_forecasts(session: Session, rows: list[ImportedForecast], *, now: datetime) -> list[int]:
@@ -45,6 +44,7 @@ def import_forecasts(session: Session, rows: list[ImportedForecast], *, now: dat
     accounts = {
         a.handle: a for a in session.exec(select(Account).where(col(Account.handle).in_(handles)))
     }
+    stored: list[Stored | None] = []
     for index, row in enumerate(rows):
         claim = claims.get(row.claim)
         if claim is None or claim.state == ClaimState.DRAFT:
@@ -58,25 +58,24 @@ def import_forecasts(session: Session, rows: list[ImportedForecast], *, now: dat
             raise Invalid(
                 [index, "created_at"], "must lie inside the claim's window and in the past"
             )
+        stored.append(_stored(claim, row, index))
     conn = session.connection()
     chain = lock_head(conn)
     forecast_rows: list[dict[str, Any]] = []
-    for row in rows:
+    for row, kept in zip(rows, stored, strict=True):
         claim, account = claims[row.claim], accounts[row.handle]
         at = as_utc(row.created_at)
-        payload = {
-            "claim": row.claim,
-            "handle": row.handle,
-            "probability": row.probability,
-            "created_at": stamp(at),
-        }
+        shape = kept.shape if kept else None
+        payload = commitment_body(row.claim, row.handle, row.value, at, version=1, shape=shape)
         entry = chain.add_public(EntryKind.FORECAST_IMPORTED, now, payload, claim.id)
         forecast_rows.append(
             {
                 "id": entry["seq"],
                 "claim_id": claim.id,
                 "account_id": account.id,
-                "probability": row.probability,
+                "probability": row.value,
+                "distribution": kept.distribution if kept else None,
+                "quantiles": kept.quantiles if kept else None,
                 "rationale": None,
                 "created_at": at,
                 "ledger_seq": entry["seq"],
@@ -97,6 +96,20 @@ def import_forecasts(session: Session, rows: list[ImportedForecast], *, now: dat
     return seqs
 
 
+def _stored(claim: Claim, row: ImportedForecast, index: int) -> Stored | None:
+    """The row's body in its stored form, or `Invalid` naming the row's field."""
+    values = row.values()
+    try:
+        if values is not None:
+            return stored_form(claim.kind, space_of(claim), *values)
+        if claim.kind != ClaimKind.BINARY:
+            raise wrong_shape(claim.kind, "probability")
+    except Invalid as error:
+        loc = error.detail[0]["loc"]  # type: ignore[index]
+        raise Invalid([index, *loc[1:]], error.detail[0]["msg"]) from None  # type: ignore[index]
+    return None
+
+
 def rebuild_standings(conn: Connection, claim_id: int, last_seq: int) -> None:
     """Recompute a claim's standings and stats from its forecasts (derived data)."""
     rows = conn.execute(
@@ -104,6 +117,7 @@ def rebuild_standings(conn: Connection, claim_id: int, last_seq: int) -> None:
             forecasts_t.c.id,
             forecasts_t.c.account_id,
             forecasts_t.c.probability,
+            forecasts_t.c.distribution,
             forecasts_t.c.created_at,
             forecasts_t.c.ledger_seq,
         )
@@ -111,11 +125,11 @@ def rebuild_standings(conn: Connection, claim_id: int, last_seq: int) -> None:
         .order_by(forecasts_t.c.created_at, forecasts_t.c.ledger_seq)
     ).all()
     latest: dict[int, Any] = {}
-    market = None
+    market, market_distribution = None, None
     for row in rows:
         latest[row.account_id] = row
-        if row.probability is not None:
-            market = row.probability
+        if row.probability is not None or row.distribution is not None:
+            market, market_distribution = row.probability, row.distribution
     conn.execute(delete(standings_t).where(standings_t.c.claim_id == claim_id))
     conn.execute(delete(stats_t).where(stats_t.c.claim_id == claim_id))
     if latest:
@@ -127,15 +141,22 @@ def rebuild_standings(conn: Connection, claim_id: int, last_seq: int) -> None:
                     "account_id": account_id,
                     "forecast_id": row.id,
                     "probability": row.probability,
+                    "distribution": row.distribution,
                     "at": row.created_at,
                     "ledger_seq": row.ledger_seq,
                 }
                 for account_id, row in latest.items()
             ],
         )
-    standing = sum(1 for row in latest.values() if row.probability is not None)
+    standing = sum(
+        1 for row in latest.values() if row.probability is not None or row.distribution is not None
+    )
     conn.execute(
         stats_t.insert().values(
-            claim_id=claim_id, market=market, forecasters=standing, last_seq=last_seq
+            claim_id=claim_id,
+            market=market,
+            market_distribution=market_distribution,
+            forecasters=standing,
+            last_seq=last_seq,
         )
     )

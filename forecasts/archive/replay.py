@@ -19,8 +19,10 @@ from typing import Any
 from claims.clock import parse_stamp
 from claims.errors import Invalid
 from claims.kinds import EntryKind
+from claims.outcome_space import outcome_of_record, space_of_record
 from claims.states import ClaimState, ProposalState
 from claims.transitions import early_close, proposed, reopened, settled
+from forecasts.submit.shapes import packed_shape
 
 COMMITMENTS = frozenset({EntryKind.FORECAST_SUBMITTED, EntryKind.FORECAST_WITHDRAWN})
 _SETTLEMENTS = frozenset(
@@ -30,6 +32,7 @@ _CHANGES = _SETTLEMENTS | {
     EntryKind.CLAIM_TEXT_AMENDED,
     EntryKind.CRITERIA_AMENDED,
     EntryKind.WINDOW_AMENDED,
+    EntryKind.SPACE_AMENDED,
     EntryKind.CLAIM_CLOSED,
     EntryKind.RESOLUTION_PROPOSED,
     EntryKind.RESOLUTION_DISPUTED,
@@ -107,7 +110,11 @@ class Replay:
         slug = payload["claim"]
         if slug in self.claims:
             raise Invalid("file", f"seq {seq}: claim {slug!r} is published twice")
+        kind, space = space_of_record(payload)
         row = {
+            "kind": kind,
+            **space.columns(),
+            "outcome_value": None,
             "slug": slug,
             "title": payload["title"],
             "description": payload["description"],
@@ -135,12 +142,17 @@ class Replay:
         self, body: dict[str, Any], seq: int, *, imported: bool, rationale: str | None
     ) -> None:
         at = parse_stamp(body["created_at"])
+        claim = self.claim(body["claim"], seq)
+        shape: dict[str, Any] = {k: body[k] for k in ("probabilities", "cdf") if k in body}
         self.forecasts.append(
             {
                 "id": seq,
                 "claim_id": self.claim_ids[body["claim"]],
                 "account_id": self.account(body["handle"], at),
-                "probability": body["probability"],
+                "probability": body.get("probability"),
+                "distribution": (
+                    packed_shape(claim["kind"], claim["options"], shape) if shape else None
+                ),
                 "rationale": rationale,
                 "created_at": at,
                 "ledger_seq": seq,
@@ -167,6 +179,8 @@ class Replay:
                 claim["opens_at"] = parse_stamp(payload["opens_at"])
             claim["closes_at"] = parse_stamp(payload["closes_at"])
             claim["resolves_at"] = parse_stamp(payload["resolves_at"])
+        elif kind == EntryKind.SPACE_AMENDED:
+            claim.update(space_of_record(payload)[1].columns())
         elif kind == EntryKind.CLAIM_CLOSED:
             claim["close_recorded_seq"] = seq
             _closed_at(claim, payload["closed_at"])
@@ -230,10 +244,12 @@ class Replay:
         claim.update(proposed())
         if payload["closes_early"]:
             _closed_at(claim, payload["closed_at"])
+        token, value = outcome_of_record(claim["kind"], payload["outcome"])
         self.proposals.append(
             {
                 "claim_id": claim_id,
-                "outcome": payload["outcome"],
+                "outcome": token,
+                "outcome_value": value,
                 "state": ProposalState.PROPOSED,
                 "proposed_at": at,
                 "closes_early": payload["closes_early"],
@@ -254,7 +270,7 @@ class Replay:
     def _settle(
         self, claim: dict[str, Any], payload: dict[str, Any], seq: int, at: datetime
     ) -> None:
-        claim.update(settled(payload["outcome"]))
+        claim.update(settled(*outcome_of_record(claim["kind"], payload["outcome"])))
         _closed_at(claim, payload["closed_at"], clear=True)
         decided = payload.get("proposal_seq")
         # the finaliser names the proposal it settled; an editor's settlement leaves open

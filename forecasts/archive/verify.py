@@ -22,8 +22,10 @@ from forecasts.ledger.chain import (
 )
 from forecasts.ledger.models import LedgerHead
 from forecasts.ledger.tables import accounts_t, claims_t, entries_t, forecasts_t, salts_t
+from forecasts.submit.shapes import shape_of
 
-_BODY_KEYS = ("claim", "handle", "probability", "created_at")
+_BODY_KEYS = ("claim", "handle", "created_at")
+_SHAPE_KEYS = ("probability", "probabilities", "cdf")
 
 
 @dataclass(frozen=True)
@@ -101,10 +103,13 @@ def _forecast_rows(session: Session) -> Iterator[Any]:
             forecasts_t.c.ledger_seq,
             forecasts_t.c.claim_id,
             forecasts_t.c.probability,
+            forecasts_t.c.distribution,
             forecasts_t.c.created_at,
             forecasts_t.c.rationale,
             forecasts_t.c.imported,
             claims_t.c.slug,
+            claims_t.c.kind,
+            claims_t.c.options,
             accounts_t.c.handle,
             salts_t.c.salt,
         )
@@ -148,14 +153,17 @@ def _check_forecasts(session: Session, entries: dict[int, _Seen], report: Report
         seq = int(row.ledger_seq)
         stored.add(seq)
         kind, payload_hash, payload, version = entries.get(seq, (None, None, None, 1))
+        shape = shape_of(row.kind, row.options, row.distribution)
         if row.imported:
-            body = commitment_body(row.slug, row.handle, row.probability, row.created_at, version=1)
+            body = commitment_body(
+                row.slug, row.handle, row.probability, row.created_at, version=1, shape=shape
+            )
             if kind != EntryKind.FORECAST_IMPORTED or payload != body:
                 report.fail(seq, "imported forecast row does not match its ledger entry")
             continue
         expected_kind = (
             EntryKind.FORECAST_WITHDRAWN
-            if row.probability is None
+            if row.probability is None and shape is None
             else EntryKind.FORECAST_SUBMITTED
         )
         if kind != expected_kind or row.salt is None:
@@ -164,7 +172,13 @@ def _check_forecasts(session: Session, entries: dict[int, _Seen], report: Report
         report.commitments += 1
         salts[seq] = row.salt
         body = commitment_body(
-            row.slug, row.handle, row.probability, row.created_at, row.rationale, version=version
+            row.slug,
+            row.handle,
+            row.probability,
+            row.created_at,
+            row.rationale,
+            version=version,
+            shape=shape,
         )
         if commitment_hash(body, row.salt) != payload_hash:
             report.fail(seq, "forecast row does not match its commitment (changed after the fact)")
@@ -198,7 +212,8 @@ def verify_export(lines: Iterable[dict[str, Any]], *, expect_head: str | None = 
         reveal = entry.get("reveal")
         if entry["kind"] in COMMITMENTS and reveal is not None:
             version = int(entry.get("payload_version", 1))
-            body = {k: reveal[k] for k in _BODY_KEYS}
+            # the shapes of SPEC §7 (probabilities, cdf) take the place of probability
+            body = {k: reveal[k] for k in (*_BODY_KEYS, *_SHAPE_KEYS) if k in reveal}
             if version >= 2:
                 body["rationale"] = reveal.get("rationale")
             parse_stamp(body["created_at"])
@@ -243,8 +258,9 @@ def export_lines(session: Session, *, private: bool) -> Iterator[dict[str, Any]]
         if private or row.ledger_seq < last_close.get(row.claim_id, 0):
             # every commitment reveals its rationale: version 2 commitments hash it, and
             # a closed claim's rationales are public (SPEC §2)
+            shape = shape_of(row.kind, row.options, row.distribution)
             reveal = commitment_body(
-                row.slug, row.handle, row.probability, row.created_at, row.rationale
+                row.slug, row.handle, row.probability, row.created_at, row.rationale, shape=shape
             )
             reveal["salt"] = row.salt
             reveals[int(row.ledger_seq)] = reveal

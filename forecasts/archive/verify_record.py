@@ -23,7 +23,7 @@ from claims.clock import stamp
 from claims.closing import tc
 from claims.errors import Invalid
 from claims.kinds import EntryKind
-from claims.states import ClaimState
+from claims.states import ClaimKind, ClaimState
 from forecasts.archive.replay import CLAIMANT_FIELDS, Replay
 from forecasts.ledger.tables import (
     accounts_t,
@@ -57,6 +57,15 @@ _CLAIM_FIELDS = (
     "closed_early_at",
     "close_recorded_seq",
     "outcome",
+    "outcome_value",
+    "kind",
+    "options",
+    "range_min",
+    "range_max",
+    "open_lower_bound",
+    "open_upper_bound",
+    "log_scale",
+    "unit",
     "version",
     "published_seq",
 )
@@ -210,7 +219,8 @@ def _check_scores(
 
 
 def _scored(claim: dict[str, Any]) -> bool:
-    return bool(claim["state"] == ClaimState.RESOLVED and claim["outcome"] in OUTCOME_VALUE)
+    resolved = claim["state"] == ClaimState.RESOLVED and claim["kind"] == ClaimKind.BINARY
+    return bool(resolved and claim["outcome"] in OUTCOME_VALUE)
 
 
 def _window(claim_id: int, claim: dict[str, Any]) -> ClaimWindow:

@@ -52,15 +52,17 @@ def commitment_body(
     rationale: str | None = None,
     *,
     version: int = PAYLOAD_VERSION,
+    shape: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """What a forecast's commitment hashes in payload `version`; `at` may come already stamped."""
+    """What a forecast's commitment hashes in payload `version`; `at` may come already stamped.
+
+    `shape` is another kind's distribution (`{"probabilities": …}` or `{"cdf": …}`, SPEC §7),
+    which takes the place of `probability`.
+    """
     when = at if isinstance(at, str) else stamp(at)
-    body: dict[str, Any] = {
-        "claim": claim,
-        "handle": handle,
-        "probability": probability,
-        "created_at": when,
-    }
+    body: dict[str, Any] = {"claim": claim, "handle": handle}
+    body.update(shape if shape is not None else {"probability": probability})
+    body["created_at"] = when
     if version >= 2:
         body["rationale"] = rationale
     return body
@@ -91,6 +93,7 @@ def _commitment_json(body: dict[str, Any]) -> bytes:
     rationale = body.get("rationale", _ABSENT)
     plain = (
         len(body) == (4 if rationale is _ABSENT else 5)
+        and "probability" in body  # not another kind's shape
         and type(claim) is str
         and type(handle) is str
         and type(when) is str

@@ -11,6 +11,7 @@ Two jobs, both plain idempotent functions the scheduler calls:
 import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Engine, ScalarSelect, Text, cast, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -18,10 +19,11 @@ from sqlmodel import Session, col
 from sqlmodel import select as select_rows
 
 from claims.clock import Clock, stamp
-from claims.evidence import ClaimCheck, ClaimRules, check_claims, snapshot_of
+from claims.evidence import ClaimCheck, ClaimRules, RuleCheck, check_claims, snapshot_of
 from claims.fetch import FetchPolicy, Resolver
 from claims.kinds import EntryKind
 from claims.models import Claim, Proposal, RuleRun
+from claims.outcome_space import SPACE_FIELDS, recorded_outcome, space_of
 from claims.sandbox import RULE_DEADLINE
 from claims.states import ClaimState, ProposalState
 from claims.transitions import proposed
@@ -37,6 +39,7 @@ from forecasts.resolution.reveal import record_close
 runs_t = RuleRun.__table__  # type: ignore[attr-defined]
 claims_t = Claim.__table__  # type: ignore[attr-defined]
 _CHECKABLE = (ClaimState.PUBLISHED, ClaimState.CLOSED)
+UNDECIDED = ("none", "conflict")  # what the rules may say besides an outcome
 _STORE_BATCH = 100  # checks stored per transaction at most
 
 
@@ -111,7 +114,7 @@ async def _check_and_store(
             if checks:
                 outcomes = await asyncio.to_thread(apply_checks, engine, checks, clock, policy)
                 report.checked += len(checks)
-                report.proposed += sum(outcome in ("yes", "no") for outcome in outcomes)
+                report.proposed += sum(outcome not in UNDECIDED for outcome in outcomes)
                 report.failed += sum(check.failed for check in checks)
             if None in batch:
                 return
@@ -142,7 +145,13 @@ def lease_due_claims(engine: Engine, now: datetime, policy: ResolutionPolicy) ->
     """
     with engine.connect() as conn:
         rows = conn.execute(
-            select(claims_t.c.id, claims_t.c.rules, claims_t.c.resolves_at)
+            select(
+                claims_t.c.id,
+                claims_t.c.rules,
+                claims_t.c.resolves_at,
+                claims_t.c.kind,
+                *(claims_t.c[name] for name in SPACE_FIELDS),
+            )
             .outerjoin(runs_t, runs_t.c.claim_id == claims_t.c.id)
             .where(
                 claims_t.c.state.in_(_CHECKABLE),
@@ -180,7 +189,8 @@ def lease_due_claims(engine: Engine, now: datetime, policy: ResolutionPolicy) ->
                 .values(leased_until=now + policy.lease)
             )
             if taken.rowcount == 1:
-                leased.append(ClaimRules(claim_id, row.rules, row.resolves_at))
+                space = space_of(row)
+                leased.append(ClaimRules(claim_id, row.rules, row.resolves_at, row.kind, space))
     return leased
 
 
@@ -226,7 +236,7 @@ def _apply(
     outcome: str = check.outcome if claim.state in _CHECKABLE else "none"
     if outcome == "yes" and check.before_resolves_at and early_decisions_paused(session, claim):
         outcome = "none"  # an editor rejected an early yes; the rules decide at resolves_at
-    if outcome in ("yes", "no"):
+    if outcome not in UNDECIDED:
         proposal = _propose(session, claim, check, now, policy)
         for snapshot in snapshots:
             snapshot.proposal_id = proposal.id
@@ -258,6 +268,7 @@ def _propose(
     proposal = Proposal(
         claim_id=claim.id,
         outcome=outcome,
+        outcome_value=check.outcome_value,
         proposed_at=now,
         closes_early=closes_early,
         tc=tc,
@@ -267,7 +278,7 @@ def _propose(
     session.flush()
     payload = {
         "claim": claim.slug,
-        "outcome": outcome,
+        "outcome": recorded_outcome(claim.kind, outcome, check.outcome_value),
         "closed_at": stamp(tc),
         "closes_early": closes_early,
         "challenge_ends_at": stamp(proposal.challenge_ends_at),
@@ -277,7 +288,7 @@ def _propose(
                 "url": result.fetch.url,
                 "fetched_at": stamp(result.fetch.fetched_at),
                 "sha256": result.fetch.sha256,
-                "decision": result.decision,
+                "decision": _decision(claim.kind, result),
             }
             for result in check.results
         ],
@@ -285,6 +296,13 @@ def _propose(
     proposal.ledger_seq = record(session, EntryKind.RESOLUTION_PROPOSED, now, payload, claim.id)
     session.add(proposal)
     return proposal
+
+
+def _decision(kind: str, result: RuleCheck) -> Any:
+    """A rule's decision as the ledger shows it: yes/no, a label, a number or an ISO time."""
+    if result.proposed is None:
+        return result.decision
+    return recorded_outcome(kind, *result.proposed)
 
 
 def _schedule_next(

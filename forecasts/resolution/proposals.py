@@ -16,11 +16,13 @@ from claims.errors import Conflict, Forbidden
 from claims.kinds import EntryKind
 from claims.lifecycle import get_claim
 from claims.models import Claim, Proposal, RuleRun
+from claims.outcome_space import recorded_outcome
 from claims.states import SETTLED_STATES, ClaimState, ProposalState
 from claims.transitions import reopened
 from forecasts.ledger.chain import record
 from forecasts.ledger.models import Standing
-from forecasts.resolution.settle import Outcome, settle_claim
+from forecasts.resolution.settle import settle_claim
+from forecasts.submit.probabilities import standing_now
 
 proposals_t = Proposal.__table__  # type: ignore[attr-defined]
 QUEUE_AFTER_FAILURES = 3
@@ -77,7 +79,7 @@ def dispute_proposal(
         select(Standing.forecast_id).where(
             Standing.claim_id == claim.id,
             Standing.account_id == account_id,
-            col(Standing.probability).is_not(None),
+            standing_now(),
         )
     ).first()
     if forecast is None:
@@ -94,7 +96,7 @@ def dispute_proposal(
         raise Conflict("the proposal was settled meanwhile")
     payload = {
         "claim": claim.slug,
-        "outcome": proposal.outcome,
+        "outcome": recorded_outcome(claim.kind, proposal.outcome, proposal.outcome_value),
         "proposal_seq": proposal.ledger_seq,
         "handle": handle,
         "note": note,
@@ -133,7 +135,7 @@ def finalise_proposal(session: Session, proposal_id: int, *, now: datetime) -> b
     ):
         session.rollback()
         return False
-    outcome: Outcome = "yes" if proposal.outcome == "yes" else "no"
+    outcome = recorded_outcome(claim.kind, proposal.outcome, proposal.outcome_value)
     settle_claim(session, claim, outcome, now=now, extra={"proposal_seq": proposal.ledger_seq})
     return True
 

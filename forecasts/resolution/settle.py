@@ -17,6 +17,7 @@ from claims.errors import Conflict, Invalid
 from claims.kinds import EntryKind
 from claims.lifecycle import effective_close
 from claims.models import Claim
+from claims.outcome_space import check_outcome, recorded_outcome, space_of
 from claims.states import SETTLED_STATES, ClaimState
 from claims.transitions import early_close, settled
 from forecasts.claimants.records import refresh_claim
@@ -31,7 +32,7 @@ OUTCOMES: tuple[str, ...] = get_args(Outcome)
 def settle_claim(
     session: Session,
     claim: Claim,
-    outcome: Outcome,
+    outcome: Any,
     *,
     now: datetime,
     closed_at: datetime | None = None,
@@ -53,21 +54,21 @@ def settle_claim(
     or `annulled` (whenever the outcome is annulled). Resolved claims (yes/no) are scored
     from all their forecasts, withdrawals and imported ones included; annulled and ambiguous
     claims have no scores. A draft is a `Conflict`. Issue 5's finaliser calls this too.
+    Other kinds (SPEC §7) take a label, a number or an ISO time (`check_outcome`).
     """
-    if outcome not in OUTCOMES:
-        raise Invalid("outcome", f"must be one of {', '.join(OUTCOMES)}")
+    token, value = check_outcome(claim.kind, space_of(claim), outcome)
     session.flush()  # the caller's pending changes first, then re-read under the lock
     session.refresh(claim, with_for_update=True)  # the state may have moved meanwhile
     assert claim.id is not None
     if claim.state == ClaimState.DRAFT:
         raise Conflict("a draft cannot be settled; publish it first")
     previous = claim.state if claim.state in SETTLED_STATES else None
-    previous_outcome = claim.outcome
+    previous_outcome = recorded_outcome(claim.kind, claim.outcome, claim.outcome_value)
     if closed_at is not None:
         _close_at(claim, as_utc(closed_at), now)
     elif now < effective_close(claim):
         raise Conflict("the claim is still open: give closed_at to settle it before its close")
-    claim.sqlmodel_update(settled(outcome))
+    claim.sqlmodel_update(settled(token, value))
     claim.updated_at = now
     session.add(claim)
     session.flush()
@@ -76,7 +77,7 @@ def settle_claim(
         session.add(claim)
     payload: dict[str, Any] = {
         "claim": claim.slug,
-        "outcome": outcome,
+        "outcome": recorded_outcome(claim.kind, token, value),
         "closed_at": stamp(effective_close(claim)),
         "note": note,
         "by": by,
@@ -84,7 +85,7 @@ def settle_claim(
     if previous is not None:
         payload["previous"] = previous_outcome if previous == ClaimState.RESOLVED else previous
     payload.update(extra or {})
-    kind = _entry_kind(outcome, settled_before=previous is not None)
+    kind = _entry_kind(token, settled_before=previous is not None)
     record(session, kind, now, payload, claim.id)
     replace_claim_scores(session, claim, now=now)
     refresh_claim(session, claim)  # the claimant's record moves with the outcome (SPEC §8)
@@ -93,7 +94,7 @@ def settle_claim(
     return claim
 
 
-def _entry_kind(outcome: Outcome, *, settled_before: bool) -> EntryKind:
+def _entry_kind(outcome: str, *, settled_before: bool) -> EntryKind:
     if outcome == "annulled":
         return EntryKind.ANNULLED
     return EntryKind.RE_RESOLVED if settled_before else EntryKind.RESOLUTION_FINALISED

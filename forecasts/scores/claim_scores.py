@@ -18,7 +18,7 @@ from sqlmodel import Session
 
 from claims.lifecycle import effective_close
 from claims.models import Claim
-from claims.states import ClaimState
+from claims.states import ClaimKind, ClaimState
 from forecasts.ledger.driver import (
     MultiRowInsert,
     mark_of,
@@ -105,7 +105,9 @@ def replace_claim_scores(session: Session, claim: Claim, *, now: datetime) -> in
     old = conn.exec_driver_sql(_OLD_ROWS.format(mark=mark), (claim.id,)).all()
     removed: list[TotalsRow] = [tuple(row[1:]) for row in old]
     added: list[TotalsRow] = []
-    if claim.state == ClaimState.RESOLVED and claim.outcome in OUTCOME_VALUE:
+    # (the scores of other kinds: kinds-math's branch, merged here)
+    binary = claim.kind == ClaimKind.BINARY
+    if claim.state == ClaimState.RESOLVED and binary and claim.outcome in OUTCOME_VALUE:
         window = ClaimWindow.of(claim)
         rows = conn.exec_driver_sql(_EVENTS.format(mark=mark), (claim.id,)).all()
         accounts, handles, at, seq, probability = zip(*rows, strict=True) if rows else ([],) * 5

@@ -21,7 +21,7 @@ from sqlalchemy import Connection, Engine, delete, select
 from sqlmodel import Session
 
 from claims.closing import tc
-from claims.states import ClaimState
+from claims.states import ClaimKind, ClaimState
 from forecasts.ledger.driver import mark_of, micros_of, stored_time
 from forecasts.ledger.tables import accounts_t, claims_t, scores_t
 from forecasts.score_math.batch_scoring import ClaimBatch, ScoreColumns, score_batch
@@ -255,8 +255,9 @@ def _resolved_windows(conn: Connection) -> list[ClaimWindow]:
     mark = mark_of(conn)
     rows = conn.exec_driver_sql(
         "SELECT id, opens_at, closes_at, closed_early_at, resolves_at, outcome "
-        f"FROM {claims_t.name} WHERE state = {mark} AND outcome IN ({mark}, {mark})",
-        (ClaimState.RESOLVED, *OUTCOME_VALUE),
+        f"FROM {claims_t.name} WHERE state = {mark} AND outcome IN ({mark}, {mark}) "
+        f"AND kind = {mark}",  # a multiple-choice label may read yes or no
+        (ClaimState.RESOLVED, *OUTCOME_VALUE, ClaimKind.BINARY),
     ).all()
     windows = []
     for id_, opens_at, closes_at, closed_early_at, resolves_at, outcome in rows:

@@ -8,8 +8,9 @@ to the driver through `Connection.exec_driver_sql`, inside the caller's transact
 column names come from the models, so a renamed column breaks loudly here, at import.
 """
 
+import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -17,6 +18,8 @@ from typing import Any
 from sqlalchemy import Connection, Table
 from sqlalchemy.engine import Dialect
 
+from claims.outcome_space import Space
+from claims.states import ClaimKind
 from forecasts.ledger.driver import MultiRowInsert, marks, param_mark, stored_time, time_binder
 from forecasts.ledger.tables import claims_t as _claims
 from forecasts.ledger.tables import entries_t as _entries
@@ -48,9 +51,29 @@ FORECAST_COLUMNS = (
     "created_at",
     "ledger_seq",
     "imported",
+    "distribution",
+    "quantiles",
 )
-STANDING_COLUMNS = ("claim_id", "account_id", "forecast_id", "probability", "at", "ledger_seq")
-STATS_COLUMNS = ("claim_id", "market", "forecasters", "last_seq")
+STANDING_COLUMNS = (
+    "claim_id",
+    "account_id",
+    "forecast_id",
+    "probability",
+    "distribution",
+    "at",
+    "ledger_seq",
+)
+STATS_COLUMNS = ("claim_id", "market", "market_distribution", "forecasters", "last_seq")
+# A claim's kind and its fields, as `ClaimRow.space` and `Space` name them.
+_SPACE_COLUMNS = (
+    "kind",
+    "options",
+    "range_min",
+    "range_max",
+    "open_lower_bound",
+    "open_upper_bound",
+    "log_scale",
+)
 
 
 # SQLite before 3.32 took at most 999 bound values per statement.
@@ -84,6 +107,9 @@ class ClaimRow:
     closed_early_at: datetime | None
     market: float | None  # from claim_stats; None and 0 when it has no row yet
     forecasters: int
+    kind: str = ClaimKind.BINARY
+    space: Space = field(default_factory=Space)
+    market_distribution: bytes | None = None
 
 
 class BatchSQL:
@@ -111,6 +137,10 @@ class BatchSQL:
     def from_db(self, value: Any) -> datetime | None:
         return None if value is None else stored_time(value)
 
+    def to_json(self, value: Any) -> str | None:
+        """A JSON column's value as the driver takes it (text, cast on PostgreSQL)."""
+        return None if value is None else json.dumps(value, separators=(",", ":"))
+
     def marks(self, count: int) -> str:
         return marks(self.mark, count)
 
@@ -134,10 +164,13 @@ class BatchSQL:
         """Each claim's window, state and stats by slug, and the accounts' standings on them
         by (claim id, account id) (None: withdrawn), in one statement."""
         c, s, st = _claims.name, _stats.name, _standings.name
+        space = ", ".join(f"{c}.{self.q(name)}" for name in _SPACE_COLUMNS)
         sql = (
             f"SELECT {c}.slug, {c}.id, {c}.state, {c}.opens_at, {c}.closes_at, "
             f"{c}.closed_early_at, {s}.market, {s}.forecasters, {st}.account_id, "
-            f"{st}.probability FROM {c} LEFT JOIN {s} ON {s}.claim_id = {c}.id "
+            f"{st}.probability IS NOT NULL OR {st}.distribution IS NOT NULL, "
+            f"{s}.market_distribution, {space} "
+            f"FROM {c} LEFT JOIN {s} ON {s}.claim_id = {c}.id "
             f"LEFT JOIN {st} ON {st}.claim_id = {c}.id "
             f"AND {st}.account_id IN ({self.marks(len(accounts))}) "
             f"WHERE {c}.slug IN ({self.marks(len(slugs))})"
@@ -150,10 +183,10 @@ class BatchSQL:
                 opens_at, closes_at, early = (self.from_db(value) for value in row[3:6])
                 assert opens_at is not None and closes_at is not None
                 claims[slug] = ClaimRow(
-                    claim_id, row[2], opens_at, closes_at, early, row[6], row[7] or 0
+                    claim_id, row[2], opens_at, closes_at, early, row[6], row[7] or 0, *_space(row)
                 )
             if row[8] is not None:
-                standing[(claim_id, row[8])] = row[9]
+                standing[(claim_id, row[8])] = 1.0 if row[9] else None
         return claims, standing
 
     def write(
@@ -210,6 +243,16 @@ class BatchSQL:
             if row[2] is not None:
                 live[row[2]] = row[3]
         return head, live
+
+
+def _space(row: Any) -> tuple[str, Space, bytes | None]:
+    """The kind, its fields and the market distribution of a `read` row."""
+    if row[11] == ClaimKind.BINARY:
+        return ClaimKind.BINARY, Space(), None
+    options = json.loads(row[12]) if isinstance(row[12], str) else row[12]
+    lower, upper, log = (bool(value) for value in row[15:18])
+    space = Space(options, row[13], row[14], lower, upper, log)
+    return row[11], space, None if row[10] is None else bytes(row[10])
 
 
 @cache

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, field_validator, model_validator
 
+from claims.schemas import Number, OptionLabel, RangeEnd
 from claims.text import Rationale
 
 MIN_PROBABILITY = 0.001
@@ -32,8 +33,13 @@ def odds_to_probability(text: str) -> float:
     return check_probability(a / (a + b))
 
 
+# The body fields of each kind's forecast (SPEC §7); a claim takes its kind's only.
+SHAPES = ("probability", "odds", "probabilities", "cdf", "quantiles")
+
+
 class ForecastIn(BaseModel):
-    """Exactly one of `probability` and `odds`."""
+    """Exactly one of `probability` and `odds` (binary), `probabilities` (multiple choice),
+    `cdf` or `quantiles` (numeric and date); checked against the claim's kind when stored."""
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
@@ -42,6 +48,15 @@ class ForecastIn(BaseModel):
     )
     odds: Annotated[str, Field(max_length=40)] | None = Field(
         default=None, description="'a:b', a to b in favour of yes", examples=["3:1"]
+    )
+    probabilities: dict[OptionLabel, Number] | None = Field(
+        default=None, max_length=20, description="label -> probability, every option once"
+    )
+    cdf: list[Number] | None = Field(
+        default=None, max_length=201, description="201 values F_0 … F_200 (SPEC §7)"
+    )
+    quantiles: list[tuple[Number, RangeEnd]] | None = Field(
+        default=None, max_length=10, description="[[level, value], …]: 2 to 10 pairs"
     )
     rationale: Rationale | None = None
 
@@ -61,14 +76,23 @@ class ForecastIn(BaseModel):
     @classmethod
     def _exactly_one(cls, data: Any) -> Any:
         if isinstance(data, dict):
-            given = [name for name in ("probability", "odds") if data.get(name) is not None]
+            given = [name for name in SHAPES if data.get(name) is not None]
             if len(given) != 1:
-                raise ValueError("give exactly one of 'probability' and 'odds'")
+                names = ", ".join(repr(name) for name in SHAPES)
+                raise ValueError(f"give exactly one of {names}")
         return data
 
     @property
-    def value(self) -> float:
+    def value(self) -> float | None:
+        """The probability of a binary body (None for other shapes)."""
         if self.probability is not None:
             return self.probability
-        assert self.odds is not None
-        return odds_to_probability(self.odds)
+        return None if self.odds is None else odds_to_probability(self.odds)
+
+    def values(self) -> tuple[str, Any] | None:
+        """Another kind's body as (field, value); None for a binary body."""
+        for name in ("probabilities", "cdf", "quantiles"):
+            given = getattr(self, name)
+            if given is not None:
+                return name, given
+        return None

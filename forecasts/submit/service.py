@@ -8,7 +8,7 @@ fsync serves many requests.
 
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,9 +16,9 @@ from sqlalchemy import Connection, delete, select, tuple_
 
 from claims.clock import stamp
 from claims.closing import tc
-from claims.errors import ClaimClosed, ClaimNotFound, Conflict, DomainError
+from claims.errors import ClaimClosed, ClaimNotFound, Conflict, DomainError, Invalid
 from claims.kinds import EntryKind
-from claims.states import ClaimState
+from claims.states import ClaimKind, ClaimState
 from forecasts.ledger.chain import (
     PAYLOAD_VERSION,
     Chain,
@@ -28,6 +28,7 @@ from forecasts.ledger.chain import (
 )
 from forecasts.ledger.tables import forecasts_t, idem_t
 from forecasts.submit.batchsql import BatchSQL, ClaimRow
+from forecasts.submit.shapes import Stored, stored_form, wrong_shape
 
 # How long an Idempotency-Key's answer is kept: a retry after that is a fresh request.
 IDEMPOTENCY_TTL = timedelta(hours=24)
@@ -50,10 +51,13 @@ class SubmitRequest:
     request_hash: str = ""
     token_hash: str | None = None
     sees_drafts: bool = False  # an editor's: to anyone else a draft is an unknown slug
+    # another kind's body as (field, value): ("probabilities", {...}), ("cdf", [...]) or
+    # ("quantiles", [...]), made into its stored form against the claim when appended
+    values: tuple[str, Any] | None = None
 
     @property
     def is_withdrawal(self) -> bool:
-        return self.probability is None
+        return self.probability is None and self.values is None
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,9 @@ class ForecastRecord:
     rationale: str | None
     at: datetime | str  # as stored, or already stamped
     ledger_seq: int
+    # another kind's distribution: {"probabilities": …} or {"cdf": …}, with quantiles if given
+    shape: dict[str, Any] | None = None
+    quantiles: list[Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -123,7 +130,7 @@ class _Batch:
         self.claims, self.standing = sql.read(conn, slugs, sorted({r.account_id for r in requests}))
         # [market, forecasters] by claim id, as they stand after the batch's requests so far
         self.stats: dict[int, list[Any]] = {
-            c.id: [c.market, c.forecasters] for c in self.claims.values()
+            c.id: [c.market, c.market_distribution, c.forecasters] for c in self.claims.values()
         }
         keyed = [(r.account_id, r.idempotency_key) for r in requests if r.idempotency_key]
         self.idempotent = _kept_answers(conn, keyed, expired) if keyed else {}
@@ -213,30 +220,61 @@ def _append_one(
     standing = batch.standing.get(pair)
     if request.is_withdrawal and standing is None:
         return Conflict("nothing is standing to withdraw")
+    try:
+        stored = _stored(claim, request)
+    except Invalid as error:
+        return error
     kind = EntryKind.FORECAST_WITHDRAWN if request.is_withdrawal else EntryKind.FORECAST_SUBMITTED
     stamped = stamp(now)
     rationale = None if request.is_withdrawal else request.rationale
-    body = commitment_body(request.slug, request.handle, request.probability, stamped, rationale)
+    shape = stored.shape if stored else None
+    body = commitment_body(
+        request.slug, request.handle, request.probability, stamped, rationale, shape=shape
+    )
     digest = commitment_hash(body, salt)
     row = chain.add(
         kind, now, digest, payload=None, claim_id=claim.id, stamped=stamped, version=PAYLOAD_VERSION
     )
     seq = int(row["seq"])
     at = batch.sql.to_db(now)
+    packed = stored.distribution if stored else None
+    quantiles = stored.quantiles if stored else None
+    quantiles_text = batch.sql.to_json(quantiles)
     batch.forecast_rows.append(
-        (seq, claim.id, request.account_id, request.probability, rationale, at, seq, False)
+        (
+            seq,
+            claim.id,
+            request.account_id,
+            request.probability,
+            rationale,
+            at,
+            seq,
+            False,
+            packed,
+            quantiles_text,
+        )
     )
     batch.salt_rows.append((seq, salt))
-    batch.standing[pair] = request.probability
-    batch.standing_rows[pair] = (claim.id, request.account_id, seq, request.probability, at, seq)
+    batch.standing[pair] = None if request.is_withdrawal else 1.0
+    batch.standing_rows[pair] = (
+        claim.id,
+        request.account_id,
+        seq,
+        request.probability,
+        packed,
+        at,
+        seq,
+    )
     batch.touched[claim.id] = None
     stats = batch.stats[claim.id]
-    stats[1] += (standing is None) - request.is_withdrawal
+    stats[2] += (standing is None) - request.is_withdrawal
     if not request.is_withdrawal:
-        stats[0] = request.probability
+        stats[0], stats[1] = request.probability, packed
     record = ForecastRecord(
         seq, request.slug, request.handle, request.probability, rationale, stamped, seq
     )
+    if stored is not None:
+        record = replace(record, shape=stored.shape, quantiles=stored.quantiles)
     if request.idempotency_key:
         text = answer(record)  # as first sent
         batch.idem_rows.append(
@@ -255,6 +293,15 @@ def _append_one(
             text,
         )
     return Accepted(201, record)
+
+
+def _stored(claim: ClaimRow, request: SubmitRequest) -> Stored | None:
+    """Another kind's body in its stored form; None for a binary forecast or a withdrawal."""
+    if request.values is not None:
+        return stored_form(claim.kind, claim.space, *request.values)
+    if request.probability is not None and claim.kind != ClaimKind.BINARY:
+        raise wrong_shape(claim.kind, "probability")
+    return None
 
 
 def _write(batch: _Batch, chain: Chain) -> None:

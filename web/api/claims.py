@@ -1,10 +1,10 @@
 """Claims: create, list, read, change, publish; the public probability history."""
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlmodel import Session
 
 from claims.claimants import get_claimant
@@ -13,12 +13,16 @@ from claims.lifecycle import amend_claim, create_claim, get_claim, publish_claim
 from claims.listing import list_claims
 from claims.models import Claim
 from claims.schemas import ClaimCreate, ClaimPatch
+from claims.states import ClaimKind
 from forecasts.accounts.service import Principal, sees_drafts
 from forecasts.claimants.records import refresh_claim
 from forecasts.ledger.chain import record
 from forecasts.submit.history import probability_history
+from forecasts.submit.kind_history import distribution_history
 from forecasts.submit.probabilities import claims_probabilities, standings_of
 from forecasts.submit.service import ForecastRecord, has_forecasts
+from forecasts.submit.shapes import shape_of
+from web.api.kind_views import history_view
 from web.api.paging import Cursor, Limit, decode_cursor, keyset_page, offset_cursor
 from web.api.views import ClaimOut, Page, claim_out, forecast_view
 from web.context import AppContext
@@ -88,7 +92,7 @@ def render_claims(
         assert claim.id is not None
         mine = None
         if claim.id in standings:
-            standing, rationale = standings[claim.id]
+            standing, rationale, quantiles = standings[claim.id]
             mine = forecast_view(
                 ForecastRecord(
                     standing.forecast_id,
@@ -98,6 +102,8 @@ def render_claims(
                     rationale,
                     standing.at,
                     standing.ledger_seq,
+                    shape_of(claim.kind, claim.options, standing.distribution),
+                    quantiles,
                 )
             )
         rendered.append(claim_out(claim, tags[claim.id], probabilities[claim.id], now, mine))
@@ -140,8 +146,11 @@ def visible_claim(session: Session, slug: str, caller: Principal | None) -> Clai
 
 class HistoryPointOut(BaseModel):
     at: str
-    crowd: float | None
-    market: float
+    crowd: Any = Field(
+        description="probability (binary), {label: p} (multiple choice), or "
+        '{"quantiles": {...}} (numeric, date); null while nobody stands'
+    )
+    market: Any = Field(description="as crowd")
 
 
 @router.get(
@@ -163,13 +172,22 @@ def get_history(
     """
     claim = visible_claim(session, slug, caller)
     assert claim.id is not None
-    points = probability_history(session, claim.id, ctx.history_cache)
     start = decode_cursor(cursor) or 0
-    items = [
-        HistoryPointOut(at=stamp(point.at), crowd=point.crowd, market=point.market)
-        for point in points[start : start + limit]
-    ]
-    return Page(items=items, next_cursor=offset_cursor(start, limit, start + limit < len(points)))
+    if claim.kind != ClaimKind.BINARY:
+        points = distribution_history(session, claim.id, ctx.kind_history_cache)
+        items = [
+            HistoryPointOut(at=stamp(point.at), **history_view(claim, point.crowd, point.market))
+            for point in points[start : start + limit]
+        ]
+        total = len(points)
+    else:
+        binary = probability_history(session, claim.id, ctx.history_cache)
+        items = [
+            HistoryPointOut(at=stamp(point.at), crowd=point.crowd, market=point.market)
+            for point in binary[start : start + limit]
+        ]
+        total = len(binary)
+    return Page(items=items, next_cursor=offset_cursor(start, limit, start + limit < total))
 
 
 @router.patch(

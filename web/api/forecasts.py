@@ -3,7 +3,7 @@
 import hashlib
 import json
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header
 from fastapi.responses import Response
@@ -23,6 +23,7 @@ from forecasts.submit.service import (
     SubmitRequest,
     TokenRevoked,
 )
+from forecasts.submit.shapes import shape_of
 from web.api.claims import visible_claim
 from web.api.paging import Cursor, Limit, decode_cursor, keyset_page
 from web.api.views import ForecastOut, Page, WithdrawalOut, forecast_view
@@ -43,8 +44,11 @@ IdempotencyKey = Annotated[
 ]
 
 
-def _request_hash(slug: str, action: str, value: float | None, rationale: str | None) -> str:
-    text = json.dumps([slug, action, value, rationale])
+def _request_hash(
+    slug: str, action: str, value: float | None, rationale: str | None, values: Any
+) -> str:
+    said = [slug, action, value, rationale] + ([] if values is None else [values])
+    text = json.dumps(said, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -73,13 +77,12 @@ async def decide_submission(
     ctx: AppContext,
     caller: Principal,
     slug: str,
-    probability: float | None,
-    rationale: str | None,
+    body: ForecastIn | None,
     key: str | None,
 ) -> Decision:
-    """Store a submission (withdrawal when `probability` is None) and render its answer."""
-    decision = await _decide(ctx, caller, slug, probability, rationale, key)
-    observe_submission("withdraw" if probability is None else "submit", decision.status)
+    """Store a submission (a withdrawal when `body` is None) and render its answer."""
+    decision = await _decide(ctx, caller, slug, body, key)
+    observe_submission("withdraw" if body is None else "submit", decision.status)
     return decision
 
 
@@ -87,17 +90,19 @@ async def _decide(
     ctx: AppContext,
     caller: Principal,
     slug: str,
-    probability: float | None,
-    rationale: str | None,
+    body: ForecastIn | None,
     key: str | None,
 ) -> Decision:
-    if probability is not None:
+    probability = None if body is None else body.value
+    values = None if body is None else body.values()
+    rationale = None if body is None else body.rationale
+    if body is not None:
         # per account, not per token: tokens are many; the key is in hand, no query needed
         wait = ctx.rate.retry_after(str(caller.account_id))
         if wait is not None:
             detail = {"detail": "too many forecast submissions; slow down"}
             return Decision(429, _json(detail), [(b"retry-after", str(wait).encode())])
-    action = "withdraw" if probability is None else "submit"
+    action = "withdraw" if body is None else "submit"
     request = SubmitRequest(
         account_id=caller.account_id,
         handle=caller.handle,
@@ -106,9 +111,10 @@ async def _decide(
         rationale=rationale,
         idempotency_key=key,
         # only a keyed request is ever compared with an earlier one
-        request_hash=_request_hash(slug, action, probability, rationale) if key else "",
+        request_hash=_request_hash(slug, action, probability, rationale, values) if key else "",
         token_hash=caller.token_hash,
         sees_drafts=sees_drafts(caller),
+        values=values,
     )
     flight = (caller.account_id, key) if key else None
     if flight is not None:
@@ -148,9 +154,7 @@ async def submit_forecast(
     slug: Slug, body: ForecastIn, ctx: Ctx, caller: Caller, idempotency_key: IdempotencyKey = None
 ) -> Response:
     """Submit (or update) your forecast; stamped and stored before the answer."""
-    decision = await decide_submission(
-        ctx, caller, slug, body.value, body.rationale, idempotency_key
-    )
+    decision = await decide_submission(ctx, caller, slug, body, idempotency_key)
     return decision.response()
 
 
@@ -164,7 +168,7 @@ async def withdraw_forecast(
     slug: Slug, ctx: Ctx, caller: Caller, idempotency_key: IdempotencyKey = None
 ) -> Response:
     """Withdraw your standing forecast (a new record; nothing is deleted)."""
-    decision = await decide_submission(ctx, caller, slug, None, None, idempotency_key)
+    decision = await decide_submission(ctx, caller, slug, None, idempotency_key)
     return decision.response()
 
 
@@ -210,7 +214,9 @@ def list_forecasts(
                 forecast.rationale,
                 forecast.created_at,
                 forecast.ledger_seq,
+                shape_of(claim.kind, claim.options, forecast.distribution),
+                forecast.quantiles,
             )
         )
-        items.append(WithdrawalOut(**view) if forecast.probability is None else ForecastOut(**view))
+        items.append(WithdrawalOut(**view) if "withdrawn_at" in view else ForecastOut(**view))
     return Page(items=items, next_cursor=next_cursor)

@@ -4,19 +4,23 @@ import asyncio
 from typing import Any
 
 from fastapi import APIRouter, Response
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import col, select
 
 from claims.clock import stamp
 from claims.errors import Forbidden, NotFound
 from claims.evidence import ClaimRules, body_shown, check_claim, snapshot_body, snapshot_of
 from claims.lifecycle import get_claim
-from claims.models import EvidenceSnapshot, Proposal
+from claims.models import Claim, EvidenceSnapshot, Proposal
+from claims.outcome_space import recorded_outcome, space_of
+from claims.schemas import Number, OptionLabel
+from claims.states import ClaimKind
 from claims.text import LongText, UTCTime
 from forecasts.accounts.service import Principal
 from forecasts.ledger.roles import ROLE_RANK, Role
+from forecasts.resolution.autoresolve import UNDECIDED
 from forecasts.resolution.proposals import QueueItem, dispute_proposal, editors_queue, reopen_claim
-from forecasts.resolution.settle import Outcome, settle_claim
+from forecasts.resolution.settle import settle_claim
 from web.api.claims import render_claim, visible_claim
 from web.api.paging import Cursor, Limit, RowId, decode_cursor, keyset_page
 from web.api.views import ClaimOut, Page
@@ -30,7 +34,10 @@ router = APIRouter(tags=["resolution"])
 class ResolutionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    outcome: Outcome
+    outcome: Number | OptionLabel = Field(
+        description="yes/no (binary), a label (multiple choice), a number (numeric), an ISO "
+        "time (date), or annulled/ambiguous"
+    )
     note: LongText | None = None
     closed_at: UTCTime | None = None
 
@@ -52,12 +59,20 @@ class SnapshotOut(BaseModel):
     # false: the allow list let the fetch reach a non-public address (null: not recorded)
     public_address: bool | None
     withheld: bool  # body and value hidden from this caller (editors see them)
+    extracted: Any = Field(
+        default=None,
+        description="dry runs of claims of other kinds: the outcome this rule's value proposes "
+        "(a label, a number or an ISO time), null when it decides nothing",
+    )
 
 
 class CheckOut(BaseModel):
     claim: str
     checked_at: str
-    outcome: str  # what the rules say now: yes, no, conflict or none
+    outcome: str  # what the rules say now: yes, no, conflict, none; or a label or "value"
+    value: Any = Field(
+        default=None, description="the agreed outcome of other kinds: label, number, ISO time"
+    )
     snapshots: list[SnapshotOut]
 
 
@@ -69,7 +84,7 @@ class DisputeIn(BaseModel):
 
 class ProposalOut(BaseModel):
     claim: str
-    outcome: str
+    outcome: str | float
     state: str
     proposed_at: str
     closed_at: str
@@ -89,7 +104,9 @@ class QueueItemOut(BaseModel):
     error: str | None
 
 
-def snapshot_out(snapshot: EvidenceSnapshot, *, shown: bool = True) -> SnapshotOut:
+def snapshot_out(
+    snapshot: EvidenceSnapshot, *, shown: bool = True, extracted: Any = None
+) -> SnapshotOut:
     return SnapshotOut(
         id=snapshot.id,
         rule_index=snapshot.rule_index,
@@ -106,6 +123,7 @@ def snapshot_out(snapshot: EvidenceSnapshot, *, shown: bool = True) -> SnapshotO
         proposal_id=snapshot.proposal_id,
         public_address=snapshot.public_address,
         withheld=not shown,
+        extracted=extracted,
     )
 
 
@@ -156,7 +174,7 @@ def check_rules(slug: str, session: ReadSession, ctx: Ctx, _editor: Editor) -> C
     """Fetch and judge the claim's rules now; stores and changes nothing."""
     claim = get_claim(session, slug)
     assert claim.id is not None
-    item = ClaimRules(claim.id, claim.rules, claim.resolves_at)
+    item = ClaimRules(claim.id, claim.rules, claim.resolves_at, claim.kind, space_of(claim))
     policy = resolution_policy(ctx.settings)
     check = asyncio.run(
         check_claim(item, policy.fetch, clock=ctx.clock, deadline=policy.rule_deadline)
@@ -165,8 +183,17 @@ def check_rules(slug: str, session: ReadSession, ctx: Ctx, _editor: Editor) -> C
         claim=claim.slug,
         checked_at=stamp(check.checked_at),
         outcome=check.outcome,
+        value=recorded_outcome(claim.kind, check.outcome, check.outcome_value)
+        if claim.kind != ClaimKind.BINARY and check.outcome not in UNDECIDED
+        else None,
         snapshots=[
-            snapshot_out(snapshot_of(claim.id, result, detailed=True)) for result in check.results
+            snapshot_out(
+                snapshot_of(claim.id, result, detailed=True),
+                extracted=recorded_outcome(claim.kind, *result.proposed)
+                if result.proposed is not None
+                else None,
+            )
+            for result in check.results
         ],
     )
 
@@ -184,7 +211,7 @@ def dispute(
     Only forecasters with a standing forecast on the claim may, and the first dispute is
     the only one (the proposal is with the editors after it)."""
     note = body.note if body else None
-    visible_claim(session, slug, caller)  # a draft is an unknown slug, not a 409
+    claim = visible_claim(session, slug, caller)  # a draft is an unknown slug, not a 409
     proposal = dispute_proposal(
         session,
         slug,
@@ -193,7 +220,7 @@ def dispute(
         note=note,
         now=ctx.clock(),
     )
-    return _proposal_out(slug, proposal)
+    return _proposal_out(claim, proposal)
 
 
 class ReopenIn(BaseModel):
@@ -219,10 +246,10 @@ def reopen(
     return render_claim(session, ctx, claim, editor)
 
 
-def _proposal_out(slug: str, proposal: Proposal) -> ProposalOut:
+def _proposal_out(claim: Claim, proposal: Proposal) -> ProposalOut:
     return ProposalOut(
-        claim=slug,
-        outcome=proposal.outcome,
+        claim=claim.slug,
+        outcome=recorded_outcome(claim.kind, proposal.outcome, proposal.outcome_value),
         state=proposal.state,
         proposed_at=stamp(proposal.proposed_at),
         closed_at=stamp(proposal.tc),

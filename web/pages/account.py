@@ -146,6 +146,9 @@ async def post_forecast(request: Request, slug: str, ctx: Ctx, me: Me, form: For
         flash(request, f"Not recorded. {_ASK_PROBABILITY}")
         return see_other(f"/claims/{slug}#forecast")
     # six decimals of probability, all `percent` shows: the notice says what the ledger holds
+    if body.value is None:  # another kind's body: kinds-pages' forms send their own
+        flash(request, f"Not recorded. {_ASK_PROBABILITY}")
+        return see_other(f"/claims/{slug}#forecast")
     probability = round(body.value, 6)
     flash(request, await _append(ctx, me, slug, probability, body.rationale))
     return see_other(f"/claims/{slug}#forecast")

@@ -210,7 +210,7 @@ def resolve(
         claim = settle_claim(
             session,
             get_claim(session, slug),
-            outcome,  # type: ignore[arg-type]
+            outcome,
             now=ctx.clock(),
             closed_at=closed_at,
             note=note,
