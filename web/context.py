@@ -1,14 +1,15 @@
 """What one running app holds: database, settings, clock, the group committer and caches."""
 
 import time
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
+
+from sqlmodel import Session
 
 from claims.clock import Clock, utc_now
 from forecasts.accounts.service import Principal
 from forecasts.ledger.lru import LRUCache
-from forecasts.scores.leaderboard import INTERVAL_CACHE_SIZE
+from forecasts.scores.leaderboard import INTERVAL_CACHE_SIZE, Profile, forecaster_profile
 from forecasts.submit.groupcommit import GroupCommitter
 from forecasts.submit.history import HISTORY_CACHE_SIZE
 from forecasts.submit.probabilities import CROWD_CACHE_SIZE
@@ -32,7 +33,7 @@ class AppContext:
     # Submitters for the fast lane (web/fastpath.py), kept without a time limit: the writer
     # checks each token against the database in the submission's own transaction anyway, and
     # submitting needs no role, so only who the token belongs to is taken from here.
-    lane_tokens: "OrderedDict[str, Principal]" = field(default_factory=OrderedDict)
+    lane_tokens: "LRUCache[str, Principal]" = field(default_factory=lambda: LRUCache(LANE_TOKENS))
     in_flight: set[tuple[int, str]] = field(default_factory=set)
     crowd_cache: "LRUCache[tuple[int, int], Any]" = field(
         default_factory=lambda: LRUCache(CROWD_CACHE_SIZE)
@@ -50,6 +51,16 @@ class AppContext:
         default_factory=lambda: LRUCache(HISTORY_CACHE_SIZE)
     )
 
+    def profile(self, session: Session, handle: str) -> Profile:
+        """A forecaster's profile now, with this site's peer-accuracy prior and interval cache."""
+        return forecaster_profile(
+            session,
+            handle,
+            now=self.clock(),
+            k=self.settings.peer_accuracy_prior,
+            cache=self.interval_cache,
+        )
+
     def cached_principal(self, token_hash: str) -> Principal | None:
         hit = self.tokens.get(token_hash)
         if hit is None or hit[1] < time.monotonic():
@@ -61,10 +72,7 @@ class AppContext:
         if len(self.tokens) > 10_000:
             self.tokens.clear()
         self.tokens[principal.token_hash] = (principal, time.monotonic() + TOKEN_CACHE_SECONDS)
-        self.lane_tokens[principal.token_hash] = principal
-        self.lane_tokens.move_to_end(principal.token_hash)
-        while len(self.lane_tokens) > LANE_TOKENS:
-            self.lane_tokens.popitem(last=False)
+        self.lane_tokens.put(principal.token_hash, principal)
 
     def lane_principal(self, token_hash: str) -> Principal | None:
         """The submitter behind a token the app has authenticated before (see `lane_tokens`)."""
@@ -72,7 +80,7 @@ class AppContext:
 
     def forget_token(self, token_hash: str) -> None:
         self.tokens.pop(token_hash, None)
-        self.lane_tokens.pop(token_hash, None)
+        self.lane_tokens.pop(token_hash)
 
     def forget_tokens(self) -> None:
         self.tokens.clear()

@@ -23,7 +23,7 @@ from claims.clock import stamp
 from claims.closing import tc
 from claims.errors import Invalid
 from claims.kinds import EntryKind
-from claims.states import ClaimKind, ClaimState
+from claims.states import ClaimState
 from forecasts.archive.replay import CLAIMANT_FIELDS, Replay
 from forecasts.ledger.tables import (
     accounts_t,
@@ -35,8 +35,8 @@ from forecasts.ledger.tables import (
     tags_t,
 )
 from forecasts.score_math.scoring import CROWD_HANDLE, SCORE_FIELDS
-from forecasts.scores.claim_scores import OUTCOME_VALUE, ClaimWindow
-from forecasts.scores.rescore import read_batch, score_parts
+from forecasts.scores.claim_windows import ClaimWindow, is_scored, window_of
+from forecasts.scores.rescore import read_batches, score_parts
 
 if TYPE_CHECKING:
     from forecasts.archive.verify import Report
@@ -69,7 +69,7 @@ _CLAIM_FIELDS = (
     "version",
     "published_seq",
 )
-_SCORE_FIELDS = (*SCORE_FIELDS, "probability_at_close")
+_SCORE_FIELDS = (*SCORE_FIELDS, "probability_at_close", "pit")
 
 
 def check_record(session: Session, entries: Iterable[dict[str, Any]], report: "Report") -> None:
@@ -192,12 +192,12 @@ def _check_scores(
     )
     handles = [handle for handle, _ in forecasters] + [CROWD_HANDLE]
     expected: dict[tuple[int, str], tuple[Any, ...]] = {}
-    batch = read_batch(conn, windows, forecasters)
-    for start, columns in score_parts(batch, 500, None, 1):
-        for k in range(len(columns)):
-            window = windows[start + columns.claim[k]]
-            values = tuple(getattr(columns, name)[k] for name in _SCORE_FIELDS)
-            expected[(window.id, handles[columns.forecaster[k]])] = (window.outcome, *values)
+    for kind_windows, batch in read_batches(conn, windows, forecasters):
+        for start, columns in score_parts(batch, 500, None, 1):
+            for k in range(len(columns)):
+                window = kind_windows[start + columns.claim[k]]
+                values = tuple(getattr(columns, name)[k] for name in _SCORE_FIELDS)
+                expected[(window.id, handles[columns.forecaster[k]])] = (window.outcome, *values)
     seq_of = {claim_id: last_seq[slug] for slug, claim_id in ids.items() if slug in last_seq}
     names = ("outcome", *_SCORE_FIELDS)
     for row in _score_rows(session):
@@ -219,20 +219,15 @@ def _check_scores(
 
 
 def _scored(claim: dict[str, Any]) -> bool:
-    resolved = claim["state"] == ClaimState.RESOLVED and claim["kind"] == ClaimKind.BINARY
-    return bool(resolved and claim["outcome"] in OUTCOME_VALUE)
+    return is_scored(claim["state"], claim)
 
 
 def _window(claim_id: int, claim: dict[str, Any]) -> ClaimWindow:
-    early, closes = claim["closed_early_at"], claim["closes_at"]
-    return ClaimWindow(
-        id=claim_id,
-        opens_at=claim["opens_at"],
-        closes_at=closes,
-        closed_at=tc(closes, early),
-        resolves_at=claim["resolves_at"],
-        outcome=OUTCOME_VALUE[claim["outcome"]],
+    window = window_of(
+        claim_id, claim, claim, closed_at=tc(claim["closes_at"], claim["closed_early_at"])
     )
+    assert window is not None
+    return window
 
 
 def _score_rows(session: Session) -> Iterator[Any]:

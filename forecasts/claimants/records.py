@@ -37,8 +37,9 @@ from forecasts.score_math.consensus import (
     side,
     step_means,
 )
-from forecasts.scores.claim_scores import ClaimWindow, claim_batch, claim_events
-from forecasts.scores.rescore import read_batch
+from forecasts.scores.claim_scores import claim_events
+from forecasts.scores.claim_windows import ClaimWindow, claim_batch
+from forecasts.scores.rescore import read_batches
 
 
 def refresh_claim(session: Session, claim: Claim, previous_claimant: str | None = None) -> None:
@@ -114,9 +115,10 @@ def _consensus_of_all(conn: Connection, claims: list[Claim]) -> dict[int, float 
     }
     accounts = conn.execute(select(accounts_t.c.handle, accounts_t.c.id)).all()
     forecasters = sorted((str(handle), int(account)) for handle, account in accounts)
-    batch = read_batch(conn, [_window(claim) for claim in binary], forecasters)
-    for claim, mean in zip(binary, mean_crowds(batch).tolist(), strict=True):
-        found[_id(claim)] = side(mean, asserts=_asserts(claim))
+    by_id = {_id(claim): claim for claim in binary}
+    for windows, batch in read_batches(conn, [_window(claim) for claim in binary], forecasters):
+        for window, mean in zip(windows, mean_crowds(batch).tolist(), strict=True):
+            found[window.id] = side(mean, asserts=_asserts(by_id[window.id]))
     return found
 
 

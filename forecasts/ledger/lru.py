@@ -41,5 +41,12 @@ class LRUCache(Generic[K, V]):
             except KeyError:  # another thread emptied it meanwhile
                 break
 
+    def pop(self, key: K) -> None:
+        """Forget the entry, if it is here."""
+        self._entries.pop(key, None)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
     def __len__(self) -> int:
         return len(self._entries)

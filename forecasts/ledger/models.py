@@ -163,8 +163,12 @@ class Score(SQLModel, table=True):
     baseline_score: float | None = None
     peer_score: float | None = None
     market_points: float | None = None
+    crps: float | None = None  # numeric and date claims (SPEC §7)
+    time_averaged_crps: float | None = None
     # the standing probability at the close and the outcome, for calibration
     probability_at_close: float | None = None
+    # numeric and date claims: F(u_o) of the CDF standing at the close, for the PIT histogram
+    pit: float | None = None
     outcome: int
     resolves_at: datetime = Field(sa_type=UTCDateTime)
     scored_at: datetime = Field(sa_type=UTCDateTime)
@@ -194,6 +198,9 @@ class ForecasterTotals(SQLModel, table=True):
     baseline_total: float = 0.0
     market_points_sum: float = 0.0
     market_points_count: int = 0
+    crps_sum: float = 0.0
+    crps_count: int = 0
+    mean_crps: float | None = None
     revision: int = Field(default=0, sa_type=BigInteger)
 
 

@@ -119,3 +119,19 @@ def murphy_decomposition(pairs: Sequence[tuple[float, int]]) -> Murphy:
     brier = math.fsum((p - o) ** 2 for p, o in pairs) / total
     within_bin = brier - (reliability - resolution + uncertainty)
     return Murphy(reliability, resolution, uncertainty, within_bin, brier, total)
+
+
+@dataclass(frozen=True)
+class PitBin:
+    """PIT values (SPEC §7) in [bin/10, (bin+1)/10), the last bin closed."""
+
+    bin: int
+    count: int
+
+
+def pit_histogram(values: Sequence[float]) -> list[PitBin]:
+    """Ten bins of PIT values, bin = min(⌊10·PIT⌋, 9): flat for a calibrated forecaster."""
+    counts = [0] * BINS
+    for value in values:
+        counts[calibration_bin(value)] += 1
+    return [PitBin(bin=i, count=n) for i, n in enumerate(counts)]

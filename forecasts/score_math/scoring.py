@@ -43,12 +43,14 @@ class ScoreRow:
 
     handle: str
     brier: float | None
-    time_averaged_brier: float
+    time_averaged_brier: float | None  # None on numeric and date claims
     coverage: float
     log_score: float | None
     baseline_score: float
     peer_score: float
     market_points: float | None
+    crps: float | None = None  # numeric and date claims only (SPEC §7)
+    time_averaged_crps: float | None = None
 
 
 # The SPEC §4 figures of a score row, in the order they are stored and shown: ScoreRow's
@@ -104,47 +106,79 @@ def crowd_timeline(
 
 
 @dataclass(frozen=True)
-class ClaimScores:
-    """One claim's scores as columns, indexed by forecaster (0 … F - 1), and the crowd's row.
+class Terms:
+    """What each event's forecast (or the crowd after each event) gives the scores, by kind.
 
-    A forecaster has a row where `coverage` > 0; `final` is their standing forecast at Tc
-    (NaN if none), from which `brier` and `log_score` follow (`forecaster_rows`).
+    NaN at a withdrawal (or while nobody stands). `q`: the probability of what happened;
+    `loss`: the Brier score (binary, multiple choice) or the CRPS (numeric, date);
+    `baseline`: the baseline score's integrand before the factor 100.
+    """
+
+    q: _Floats
+    loss: _Floats
+    baseline: _Floats
+
+
+@dataclass(frozen=True)
+class Rules:
+    """A kind's constants: the market's q before any forecast, and the peer score's factor."""
+
+    market_prior: float = MARKET_PRIOR
+    peer_factor: float = 1.0
+
+
+def binary_terms(probabilities: _Floats, outcome: int) -> Terms:
+    """SPEC §4's terms of binary forecasts (or crowd probabilities)."""
+    q = probabilities if outcome == 1 else 1 - probabilities
+    return Terms(q=q, loss=(probabilities - outcome) ** 2, baseline=np.log2(2 * q))
+
+
+@dataclass(frozen=True)
+class Figures:
+    """One forecaster's or the crowd's figures on a claim; `loss` is Brier or CRPS by kind."""
+
+    loss: float | None  # at Tc; None with nothing standing then
+    time_averaged_loss: float
+    coverage: float
+    log_score: float | None
+    baseline_score: float
+    peer_score: float
+
+
+@dataclass(frozen=True)
+class ClaimScores:
+    """One claim's scores as columns, indexed by forecaster (0 … F - 1), and the crowd's.
+
+    A forecaster has a row where `coverage` > 0; `final` is the index of the event whose
+    forecast stands at Tc (-1 if none), from which `brier`, `crps` and `log_score` follow.
     """
 
     coverage: _Floats
-    time_averaged_brier: _Floats  # NaN where coverage is 0
+    time_averaged_loss: _Floats  # NaN where coverage is 0
     baseline_score: _Floats
     peer_score: _Floats
     market_points: _Floats
-    final: _Floats
-    crowd: ScoreRow | None
-    crowd_at_close: float | None
+    final: npt.NDArray[np.int64]
+    crowd: Figures | None
 
 
 def sweep_claim(
     owners: npt.NDArray[np.int64],
     times: _Floats,
-    probabilities: _Floats,
-    outcome: int,
-    crowd: _Floats | None = None,
+    terms: Terms,
+    crowd: Terms,
+    rules: Rules = Rules(),
 ) -> ClaimScores:
     """Scores from events in ledger order before Tc, as columns, in one vectorised sweep.
 
     `owners`: forecaster indices 0 … F - 1; `times`: each event's time in units of the
-    window, not before 0, then Tc's; `probabilities`: NaN for a withdrawal; `crowd`: the
-    crowd after each event if already known (`crowd_after_each` does many claims at once).
+    window, not before 0, then Tc's; `terms`: each event's (NaN for a withdrawal); `crowd`:
+    the crowd's after each event (`crowd_after_each` does many claims at once).
     """
-    if crowd is None:
-        crowd = crowd_after_each(owners, probabilities)
-    sweep = _sweep(owners, times, probabilities, outcome, crowd)
+    sweep = _sweep(owners, times, terms, rules)
     forecasters = int(owners.max()) + 1 if len(owners) else 0
-    columns = _forecaster_columns(sweep, outcome, forecasters)
-    crowd_at_close = float(sweep.crowd[-1]) if len(sweep.crowd) else math.nan
-    return ClaimScores(
-        *columns,
-        crowd=_crowd_row(sweep, outcome) if len(owners) else None,
-        crowd_at_close=None if math.isnan(crowd_at_close) else crowd_at_close,
-    )
+    columns = _forecaster_columns(sweep, terms, rules, forecasters)
+    return ClaimScores(*columns, crowd=_crowd_figures(sweep, crowd, rules) if len(owners) else None)
 
 
 @dataclass
@@ -154,55 +188,41 @@ class _Sweep:
     times: _Floats  # event times, then Tc; segment k runs from times[k] to times[k + 1]
     standing_count: npt.NDArray[np.int64]
     ln_q_sum: _Floats
-    crowd: _Floats  # NaN while nobody stands
     stint_handle: npt.NDArray[np.int64]
-    stint_probability: _Floats
     stint_start: npt.NDArray[np.int64]
     stint_end: npt.NDArray[np.int64]
-    market_handle: npt.NDArray[np.int64]
     market_points: _Floats
-    final: _Floats  # by forecaster: the standing forecast at Tc, NaN if none
+    final: npt.NDArray[np.int64]  # by forecaster: the event standing at Tc, -1 if none
 
 
 def _q(probability: float, outcome: int) -> float:
     return probability if outcome == 1 else 1 - probability
 
 
-def _sweep(
-    owners: npt.NDArray[np.int64],
-    times: _Floats,
-    probabilities: _Floats,
-    outcome: int,
-    crowd: _Floats,
-) -> _Sweep:
+def _sweep(owners: npt.NDArray[np.int64], times: _Floats, terms: Terms, rules: Rules) -> _Sweep:
     count = len(owners)
     following = next_event_of_same_owner(owners)  # where each forecast's stint ends
-    forecast = ~np.isnan(probabilities)
+    q = terms.q
+    forecast = ~np.isnan(q)
     ends_stint = np.zeros(count, dtype=bool)  # the event replaces or withdraws a forecast
     ends_stint[following[forecast & (following < count)]] = True
     previous = np.zeros(count, dtype=np.int64)
     previous[following[following < count]] = np.flatnonzero(following < count)
     standing = np.cumsum(forecast.astype(np.int64) - ends_stint)
-    q = probabilities if outcome == 1 else 1 - probabilities
     ln_q = np.array([math.log(x) for x in q.tolist()])  # math.log, as the running sum had
     forecasts = np.flatnonzero(forecast)
-    p = probabilities[forecasts]
-    market_before = np.concatenate(([MARKET_PRIOR], p[:-1]))
-    final = np.full(int(owners.max()) + 1 if count else 0, np.nan)
-    last = following == count
-    final[owners[last]] = probabilities[last]
+    market_before = np.concatenate(([rules.market_prior], q[forecasts][:-1]))
+    final = np.full(int(owners.max()) + 1 if count else 0, -1, dtype=np.int64)
+    last = (following == count) & forecast
+    final[owners[last]] = np.flatnonzero(last)
     return _Sweep(
         times=times,
         standing_count=standing,
         ln_q_sum=_running_ln_q(ln_q, previous, forecast, ends_stint, standing),
-        crowd=crowd,
         stint_handle=owners[forecasts],
-        stint_probability=p,
         stint_start=forecasts,
         stint_end=following[forecasts],
-        market_handle=owners[forecasts],
-        market_points=100
-        * np.log2(q[forecasts] / (market_before if outcome else 1 - market_before)),
+        market_points=100 * np.log2(q[forecasts] / market_before),
         final=final,
     )
 
@@ -243,8 +263,8 @@ def _sum_by(who: npt.NDArray[np.int64], weights: _Floats, size: int) -> _Floats:
 
 
 def _forecaster_columns(
-    sweep: _Sweep, outcome: int, size: int
-) -> tuple[_Floats, _Floats, _Floats, _Floats, _Floats, _Floats]:
+    sweep: _Sweep, terms: Terms, rules: Rules, size: int
+) -> tuple[_Floats, _Floats, _Floats, _Floats, _Floats, npt.NDArray[np.int64]]:
     dt = np.diff(sweep.times)
     others = sweep.standing_count - 1
     shared = (others > 0).astype(np.float64)
@@ -254,43 +274,38 @@ def _forecaster_columns(
     per_other_time = _prefix(per_other * dt)
     others_ln_q = _prefix(per_other * sweep.ln_q_sum * dt)
 
-    start, stop, p = sweep.stint_start, sweep.stint_end, sweep.stint_probability
-    q = p if outcome == 1 else 1 - p
-    ln_q = np.log(q)
+    start, stop = sweep.stint_start, sweep.stint_end
+    ln_q = np.log(terms.q[start])
     duration = sweep.times[stop] - sweep.times[start]
     weight = shared_time[stop] - shared_time[start] + per_other_time[stop] - per_other_time[start]
     peer = ln_q * weight - (others_ln_q[stop] - others_ln_q[start])
 
     who = sweep.stint_handle
     coverage = _sum_by(who, duration, size)
-    squared = _sum_by(who, (p - outcome) ** 2 * duration, size)
-    average = np.divide(squared, coverage, out=np.full(size, np.nan), where=coverage > 0)
-    baseline = 100 * _sum_by(who, np.log2(2 * q) * duration, size)
-    peer_sum = 100 * _sum_by(who, peer, size)
-    market = _sum_by(sweep.market_handle, sweep.market_points, size)
+    lost = _sum_by(who, terms.loss[start] * duration, size)
+    average = np.divide(lost, coverage, out=np.full(size, np.nan), where=coverage > 0)
+    baseline = 100 * _sum_by(who, terms.baseline[start] * duration, size)
+    peer_sum = 100 * rules.peer_factor * _sum_by(who, peer, size)
+    market = _sum_by(who, sweep.market_points, size)
     return coverage, average, baseline, peer_sum, market, sweep.final
 
 
-def _crowd_row(sweep: _Sweep, outcome: int) -> ScoreRow | None:
+def _crowd_figures(sweep: _Sweep, crowd: Terms, rules: Rules) -> Figures | None:
     active = sweep.standing_count > 0
     dt = np.diff(sweep.times)[active]
     coverage = float(dt.sum())
     if coverage <= 0:
         return None
-    p = sweep.crowd[active]
-    q = p if outcome == 1 else 1 - p
+    q = crowd.q[active]
     mean_ln_q = sweep.ln_q_sum[active] / sweep.standing_count[active]
-    last = float(sweep.crowd[-1])
-    standing_at_close = not math.isnan(last)
-    return ScoreRow(
-        handle=CROWD_HANDLE,
-        brier=(last - outcome) ** 2 if standing_at_close else None,
-        time_averaged_brier=float(((p - outcome) ** 2 * dt).sum()) / coverage,
+    standing_at_close = bool(sweep.standing_count[-1] > 0)
+    return Figures(
+        loss=float(crowd.loss[-1]) if standing_at_close else None,
+        time_averaged_loss=float((crowd.loss[active] * dt).sum()) / coverage,
         coverage=coverage,
-        log_score=math.log(_q(last, outcome)) if standing_at_close else None,
-        baseline_score=100 * float((np.log2(2 * q) * dt).sum()),
-        peer_score=100 * float(((np.log(q) - mean_ln_q) * dt).sum()),
-        market_points=None,
+        log_score=math.log(float(crowd.q[-1])) if standing_at_close else None,
+        baseline_score=100 * float((crowd.baseline[active] * dt).sum()),
+        peer_score=100 * rules.peer_factor * float(((np.log(q) - mean_ln_q) * dt).sum()),
     )
 
 

@@ -6,7 +6,6 @@ claim's rows also moves the per-forecaster totals (forecasts.scores.totals) in t
 """
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from operator import itemgetter
 from typing import Any
@@ -16,23 +15,25 @@ import numpy.typing as npt
 from sqlalchemy import Connection, text
 from sqlmodel import Session
 
-from claims.lifecycle import effective_close
 from claims.models import Claim
-from claims.states import ClaimKind, ClaimState
 from forecasts.ledger.driver import (
     MultiRowInsert,
     mark_of,
-    micros,
-    micros_of,
     stored_time,
     time_binder,
 )
 from forecasts.ledger.tables import scores_t
-from forecasts.score_math.batch_scoring import ClaimBatch, ScoreColumns, score_batch
+from forecasts.score_math.batch_scoring import ScoreColumns, score_batch
 from forecasts.score_math.scoring import CROWD_HANDLE, SCORE_FIELDS, ScoringEvent
+from forecasts.scores.claim_windows import (
+    KIND_COLUMNS,
+    ClaimWindow,
+    claim_batch,
+    is_scored,
+    probabilities_of,
+)
 from forecasts.scores.totals import TotalsRow, apply_changes, replace_totals
 
-OUTCOME_VALUE = {"yes": 1, "no": 0}
 _ROWS_PER_INSERT = 500  # rows per multi-row INSERT: 7,000 parameters, under every limit
 _TOTALS_FIELDS = (
     "brier",
@@ -41,53 +42,26 @@ _TOTALS_FIELDS = (
     "peer_score",
     "coverage",
     "baseline_score",
+    "crps",
 )
-
-
-@dataclass(frozen=True)
-class ClaimWindow:
-    """What scoring needs to know of a resolved claim."""
-
-    id: int
-    opens_at: datetime
-    closes_at: datetime
-    closed_at: datetime  # Tc
-    resolves_at: datetime
-    outcome: int
-
-    @classmethod
-    def of(cls, claim: Claim) -> "ClaimWindow":
-        assert claim.id is not None and claim.outcome in OUTCOME_VALUE
-        return cls(
-            id=claim.id,
-            opens_at=claim.opens_at,
-            closes_at=claim.closes_at,
-            closed_at=effective_close(claim),
-            resolves_at=claim.resolves_at,
-            outcome=OUTCOME_VALUE[claim.outcome],
-        )
-
-
-def probabilities_of(values: Sequence[float | None]) -> npt.NDArray[np.float64]:
-    """Floats, NaN for a null (as numpy converts None)."""
-    return np.array(values, dtype=np.float64)
 
 
 def claim_events(conn: Connection, claim_id: int) -> tuple[list[ScoringEvent], dict[str, int]]:
     """Every forecast and withdrawal on the claim (imported ones too), and the handles' ids."""
     rows = conn.execute(text(_EVENTS.format(mark=":claim")).bindparams(claim=claim_id)).all()
-    events = [ScoringEvent(handle, stored_time(at), seq, p) for _, handle, at, seq, p in rows]
+    events = [ScoringEvent(handle, stored_time(at), seq, p) for _, handle, at, seq, p, _ in rows]
     return events, {row[1]: row[0] for row in rows}
 
 
 _EVENTS = (
-    "SELECT f.account_id, a.handle, f.created_at, f.ledger_seq, f.probability "
+    "SELECT f.account_id, a.handle, f.created_at, f.ledger_seq, f.probability, f.distribution "
     "FROM forecasts f JOIN accounts a ON a.id = f.account_id WHERE f.claim_id = {mark}"
 )
 # A claim's Score rows as the totals need them (`TotalsRow`), after their ids, in id order.
 _OLD_ROWS = (
     "SELECT id, handle, account_id, brier, time_averaged_brier, coverage, peer_score, "
-    f"baseline_score, market_points FROM {scores_t.name} WHERE claim_id = {{mark}} ORDER BY id"
+    f"baseline_score, market_points, crps FROM {scores_t.name} WHERE claim_id = {{mark}} "
+    "ORDER BY id"
 )
 
 
@@ -105,16 +79,16 @@ def replace_claim_scores(session: Session, claim: Claim, *, now: datetime) -> in
     old = conn.exec_driver_sql(_OLD_ROWS.format(mark=mark), (claim.id,)).all()
     removed: list[TotalsRow] = [tuple(row[1:]) for row in old]
     added: list[TotalsRow] = []
-    # (the scores of other kinds: kinds-math's branch, merged here)
-    binary = claim.kind == ClaimKind.BINARY
-    if claim.state == ClaimState.RESOLVED and binary and claim.outcome in OUTCOME_VALUE:
+    if is_scored(claim.state, {name: getattr(claim, name) for name in KIND_COLUMNS}):
         window = ClaimWindow.of(claim)
         rows = conn.exec_driver_sql(_EVENTS.format(mark=mark), (claim.id,)).all()
-        accounts, handles, at, seq, probability = zip(*rows, strict=True) if rows else ([],) * 5
+        accounts, handles, at, seq, probability, packed = (
+            zip(*rows, strict=True) if rows else ([],) * 6
+        )
         writer = ScoreWriter(conn, sorted(dict(zip(handles, accounts, strict=True)).items()), now)
         ranks = {handle: rank for rank, (handle, _) in enumerate(writer.forecasters)}
         batch = claim_batch(
-            [window], [len(rows)], [ranks[h] for h in handles], at, seq, probability
+            [window], [len(rows)], [ranks[h] for h in handles], at, seq, probability, packed
         )
         columns = score_batch(batch)
         added = writer.totals_rows(columns)
@@ -142,6 +116,7 @@ _COLUMNS = (
     "handle",
     *SCORE_FIELDS,
     "probability_at_close",
+    "pit",
     "outcome",
     "resolves_at",
     "scored_at",
@@ -193,6 +168,7 @@ class ScoreWriter:
                 columns.peer_score,
                 columns.baseline_score,
                 columns.market_points,
+                columns.crps,
                 strict=True,
             )
         )
@@ -245,14 +221,9 @@ class ScoreWriter:
                 _pick([w.id for w in windows], claims),
                 _pick(self._accounts, forecasters),
                 _pick(self._handles, forecasters),
-                columns.brier,
-                columns.time_averaged_brier,
-                columns.coverage,
-                columns.log_score,
-                columns.baseline_score,
-                columns.peer_score,
-                columns.market_points,
+                *(getattr(columns, name) for name in SCORE_FIELDS),
                 columns.probability_at_close,
+                columns.pit,
                 _pick([w.outcome for w in windows], claims),
                 _pick([self._stored(w.resolves_at) for w in windows], claims),
                 [self._now] * len(columns),
@@ -272,27 +243,3 @@ def _pick(items: Sequence[Any], positions: Sequence[int]) -> Sequence[Any]:
         return [items[p] for p in positions]
     picked: tuple[Any, ...] = itemgetter(*positions)(items)
     return picked
-
-
-def claim_batch(
-    windows: Sequence["ClaimWindow"],
-    sizes: Sequence[int],
-    forecaster: Sequence[int] | npt.NDArray[np.int64],
-    at: Sequence[Any] | npt.NDArray[np.int64],
-    seq: Sequence[int] | npt.NDArray[np.int64],
-    probability: Sequence[float | None] | npt.NDArray[np.float64],
-) -> ClaimBatch:
-    """A ClaimBatch from the claims and their events (grouped by claim, `sizes` each)."""
-    return ClaimBatch(
-        opens_at=np.array([micros(w.opens_at) for w in windows], dtype=np.int64),
-        closes_at=np.array([micros(w.closes_at) for w in windows], dtype=np.int64),
-        closed_at=np.array([micros(w.closed_at) for w in windows], dtype=np.int64),
-        outcome=np.array([w.outcome for w in windows], dtype=np.int64),
-        bounds=np.concatenate(([0], np.cumsum(sizes, dtype=np.int64))),
-        forecaster=np.asarray(forecaster, dtype=np.int64),
-        at=at if isinstance(at, np.ndarray) else micros_of(at),
-        seq=np.asarray(seq, dtype=np.int64),
-        probability=probability
-        if isinstance(probability, np.ndarray)
-        else probabilities_of(probability),
-    )

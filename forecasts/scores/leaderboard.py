@@ -15,16 +15,19 @@ from sqlalchemy import ColumnElement, Integer, and_, case, func, literal_column,
 from sqlmodel import Session
 
 from claims.errors import Invalid, NotFound
+from claims.outcome_space import recorded_outcome
 from forecasts.ledger.lru import LRUCache
 from forecasts.ledger.models import SHELF_ROWS
 from forecasts.ledger.tables import accounts_t, claims_t, scores_t, totals_t
 from forecasts.score_math.aggregates import (
     CalibrationBin,
     Murphy,
+    PitBin,
     bootstrap_mean_ci,
     calibration_bins,
     murphy_decomposition,
     peer_accuracy,
+    pit_histogram,
 )
 from forecasts.score_math.scoring import CROWD_HANDLE, SCORE_FIELDS
 
@@ -51,6 +54,7 @@ Metric = Literal[
     "baseline_total",
     "market_points",
     "claims_scored",
+    "mean_crps",
 ]
 METRICS: tuple[str, ...] = get_args(Metric)
 
@@ -62,6 +66,7 @@ _METRICS: dict[str, tuple[Callable[[float], ColumnElement[Any]], bool]] = {
     "baseline_total": (lambda _k: totals_t.c.baseline_total, False),
     "market_points": (_market_expression, False),
     "claims_scored": (lambda _k: totals_t.c.claims_scored, False),
+    "mean_crps": (lambda _k: totals_t.c.mean_crps, True),
 }
 
 
@@ -75,6 +80,7 @@ class LeaderboardRow:
     peer_accuracy: float
     baseline_total: float
     market_points: float | None
+    mean_crps: float | None
 
 
 def leaderboard(
@@ -147,6 +153,7 @@ def _row(
         peer_accuracy=peer_accuracy(totals["peer_sum"], totals["coverage_sum"], k),
         baseline_total=totals["baseline_total"],
         market_points=market,
+        mean_crps=totals["mean_crps"],
     )
 
 
@@ -168,20 +175,17 @@ def mean_brier_interval(
 
 @dataclass(frozen=True)
 class ClaimScore:
-    """One Score row with the claim it belongs to (the scores in SCORE_FIELDS order)."""
+    """One Score row with the claim it belongs to; `figures` maps SCORE_FIELDS to values."""
 
     claim: str
+    title: str
     resolves_at: datetime
     outcome: int
     probability_at_close: float | None
-    brier: float | None
-    time_averaged_brier: float | None
-    coverage: float
-    log_score: float | None
-    baseline_score: float | None
-    peer_score: float | None
-    market_points: float | None
-    title: str
+    pit: float | None  # numeric and date claims: F(u_o) at the close (SPEC §7)
+    figures: dict[str, float | None]
+    # the claim's outcome as the API shows it: yes/no, a label, a number or an ISO time
+    claim_outcome: Any = None
 
 
 @dataclass(frozen=True)
@@ -191,6 +195,7 @@ class Profile:
     scores: list[ClaimScore]
     calibration: list[CalibrationBin]
     murphy: Murphy
+    pit: list[PitBin]
 
 
 def forecaster_profile(
@@ -227,6 +232,9 @@ def forecaster_profile(
         scores=scores,
         calibration=calibration_bins(pairs),
         murphy=murphy_decomposition(pairs),
+        pit=pit_histogram(
+            [row.pit for row in scores if row.pit is not None and row.resolves_at <= now]
+        ),
     )
 
 
@@ -239,14 +247,32 @@ def claim_scores_of(session: Session, handle: str) -> list[ClaimScore]:
             claims_t.c.resolves_at,
             s.outcome,
             s.probability_at_close,
-            *(s[name] for name in SCORE_FIELDS),
+            s.pit,
             claims_t.c.title,
+            claims_t.c.kind,
+            claims_t.c.outcome,
+            claims_t.c.outcome_value,
+            *(s[name] for name in SCORE_FIELDS),
         )
         .join(claims_t, claims_t.c.id == s.claim_id)
         .where(of_handle(session, handle))
         .order_by(claims_t.c.resolves_at.desc(), claims_t.c.slug)
     )
-    return [ClaimScore(*tuple(row)) for row in rows]
+    return [
+        ClaimScore(
+            claim=slug,
+            resolves_at=resolves_at,
+            outcome=outcome,
+            probability_at_close=probability,
+            pit=pit,
+            title=title,
+            figures=dict(zip(SCORE_FIELDS, figures, strict=True)),
+            claim_outcome=recorded_outcome(kind, token, value),
+        )
+        for slug, resolves_at, outcome, probability, pit, title, kind, token, value, *figures in (
+            rows
+        )
+    ]
 
 
 def of_handle(session: Session, handle: str) -> ColumnElement[bool]:

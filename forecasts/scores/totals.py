@@ -38,6 +38,9 @@ _COLUMNS = (
     "baseline_total",
     "market_points_sum",
     "market_points_count",
+    "crps_sum",
+    "crps_count",
+    "mean_crps",
     "revision",
 )
 
@@ -57,7 +60,7 @@ def _upsert_sql(mark: str) -> str:
             "market_points_count",
         )
     ]
-    for field in ("brier", "time_averaged_brier"):
+    for field in ("brier", "time_averaged_brier", "crps"):
         count = f"({t}.{field}_count + excluded.{field}_count)"
         total = f"({t}.{field}_sum + excluded.{field}_sum)"
         added += [
@@ -74,7 +77,7 @@ def _upsert_sql(mark: str) -> str:
 
 
 # A Score row as the totals read it: handle, account_id, brier, time_averaged_brier, coverage,
-# peer_score, baseline_score, market_points.
+# peer_score, baseline_score, market_points, crps.
 TotalsRow = tuple[Any, ...]
 
 
@@ -98,9 +101,11 @@ class _Change:
     baseline_total: float = 0.0
     market_points_sum: float = 0.0
     market_points_count: int = 0
+    crps_sum: float = 0.0
+    crps_count: int = 0
 
     def add(self, row: TotalsRow, sign: int) -> None:
-        _, _, brier, average, coverage, peer, baseline, market = row
+        _, _, brier, average, coverage, peer, baseline, market, crps = row
         self.claims_scored += sign
         if brier is not None:
             self.brier_sum += sign * brier
@@ -114,6 +119,9 @@ class _Change:
         if market is not None:
             self.market_points_sum += sign * market
             self.market_points_count += sign
+        if crps is not None:
+            self.crps_sum += sign * crps
+            self.crps_count += sign
 
     def values(self, handle: str, revision: int) -> tuple[Any, ...]:
         """The row inserted for a handle that has none yet (the upsert's VALUES)."""
@@ -134,6 +142,9 @@ class _Change:
             self.baseline_total,
             self.market_points_sum,
             self.market_points_count,
+            self.crps_sum,
+            self.crps_count,
+            self.crps_sum / self.crps_count if self.crps_count > 0 else None,
             revision,
         )
 
@@ -177,7 +188,7 @@ def replace_totals(
     """
     size = len(forecasters)
     sums: dict[str, Any] = {"claims_scored": np.bincount(who, minlength=size)}
-    for name in ("brier", "time_averaged_brier", "market_points"):
+    for name in ("brier", "time_averaged_brier", "market_points", "crps"):
         given = ~np.isnan(scores[name])
         sums[f"{name}_sum"] = np.bincount(who[given], scores[name][given], minlength=size)
         sums[f"{name}_count"] = np.bincount(who[given], minlength=size)

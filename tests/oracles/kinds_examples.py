@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from forecasts.score_math.batch_scoring import ScoreColumns
 from forecasts.score_math.distributions import (
     GRID,
     Scale,
@@ -21,6 +22,8 @@ from forecasts.score_math.distributions import (
     normalise,
     round_cdf,
 )
+from forecasts.score_math.scoring import ScoreRow
+from tests.oracles.scoring import rows_of_one_claim
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "data" / "scoring-examples-kinds.json"
 
@@ -110,3 +113,24 @@ def outcome_of(example: dict[str, Any]) -> str | float:
 
 def close(a: float, b: float, tolerance: float = 1e-9) -> bool:
     return math.isclose(a, b, rel_tol=0, abs_tol=tolerance)
+
+
+def example_window(example: dict[str, Any]) -> dict[str, Any]:
+    """The keyword arguments of `rows_of_one_claim` (and the naive oracle) for an example."""
+    window: dict[str, Any] = {
+        name: parse_time(example[name]) for name in ("opens_at", "closes_at", "closed_at")
+    }
+    if example["kind"] == "multiple_choice":
+        options = example["options"]
+        return window | {"outcome": options.index(example["outcome"]), "options": len(options)}
+    return window | {
+        "outcome": 0,
+        "scale": scale_of(example),
+        "outcome_value": float(outcome_of(example)),
+    }
+
+
+def score_example(example: dict[str, Any]) -> tuple[list[ScoreRow], ScoreColumns, list[str]]:
+    """The example's rows through the production `score_batch`."""
+    events = [(e.handle, e.at, e.seq, e.distribution) for e in events_of(example)]
+    return rows_of_one_claim(events, **example_window(example))

@@ -11,6 +11,15 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from forecasts.score_math.crowd import MARKET_PRIOR, crowd_probability
+from forecasts.score_math.distributions import (
+    N_BINS,
+    Scale,
+    mc_crowd,
+    numeric_crowd,
+    outcome_bucket,
+    pmf,
+    reference_pmf,
+)
 from forecasts.score_math.scoring import CROWD_HANDLE, ScoreRow, ScoringEvent, prepare_events
 
 _Standing = dict[str, tuple[datetime, int, float]]
@@ -107,6 +116,136 @@ def score_claim_naive(
                 baseline_score=100 * baseline[handle] / window,
                 peer_score=100 * peer[handle] / window,
                 market_points=points.get(handle) if handle != CROWD_HANDLE else None,
+            )
+        )
+    return rows
+
+
+# SPEC §7's kinds, read as directly: the crowd rebuilt from the standings at every event
+# with the one-instant crowds of `distributions`, each forecaster's figures summed segment by
+# segment, CRPS from ∫F² - 2∫_{u*}^1 F + (1 - u*) over the linear pieces.
+
+
+def _crps_naive(cdf: Sequence[float], u_star: float) -> float:
+    total = 0.0
+    for i in range(1, N_BINS + 1):
+        a, b = cdf[i - 1], cdf[i]
+        low, high = (i - 1) / N_BINS, i / N_BINS
+        total += (a * a + a * b + b * b) / 3 / N_BINS
+        if high > u_star:  # the part of the segment at or above u*
+            start = max(low, u_star)
+            at_start = a + (b - a) * (start - low) * N_BINS
+            total -= 2 * (high - start) * (at_start + b) / 2
+    return total + (1 - u_star)
+
+
+def _kind_figures(
+    distribution: Sequence[float], kind: str, outcome: int, scale: Scale | None, x: float
+) -> tuple[float, float, float]:
+    """q, loss and the baseline integrand of one distribution."""
+    if kind == "multiple_choice":
+        k = len(distribution)
+        q = distribution[outcome]
+        loss = sum((p - (i == outcome)) ** 2 for i, p in enumerate(distribution)) / 2
+        return q, loss, math.log(q * k) / math.log(k)
+    assert scale is not None
+    bucket = outcome_bucket(scale, x)
+    q = float(pmf(distribution)[bucket])
+    ref = float(reference_pmf(scale)[bucket])
+    u_star = min(max(scale.u(x), 0.0), 1.0)
+    return q, _crps_naive(distribution, u_star), math.log(q / ref) / 2
+
+
+def score_kind_claim_naive(
+    events: Sequence[tuple[str, datetime, int, Sequence[float] | None]],
+    *,
+    opens_at: datetime,
+    closes_at: datetime,
+    closed_at: datetime,
+    outcome: int,
+    options: int | None = None,
+    scale: Scale | None = None,
+    outcome_value: float = 0.0,
+) -> list[ScoreRow]:
+    """Same contract as `tests.oracles.scoring.rows_of_one_claim`'s rows, for MC or numeric."""
+    kind = "multiple_choice" if scale is None else "numeric"
+    end = min(closed_at, closes_at)
+    ordered = sorted((e for e in events if e[1] < end), key=lambda e: (e[1], e[2]))
+    peer_factor = 1.0 if scale is None else 0.5
+
+    def figures(d: Sequence[float]) -> tuple[float, float, float]:
+        return _kind_figures(d, kind, outcome, scale, outcome_value)
+
+    def crowd_of(standing: dict[str, Sequence[float]]) -> Sequence[float] | None:
+        values = list(standing.values())  # oldest first: dicts keep insertion order
+        if not values:
+            return None
+        if scale is None:
+            return mc_crowd(values)
+        crowd = numeric_crowd(values)
+        return None if crowd is None else crowd.tolist()
+
+    names = sorted({e[0] for e in ordered})
+    zero = dict.fromkeys([*names, CROWD_HANDLE], 0.0)
+    seconds, lost, baseline, peer = dict(zero), dict(zero), dict(zero), dict(zero)
+    standing: dict[str, Sequence[float]] = {}
+    for k, (handle, at, _, distribution) in enumerate(ordered):
+        standing.pop(handle, None)
+        if distribution is not None:
+            standing[handle] = distribution
+        start = max(at, opens_at)
+        stop = max(ordered[k + 1][1] if k + 1 < len(ordered) else end, opens_at)
+        length = (stop - start).total_seconds()
+        if length <= 0:
+            continue
+        current = dict(standing)
+        crowd = crowd_of(standing)
+        if crowd is not None:
+            current[CROWD_HANDLE] = crowd
+        ln_q = {name: math.log(figures(d)[0]) for name, d in current.items()}
+        for name, d in current.items():
+            _, loss, base = figures(d)
+            others = [v for o, v in ln_q.items() if o not in (name, CROWD_HANDLE)]
+            relative = ln_q[name] - sum(others) / len(others) if others else 0.0
+            seconds[name] += length
+            lost[name] += loss * length
+            baseline[name] += base * length
+            peer[name] += relative * length
+    points = dict.fromkeys(names, 0.0)
+    if scale is None:
+        market = 1.0 / (options or 1)
+    else:
+        market = float(reference_pmf(scale)[outcome_bucket(scale, outcome_value)])
+    for handle, _, _, distribution in ordered:
+        if distribution is not None:
+            q = figures(distribution)[0]
+            points[handle] += 100 * math.log2(q / market)
+            market = q
+    final: dict[str, Sequence[float]] = dict(standing)
+    crowd = crowd_of(standing)
+    if crowd is not None:
+        final[CROWD_HANDLE] = crowd
+    window = (closes_at - opens_at).total_seconds()
+    rows = []
+    for handle in [*names, CROWD_HANDLE]:
+        if seconds[handle] <= 0:
+            continue
+        last = final.get(handle)
+        at_close = None if last is None else figures(last)
+        average = lost[handle] / seconds[handle]
+        loss_at_close = None if at_close is None else at_close[1]
+        rows.append(
+            ScoreRow(
+                handle=handle,
+                brier=loss_at_close if scale is None else None,
+                time_averaged_brier=average if scale is None else None,
+                coverage=seconds[handle] / window,
+                log_score=None if at_close is None else math.log(at_close[0]),
+                baseline_score=100 * baseline[handle] / window,
+                peer_score=100 * peer_factor * peer[handle] / window,
+                market_points=points.get(handle) if handle != CROWD_HANDLE else None,
+                crps=loss_at_close if scale is not None else None,
+                time_averaged_crps=average if scale is not None else None,
             )
         )
     return rows

@@ -17,7 +17,6 @@ from forecasts.score_math.batch_scoring import ScoreColumns
 from forecasts.score_math.scoring import SCORE_FIELDS, ScoreRow
 from forecasts.scores.leaderboard import (
     INTERVAL_CACHE_SIZE,
-    ClaimScore,
     forecaster_profile,
     leaderboard,
     mean_brier_interval,
@@ -25,7 +24,7 @@ from forecasts.scores.leaderboard import (
 )
 from tests.conftest import ON_POSTGRES, Tokens
 from tests.factories import T0, FakeClock, auth, make_claim
-from web.api.scores import MurphyOut, ScoreOut
+from web.api.scores import ClaimScoreOut, MurphyOut, ScoreOut
 from web.db import Database
 
 CLOSES = T0 + timedelta(days=10)
@@ -310,14 +309,15 @@ def test_every_list_of_score_fields_follows_the_one_declaration() -> None:
     scores = list(SCORE_FIELDS)
     assert scores == [f.name for f in fields(ScoreRow)][1:]
     assert list(ScoreOut.model_fields) == ["handle", *scores]
-    assert [f.name for f in fields(ClaimScore)] == [
+    assert list(ClaimScoreOut.model_fields) == [
+        "handle",
+        *scores,
         "claim",
-        "resolves_at",
         "outcome",
         "probability_at_close",
-        *scores,
-        "title",
-    ]  # built positionally from claim_scores_of's select
-    assert [f.name for f in fields(ScoreColumns)][2:-1] == scores
-    assert [c.name for c in scores_t.c][4:11] == scores  # after id, claim, account, handle
+    ]
+    assert [f.name for f in fields(ScoreColumns)][2:-2] == scores
+    assert [c.name for c in scores_t.c][
+        4 : 4 + len(scores)
+    ] == scores  # after id, claim, account, handle
     assert list(MurphyOut.model_fields) == [f.name for f in fields(Murphy)]

@@ -1,11 +1,12 @@
 """Resolution by editors, scores of resolved claims, the leaderboard and forecaster profiles."""
 
 import math
+from collections.abc import Mapping
 from dataclasses import fields
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, create_model
 from sqlmodel import col, select
 
 from claims.errors import Conflict
@@ -14,10 +15,8 @@ from forecasts.ledger.models import Score
 from forecasts.score_math.aggregates import CalibrationBin, Murphy
 from forecasts.score_math.scoring import SCORE_FIELDS
 from forecasts.scores.leaderboard import (
-    ClaimScore,
     LeaderboardRow,
     Metric,
-    forecaster_profile,
     leaderboard,
 )
 from web.api.claims import visible_claim
@@ -29,17 +28,6 @@ from web.errors import responses
 router = APIRouter(tags=["scores"])
 
 
-class ScoreOut(BaseModel):
-    handle: str
-    brier: float | None
-    time_averaged_brier: float | None
-    coverage: float
-    log_score: float | None
-    baseline_score: float | None
-    peer_score: float | None
-    market_points: float | None
-
-
 class LeaderboardOut(BaseModel):
     handle: str
     claims_scored: int
@@ -49,12 +37,7 @@ class LeaderboardOut(BaseModel):
     peer_accuracy: float | None
     baseline_total: float | None
     market_points: float | None
-
-
-class ClaimScoreOut(ScoreOut):
-    claim: str
-    outcome: Literal["yes", "no"]
-    probability_at_close: float | None
+    mean_crps: float | None
 
 
 class CalibrationOut(BaseModel):
@@ -64,12 +47,32 @@ class CalibrationOut(BaseModel):
     count: int
 
 
-class MurphyOut(BaseModel):
-    reliability: float | None
-    resolution: float | None
-    uncertainty: float | None
-    within_bin: float | None
-    brier: float | None
+# The response models of score rows and the Murphy decomposition take their figures from the
+# one declaration of each (ScoreRow's fields as SCORE_FIELDS, the Murphy dataclass): a figure
+# added there appears here. Only `coverage` (and Murphy's `count`) is never null. mypy cannot
+# see fields made at run time, so to it these are plain models.
+if TYPE_CHECKING:
+    ScoreOut = BaseModel
+    ClaimScoreOut = BaseModel
+    MurphyOut = BaseModel
+else:
+    ScoreOut = create_model(
+        "ScoreOut",
+        handle=str,
+        **{name: float if name == "coverage" else float | None for name in SCORE_FIELDS},
+    )
+    ClaimScoreOut = create_model(
+        "ClaimScoreOut",
+        __base__=ScoreOut,
+        claim=str,
+        outcome=str | float,  # yes/no, a label, a number or an ISO time (SPEC §7)
+        probability_at_close=float | None,
+    )
+    MurphyOut = create_model("MurphyOut", **{f.name: f.type for f in fields(Murphy)})
+
+
+class PitOut(BaseModel):
+    bin: int
     count: int
 
 
@@ -79,6 +82,7 @@ class ForecasterOut(BaseModel):
     scores: list[ClaimScoreOut]
     calibration: list[CalibrationOut]
     murphy: MurphyOut
+    pit: list[PitOut]
 
 
 def _finite(value: float | None) -> float | None:
@@ -87,13 +91,15 @@ def _finite(value: float | None) -> float | None:
 
 
 _MURPHY_FIGURES = [f.name for f in fields(Murphy) if f.name != "count"]
-_SCORE_FIELDS = [name for name in SCORE_FIELDS if name != "coverage"]
 
 
-def _score_fields(row: Score | ClaimScore) -> dict[str, Any]:
-    """The SPEC §4 figures of a score row, undefined ones as null."""
-    fields: dict[str, Any] = {name: _finite(getattr(row, name)) for name in _SCORE_FIELDS}
-    return fields | {"coverage": row.coverage}
+def _score_fields(figures: Mapping[str, float | None]) -> dict[str, Any]:
+    """The figures of a score row (SCORE_FIELDS), undefined ones as null."""
+    return {name: _finite(figures[name]) for name in SCORE_FIELDS}
+
+
+def _figures(row: Score) -> dict[str, float | None]:
+    return {name: getattr(row, name) for name in SCORE_FIELDS}
 
 
 @router.get(
@@ -111,7 +117,7 @@ def get_scores(
     if after is not None:
         query = query.where(col(Score.id) > after)
     rows, next_cursor = keyset_page(list(session.exec(query)), limit, lambda r: r.id)
-    items = [ScoreOut(handle=row.handle, **_score_fields(row)) for row in rows]
+    items = [ScoreOut(handle=row.handle, **_score_fields(_figures(row))) for row in rows]
     return Page(items=items, next_cursor=next_cursor)
 
 
@@ -130,6 +136,7 @@ def _leaderboard_out(row: LeaderboardRow) -> LeaderboardOut:
         peer_accuracy=_finite(row.peer_accuracy),
         baseline_total=_finite(row.baseline_total),
         market_points=_finite(row.market_points),
+        mean_crps=_finite(row.mean_crps),
     )
 
 
@@ -171,13 +178,7 @@ def _calibration_out(cell: CalibrationBin) -> CalibrationOut:
 @router.get("/forecasters/{handle}", response_model=ForecasterOut, responses=responses(404, 422))
 def get_forecaster(handle: str, session: ReadSession, ctx: Ctx) -> ForecasterOut:
     """Totals, every score, calibration at close and its Murphy decomposition."""
-    profile = forecaster_profile(
-        session,
-        handle,
-        now=ctx.clock(),
-        k=ctx.settings.peer_accuracy_prior,
-        cache=ctx.interval_cache,
-    )
+    profile = ctx.profile(session, handle)
     murphy = profile.murphy
     return ForecasterOut(
         handle=profile.handle,
@@ -185,10 +186,10 @@ def get_forecaster(handle: str, session: ReadSession, ctx: Ctx) -> ForecasterOut
         scores=[
             ClaimScoreOut(
                 claim=row.claim,
-                outcome="yes" if row.outcome == 1 else "no",
+                outcome=row.claim_outcome,
                 probability_at_close=row.probability_at_close,
                 handle=profile.handle,
-                **_score_fields(row),
+                **_score_fields(row.figures),
             )
             for row in profile.scores
         ],
@@ -197,4 +198,5 @@ def get_forecaster(handle: str, session: ReadSession, ctx: Ctx) -> ForecasterOut
             **{name: _finite(getattr(murphy, name)) for name in _MURPHY_FIGURES},
             count=murphy.count,
         ),
+        pit=[PitOut(bin=cell.bin, count=cell.count) for cell in profile.pit],
     )

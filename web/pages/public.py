@@ -19,7 +19,7 @@ from forecasts.accounts.service import Principal, sees_drafts
 from forecasts.ledger.chain import head
 from forecasts.ledger.models import Account, Forecast, LedgerEntry, Score
 from forecasts.score_math.scoring import CROWD_HANDLE
-from forecasts.scores.leaderboard import METRICS, forecaster_profile, leaderboard
+from forecasts.scores.leaderboard import METRICS, leaderboard
 from forecasts.submit.history import probability_histories, probability_history
 from web.api.claims import Status, claims_listing, render_claim, render_claims, visible_claim
 from web.api.paging import Cursor
@@ -45,6 +45,7 @@ METRIC_LABELS = {
     "baseline_total": "Baseline score, higher is better",
     "market_points": "Market points, higher is better",
     "claims_scored": "Claims scored",
+    "mean_crps": "Mean CRPS (numbers and dates), lower is better",
 }
 
 
@@ -226,13 +227,7 @@ def leaderboard_page(
 def forecaster_page(
     request: Request, handle: str, session: ReadSession, ctx: Ctx, page: Page
 ) -> Response:
-    profile = forecaster_profile(
-        session,
-        handle,
-        now=ctx.clock(),
-        k=ctx.settings.peer_accuracy_prior,
-        cache=ctx.interval_cache,
-    )
+    profile = ctx.profile(session, handle)
     context = dict(
         profile=profile,
         plot=calibration_plot(profile.calibration),

@@ -21,3 +21,15 @@ def test_an_entry_gone_meanwhile_is_a_miss_not_an_error() -> None:
     assert cache.get(1) is None
     cache.put(1, "one")
     assert cache[1] == "one" and len(cache) == 1
+
+
+def test_forgetting_an_entry_and_everything() -> None:
+    """The fast lane forgets a revoked token at once (web/context.py), and all on a reset."""
+    cache: LRUCache[str, int] = LRUCache(3)
+    cache.put("a", 1)
+    cache.put("b", 2)
+    cache.pop("a")
+    cache.pop("never there")  # nothing to forget is no error
+    assert "a" not in cache and cache.get("b") == 2 and len(cache) == 1
+    cache.clear()
+    assert len(cache) == 0 and cache.get("b") is None

@@ -150,6 +150,8 @@ def test_score_batch_gives_score_claims_rows(
             columns.baseline_score,
             columns.peer_score,
             columns.market_points,
+            columns.crps,
+            columns.time_averaged_crps,
             strict=True,
         )
     )

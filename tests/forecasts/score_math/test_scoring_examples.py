@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from forecasts.score_math.scoring import ScoreRow, ScoringEvent, crowd_timeline
-from tests.oracles.scoring import score_claim
+from tests.oracles.scoring import assert_example_rows, score_claim
 from tests.oracles.scoring_naive import crowd_timeline_naive, score_claim_naive
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "data" / "scoring-examples.json"
@@ -64,18 +64,7 @@ def test_scores_match_the_worked_example(example: dict[str, Any], score: ScoreCl
         closed_at=_time(example["closed_at"]),
         outcome={"yes": 1, "no": 0}[example["outcome"]],
     )
-    by_handle = {row.handle: row for row in rows}
-    assert len(by_handle) == len(rows)
-    assert set(by_handle) == set(example["scores"])
-    for handle, expected in example["scores"].items():
-        assert set(expected) == set(SCORE_FIELDS), "the example has fields the row lacks"
-        for name, want in expected.items():
-            got = getattr(by_handle[handle], name)
-            where = f"{example['name']}: {handle}.{name}"
-            if want is None:
-                assert got is None, where
-            else:
-                assert got == pytest.approx(want, abs=TOLERANCE, rel=0), where
+    assert_example_rows(example["name"], rows, example["scores"])
 
 
 @pytest.mark.parametrize("example", EXAMPLE_PARAMS)

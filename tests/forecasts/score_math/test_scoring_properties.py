@@ -94,7 +94,7 @@ def test_fields_stay_in_bounds(case: Case) -> None:
     for row in rows:
         assert row.handle in handles or row.handle == CROWD_HANDLE
         assert 0 < row.coverage <= 1 + 1e-12
-        assert 0 <= row.time_averaged_brier <= 1
+        assert row.time_averaged_brier is not None and 0 <= row.time_averaged_brier <= 1
         assert row.brier is None or 0 <= row.brier <= 1
         assert (row.brier is None) == (row.log_score is None)
         assert row.log_score is None or row.log_score < 0

@@ -1,7 +1,7 @@
 """claimants, the claims that cite them, and their track records (SPEC §8)
 
 Revision ID: 0014_claimants
-Revises: 0012_claim_kinds
+Revises: 0013_kind_scores
 
 Claims from before claimants keep their free-text `source.claimant`; `claims.claimant` stays
 NULL for them (never linked, never counted) until an editor links one.
@@ -14,7 +14,7 @@ from alembic import op
 from claims.columns import UTCDateTime
 
 revision = "0014_claimants"
-down_revision = "0012_claim_kinds"
+down_revision = "0013_kind_scores"
 branch_labels = None
 depends_on = None
 
