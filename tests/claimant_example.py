@@ -25,17 +25,8 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from claims.kinds import EntryKind
-from claims.lifecycle import get_claim
-from claims.states import ClaimKind, ClaimState
-from forecasts.accounts.service import get_account
-from forecasts.claimants.records import refresh_claim
-from forecasts.ledger.chain import record
-from forecasts.ledger.models import Forecast, Standing
-from forecasts.ledger.packing import pack
 from tests.conftest import Tokens
 from tests.factories import T0, FakeClock, auth, make_claim, make_claimant
-from web.db import Database
 
 CLAIMANT = "analyst"
 CLOSES = T0 + timedelta(days=10)
@@ -80,6 +71,12 @@ def _forecast(client: TestClient, token: str, slug: str, p: float) -> None:
     assert response.status_code == 201, response.text
 
 
+def _choose(client: TestClient, token: str, values: tuple[float, float, float]) -> None:
+    body = {"probabilities": dict(zip(("A", "B", "C"), values, strict=True))}
+    response = client.post("/api/v1/claims/chosen/forecasts", json=body, headers=auth(token))
+    assert response.status_code == 201, response.text
+
+
 def resolve(client: TestClient, tokens: Tokens, slug: str, outcome: str) -> None:
     response = client.post(
         f"/api/v1/claims/{slug}/resolution", json={"outcome": outcome}, headers=auth(tokens.editor)
@@ -87,7 +84,7 @@ def resolve(client: TestClient, tokens: Tokens, slug: str, outcome: str) -> None
     assert response.status_code == 200, response.text
 
 
-def build(client: TestClient, clock: FakeClock, tokens: Tokens, db: Database) -> None:
+def build(client: TestClient, clock: FakeClock, tokens: Tokens) -> None:
     """The claimant and its six claims, resolved as the module's docstring says."""
     clock.set(T0 - timedelta(days=1))
     make_claimant(client, tokens.editor, slug=CLAIMANT, url="https://example.org/analyst")
@@ -97,73 +94,27 @@ def build(client: TestClient, clock: FakeClock, tokens: Tokens, db: Database) ->
         ("denied", _cite("denies", 0.3)),
         ("voided", _cite("asserts")),
         ("unforecast", _cite("asserts", 0.9)),
-        ("chosen", None),
         ("pending", _cite("asserts")),
     ):
         make_claim(client, tokens.editor, slug=slug, source=source, **window)
+    choice = {"kind": "multiple_choice", "options": ["A", "B", "C"]}
+    chosen = _cite("asserts", 0.5, option="B")
+    make_claim(client, tokens.editor, slug="chosen", source=chosen, **choice, **window)
     pending = {"closes_at": "2026-03-01T00:00:00Z", "resolves_at": "2026-03-01T00:00:00Z"}
     extended = client.patch("/api/v1/claims/pending", json=pending, headers=auth(tokens.editor))
     assert extended.status_code == 200, extended.text
     clock.set(T0 + timedelta(days=2))
     _forecast(client, tokens.alice, "asserted", 0.6)
     _forecast(client, tokens.alice, "voided", 0.9)
+    _choose(client, tokens.alice, (0.2, 0.5, 0.3))
     clock.set(T0 + timedelta(days=5))
     _forecast(client, tokens.alice, "denied", 0.7)
     clock.set(T0 + timedelta(days=6))
     _forecast(client, tokens.bob, "asserted", 0.2)
+    _choose(client, tokens.bob, (0.6, 0.2, 0.2))
     clock.set(CLOSES + timedelta(days=1))
     resolve(client, tokens, "asserted", "yes")
     resolve(client, tokens, "denied", "no")
     resolve(client, tokens, "voided", "annulled")
     resolve(client, tokens, "unforecast", "yes")
-    multiple_choice(db)
-
-
-def multiple_choice(db: Database) -> None:
-    """`chosen` made a multiple-choice claim, forecast and resolved through the domain.
-
-    Written straight into the tables until multiple-choice submission and resolution reach
-    this branch (kinds-core); the track record reads them as it will read the real ones.
-    """
-    options = ["A", "B", "C"]
-    with db.writing() as session:
-        claim = get_claim(session, "chosen")
-        assert claim.id is not None
-        claim.kind, claim.options = ClaimKind.MULTIPLE_CHOICE, options
-        claim.source = _cite("asserts", 0.5, option="B")
-        claim.claimant = CLAIMANT
-        for handle, days, values in (
-            ("alice", 2, (0.2, 0.5, 0.3)),
-            ("bob", 6, (0.6, 0.2, 0.2)),
-        ):
-            at = T0 + timedelta(days=days)
-            account = get_account(session, handle)
-            assert account.id is not None
-            payload = {"claim": "chosen", "handle": handle, "created_at": at.isoformat()}
-            seq = record(session, EntryKind.FORECAST_IMPORTED, at, payload, claim.id)
-            forecast = Forecast(
-                claim_id=claim.id,
-                account_id=account.id,
-                created_at=at,
-                ledger_seq=seq,
-                imported=True,
-                distribution=pack(values),
-            )
-            session.add(forecast)
-            session.flush()
-            assert forecast.id is not None
-            session.add(
-                Standing(
-                    claim_id=claim.id,
-                    account_id=account.id,
-                    forecast_id=forecast.id,
-                    at=at,
-                    ledger_seq=seq,
-                    distribution=pack(values),
-                )
-            )
-        claim.state, claim.outcome = ClaimState.RESOLVED, "A"
-        session.add(claim)
-        session.flush()
-        refresh_claim(session, claim)
-        session.commit()
+    resolve(client, tokens, "chosen", "A")

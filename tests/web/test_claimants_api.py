@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
+from forecasts.archive.verify import verify_database
 from tests import claimant_example as example
 from tests.conftest import Tokens
 from tests.factories import T0, FakeClock, auth, make_claim, make_claimant
@@ -149,7 +150,7 @@ def test_source_changes_are_recorded_and_fixed_after_the_close(
 def test_the_worked_example_through_the_api(
     client: TestClient, clock: FakeClock, tokens: Tokens, db: Database
 ) -> None:
-    example.build(client, clock, tokens, db)
+    example.build(client, clock, tokens)
     body = client.get(f"{API}/claimants/{example.CLAIMANT}").json()
     for name, value in example.EXPECTED.items():
         assert body[name] == pytest.approx(value, abs=1e-9), name
@@ -168,12 +169,14 @@ def test_the_worked_example_through_the_api(
     assert listed["items"][0]["slug"] == example.CLAIMANT
     assert listed["items"][0]["yield"] == pytest.approx(35 / 18)
     assert "claims" not in listed["items"][0]
+    with db.reading() as session:
+        assert verify_database(session).problems == []
 
 
 def test_the_list_sorts_descending_with_nulls_last_and_ties_by_slug(
     client: TestClient, clock: FakeClock, tokens: Tokens, db: Database
 ) -> None:
-    example.build(client, clock, tokens, db)
+    example.build(client, clock, tokens)
     for slug in ("zed", "bea", "amy"):
         make_claimant(client, tokens.editor, slug=slug)
     make_claim(
@@ -203,3 +206,47 @@ def test_the_list_sorts_descending_with_nulls_last_and_ties_by_slug(
     assert rest.json()["next_cursor"] is None
     bad = client.get(f"{API}/claimants", params={"metric": "brier"})
     assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["query", "metric"]
+
+
+@pytest.mark.parametrize(
+    ("kind", "source", "field"),
+    [
+        ({"kind": "multiple_choice", "options": ["A", "B"]}, {"stance": "asserts"}, "option"),
+        (
+            {"kind": "multiple_choice", "options": ["A", "B"]},
+            {"stance": "asserts", "option": "Z"},
+            "option",
+        ),
+        ({"kind": "numeric", "range_min": 0, "range_max": 10}, {"stance": "asserts"}, "stance"),
+        (
+            {"kind": "numeric", "range_min": 0, "range_max": 10},
+            {"stated_probability": 0.5},
+            "stated_probability",
+        ),
+    ],
+)
+def test_a_source_fits_the_claims_kind(
+    client: TestClient,
+    tokens: Tokens,
+    kind: dict[str, Any],
+    source: dict[str, Any],
+    field: str,
+) -> None:
+    make_claimant(client, tokens.editor, slug="ana")
+    body = {
+        "slug": "kinded",
+        "title": "A claim of another kind",
+        "resolution_criteria": "As the criteria say.",
+        "closes_at": "2026-02-01T00:00:00Z",
+        "source": {"claimant": "ana", **source},
+        **kind,
+    }
+    response = client.post(f"{API}/claims", json=body, headers=auth(tokens.editor))
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"][0]["loc"][:3] == ["body", "source", field]
+    numeric = {**body, "source": {"claimant": "ana", "quote": "About 5."}}
+    if kind["kind"] == "numeric":  # a numeric claim may name its claimant, no side
+        assert (
+            client.post(f"{API}/claims", json=numeric, headers=auth(tokens.editor)).status_code
+            == 201
+        )

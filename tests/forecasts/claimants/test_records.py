@@ -56,7 +56,7 @@ def test_a_re_resolution_moves_the_record_in_the_same_transaction(
 ) -> None:
     """Readers race a writer flipping `asserted` between yes and no: every read sees the
     outcome with its own record (hit rate 3/4 with yes, 2/4 with no), never the other."""
-    example.build(client, clock, tokens, db)
+    example.build(client, clock, tokens)
     expected = {"yes": 0.75, "no": 0.5}
     flips = 12
     done = threading.Event()

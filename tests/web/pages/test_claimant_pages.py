@@ -20,7 +20,7 @@ def _figure(html: str, name: str) -> str:
 def test_the_worked_example_on_the_pages(
     client: TestClient, clock: FakeClock, tokens: Tokens, db: Database
 ) -> None:
-    example.build(client, clock, tokens, db)
+    example.build(client, clock, tokens)
     table = client.get("/claimants")
     assert table.status_code == 200
     row = re.search(r'<a href="/claimants/analyst">Analyst</a></td>(.*?)</tr>', table.text, re.S)
