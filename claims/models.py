@@ -23,6 +23,9 @@ class Claim(SQLModel, table=True):
         default_factory=list, sa_column=Column(JSON, nullable=False)
     )
     source: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    # The slug of the claimant the source cites, when it names one that exists (SPEC §8); a
+    # free-text claimant from before claimants leaves this None: kept, never counted.
+    claimant: str | None = Field(default=None, max_length=120, index=True)
     state: str = Field(default=ClaimState.PUBLISHED, max_length=20, index=True)
     opens_at: datetime = Field(sa_type=UTCDateTime)
     closes_at: datetime = Field(sa_type=UTCDateTime, index=True)
@@ -49,6 +52,22 @@ class Claim(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
     published_seq: int | None = Field(default=None)
+
+
+class Claimant(SQLModel, table=True):
+    """Whoever made claims in public (SPEC §8); never deleted, the slug fixed at creation."""
+
+    __tablename__ = "claimants"
+
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(max_length=120, unique=True, index=True)
+    name: str = Field(max_length=300)
+    kind: str = Field(max_length=20)
+    url: str | None = Field(default=None, sa_type=Text)
+    description: str = Field(default="", sa_type=Text)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+    added_seq: int | None = Field(default=None)
 
 
 class ClaimTag(SQLModel, table=True):

@@ -16,6 +16,7 @@ from claims.models import Claim
 from claims.outcome_space import space_of
 from claims.states import ClaimKind, ClaimState
 from claims.text import Handle, Slug, UTCTime
+from forecasts.claimants.records import refresh_claim
 from forecasts.ledger.chain import commitment_body, flush, lock_head
 from forecasts.ledger.models import Account
 from forecasts.ledger.tables import forecasts_t, standings_t, stats_t
@@ -90,6 +91,7 @@ def import_forecasts(session: Session, rows: list[ImportedForecast], *, now: dat
     for claim in {claims[row.claim].slug: claims[row.claim] for row in rows}.values():
         if claim.state == ClaimState.RESOLVED:
             replace_claim_scores(session, claim, now=now)  # scores are derived from the record
+            refresh_claim(session, claim)  # and so is the consensus of its claimant's side
     session.commit()
     return seqs
 

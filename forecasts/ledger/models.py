@@ -222,3 +222,30 @@ class SignInFailure(SQLModel, table=True):
     handle: str = Field(max_length=40)
     client: str = Field(default="", max_length=64)
     failed_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class ClaimantRecord(SQLModel, table=True):
+    """Derived: a claimant's track record over its resolved claims (SPEC §8).
+
+    Rewritten by the transaction that resolves, re-resolves or annuls one of its claims, or
+    links one to it (`forecasts.claimants.records`); a mean over no claims is None.
+    """
+
+    __tablename__ = "claimant_records"
+
+    claimant_id: int = Field(foreign_key="claimants.id", primary_key=True)
+    claims_resolved: int = Field(default=0, index=True)
+    hit_rate: float | None = None
+    mean_consensus: float | None = None
+    yield_: float | None = None
+    brier: float | None = None
+
+
+class ClaimConsensus(SQLModel, table=True):
+    """Derived: the crowd's time-averaged probability of the claimant's side on a resolved
+    claim that cites one (SPEC §8 `consensus`; None when `@crowd` has no score row)."""
+
+    __tablename__ = "claim_consensus"
+
+    claim_id: int = Field(foreign_key="claims.id", primary_key=True)
+    consensus: float | None = None

@@ -2,8 +2,8 @@
 
 SPEC §4: no reader ever sees a resolved claim without its scores, or scores on an annulled
 one. So `settle_claim` changes the claim, records the close (if it is not yet in the ledger)
-and the resolution, replaces the claim's Score rows and moves the forecasters' totals, and
-commits all of it at once.
+and the resolution, replaces the claim's Score rows, moves the forecasters' totals and the
+track record of the claimant it cites (SPEC §8), and commits all of it at once.
 """
 
 from collections.abc import Mapping
@@ -20,6 +20,7 @@ from claims.models import Claim
 from claims.outcome_space import check_outcome, recorded_outcome, space_of
 from claims.states import SETTLED_STATES, ClaimState
 from claims.transitions import early_close, settled
+from forecasts.claimants.records import refresh_claim
 from forecasts.ledger.chain import record
 from forecasts.resolution.reveal import record_close
 from forecasts.scores.claim_scores import replace_claim_scores
@@ -87,6 +88,7 @@ def settle_claim(
     kind = _entry_kind(token, settled_before=previous is not None)
     record(session, kind, now, payload, claim.id)
     replace_claim_scores(session, claim, now=now)
+    refresh_claim(session, claim)  # the claimant's record moves with the outcome (SPEC §8)
     session.commit()
     session.refresh(claim)
     return claim

@@ -50,7 +50,9 @@ def test_demo_seeds_once_and_verifies(db: Database, client: TestClient, clock: F
     claims = client.get("/api/v1/claims?limit=50").json()["items"]
     made = {spec["slug"] for spec in DEMO_CLAIMS}
     assert {c["slug"] for c in claims} == made | set(SETTLED_SLUGS) | set(KIND_SLUGS)
-    assert all(c["source"]["claimant"].startswith("Seed essay") for c in claims)
+    assert all(c["source"]["claimant"] == "seed-essay" for c in claims)
+    binary = [c for c in claims if c["kind"] == "binary"]
+    assert all(c["source"]["stance"] in ("asserts", "denies") for c in binary)
     with_rules = [c for c in claims if c["rules"]]
     assert len(with_rules) >= 4
     history = client.get("/api/v1/claims/gemini-omni-announced-at-io-2026/forecasts").json()
@@ -155,3 +157,23 @@ def test_demo_claims_of_each_kind_have_forecasts_and_plots(
     assert re.search(r'kind-crowd"><span class="value">median \d+ \w+ 20\d\d', index)
     assert seed_demo(db, now=NOW) is False  # all there: nothing is added twice
     assert client.get(f"/api/v1/claims/{CHART_SLUG}").json()["forecasters"] == len(FORECASTERS)
+
+
+def test_the_essay_is_a_claimant_with_a_record_on_first_run(
+    db: Database, client: TestClient, clock: FakeClock
+) -> None:
+    _seeded(db, clock)
+    essay = client.get("/api/v1/claimants/seed-essay").json()
+    assert essay["kind"] == "publication"
+    # the four Sora claims the essay itself decided, all on the essay's side
+    assert essay["claims_resolved"] == 4 and essay["hit_rate"] == 1.0
+    assert essay["mean_consensus"] is not None and essay["yield"] is not None
+    listed = {claim["claim"]: claim for claim in essay["claims"]}
+    assert set(listed) == {spec["slug"] for spec in DEMO_CLAIMS} | set(SETTLED_SLUGS) | set(
+        KIND_SLUGS
+    )
+    assert listed[CHART_SLUG]["option"] == "A standalone generative-video app"
+    assert listed["sora-lifetime-revenue-above-5m"]["stance"] == "denies"
+    assert listed["sora-lifetime-revenue-above-5m"]["hit"] is True
+    board = client.get("/api/v1/claimants").json()["items"]
+    assert board[0]["slug"] == "seed-essay"

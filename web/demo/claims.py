@@ -8,10 +8,52 @@ from typing import Any, Literal
 
 from forecasts.archive.importing import ImportedForecast
 
-ESSAY = {
-    "url": "https://example.org/essays/video-is-a-feature",
-    "claimant": "Seed essay: 'Video is a feature, not a product'",
+ESSAY_URL = "https://example.org/essays/video-is-a-feature"
+# The essay as a claimant (SPEC §8); its name is the free text demo claims cited before.
+ESSAY_CLAIMANT = {
+    "slug": "seed-essay",
+    "name": "Seed essay: 'Video is a feature, not a product'",
+    "kind": "publication",
+    "url": ESSAY_URL,
+    "description": "The essay the demo's claims come from: video generation becomes a feature "
+    "of general assistants, not a product of its own.",
 }
+# What the essay says of each claim: it will happen (asserts) or it will not (denies).
+STANCES = {
+    "standalone-video-out-of-top-five-2026": "asserts",
+    "top-five-video-are-reasoning-stack-features-2026": "asserts",
+    "gemini-omni-announced-at-io-2026": "asserts",
+    "chatgpt-native-video-before-mid-2027": "asserts",
+    "standalone-video-app-back-in-top-ten-grossing": "denies",
+    "video-inference-cost-falls-tenfold-2027": "asserts",
+    "sora-shut-down-before-may-2026": "asserts",
+    "sora-lifetime-revenue-above-5m": "denies",
+    "sora-lifetime-revenue-above-1m": "asserts",
+    "sora-peak-users-above-one-million": "denies",
+}
+
+
+# What the essay says of its multiple-choice claims: the option, and its stance on it.
+CHOICES = {
+    "top-grossing-photo-video-app-end-2026": {
+        "stance": "denies",
+        "option": "A standalone generative-video app",
+    },
+}
+
+
+def essay_source(spec: dict[str, Any]) -> dict[str, str]:
+    """The source of a demo claim: the essay, and what it says of the claim (numeric and date
+    claims name their claimant and take no stance, SPEC §8)."""
+    source = {"url": ESSAY_URL, "claimant": ESSAY_CLAIMANT["slug"]}
+    kind = spec.get("kind", "binary")
+    if kind == "binary":
+        source["stance"] = STANCES[spec["slug"]]
+    elif kind == "multiple_choice":
+        source |= CHOICES[spec["slug"]]
+    return source
+
+
 # App Store ids of standalone generative-video apps. A starting list for the demo: editors must
 # confirm the ids against the store before the claims close (README, "The demo").
 STANDALONE_VIDEO_APPS = "['6744034028', '6478163421', '6449450384', '6670788272']"

@@ -138,8 +138,10 @@ def history_chart(
     width: int = 640,
     height: int = 240,
     axes: bool = True,
+    said: float | None = None,
 ) -> LineChart:
-    """Crowd and market probability over [start, end] as step lines."""
+    """Crowd and market probability over [start, end] as step lines; with `said`, a level
+    line at that probability of yes (what a claimant said, on the claimant's page)."""
     end = max(end, start)
     span = max((end - start).total_seconds(), 1.0)
     box = chart_box(width, height, axes=axes)
@@ -151,6 +153,10 @@ def history_chart(
             step_runs(moments, [getattr(p, kind) for p in points], start, end), span, box
         )
     ]
+    left, top, right, bottom = box
+    if said is not None:
+        level = bottom - (bottom - top) * said
+        lines.append(Line("said", f"{left},{level:.1f} {right},{level:.1f}"))
     last = points[-1] if points else None
     if last is None:
         summary = "No forecasts yet."

@@ -24,7 +24,15 @@ TEXT_FIELDS = ("title", "description", "resolution_criteria", "fine_print")
 KIND_FIELDS = ("kind", "options", "range_min", "range_max", "unit")
 CHECKBOXES = ("open_lower_bound", "open_upper_bound", "log_scale")
 TIME_FIELDS = ("opens_at", "closes_at", "resolves_at")
-SOURCE_FIELDS = ("url", "claimant", "quote", "published_at")
+SOURCE_FIELDS = (
+    "url",
+    "claimant",
+    "stance",
+    "option",
+    "stated_probability",
+    "quote",
+    "published_at",
+)
 
 
 @dataclass
@@ -39,6 +47,10 @@ def _local_time(moment: datetime | None) -> str:
     return "" if moment is None else as_utc(moment).strftime("%Y-%m-%dT%H:%M:%S")
 
 
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
 def form_of_claim(claim: Claim, tags: list[str]) -> ClaimForm:
     source = claim.source or {}
     values = {
@@ -47,7 +59,7 @@ def form_of_claim(claim: Claim, tags: list[str]) -> ClaimForm:
         "tags": " ".join(tags),
         **{name: _local_time(getattr(claim, name)) for name in TIME_FIELDS},
         "rules": json.dumps(claim.rules, indent=2) if claim.rules else "",
-        **{f"source_{name}": str(source.get(name) or "") for name in SOURCE_FIELDS},
+        **{f"source_{name}": _text(source.get(name)) for name in SOURCE_FIELDS},
         "draft": "",
         **_kind_values(claim),
     }
@@ -169,10 +181,21 @@ def _body(form: ClaimForm) -> dict[str, Any]:
     for name in TIME_FIELDS:
         body[name] = _utc(v[name])
     body["rules"] = parse_rules(form)
-    source = {name: v[f"source_{name}"].strip() or None for name in SOURCE_FIELDS}
+    source: dict[str, Any] = {name: v[f"source_{name}"].strip() or None for name in SOURCE_FIELDS}
     source["published_at"] = _utc(source["published_at"] or "")
+    source["stated_probability"] = _probability(source["stated_probability"])
     body["source"] = source if any(source.values()) else None
     return body
+
+
+def _probability(text: str | None) -> float | str | None:
+    """A stated probability typed as 0.7 or 70%; anything else goes on to the schema's 422."""
+    if text is None:
+        return None
+    try:
+        return float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    except ValueError:
+        return text
 
 
 def _errors(error: ValidationError) -> list[str]:

@@ -20,6 +20,7 @@ from claims.outcome_space import VALUE, Space, check_space, space_of
 from claims.states import ClaimKind, ClaimState
 from claims.text import LongText
 from forecasts.accounts.service import set_role
+from forecasts.claimants.records import refresh_claim
 from forecasts.ledger.chain import record
 from forecasts.ledger.models import Account
 from forecasts.ledger.roles import ROLE_RANK
@@ -225,7 +226,15 @@ def edit_claim(
         return _form_page(request, form, claim=claim, session=session, status_code=422)
     seen = has_forecasts(session.connection(), claim.id)
     try:
-        amend_claim(session, claim, patch, forecast_seen=seen, now=ctx.clock(), record=record)
+        amend_claim(
+            session,
+            claim,
+            patch,
+            forecast_seen=seen,
+            now=ctx.clock(),
+            record=record,
+            on_source=refresh_claim,
+        )
     except DomainError as error:
         session.rollback()
         form.errors.append(error_text(error))
