@@ -8,7 +8,7 @@ from fastapi import Depends, FastAPI
 
 from claims.clock import Clock, utc_now
 from forecasts.submit.groupcommit import GroupCommitter
-from web import apidocs, errors, metrics, openapi, pages
+from web import apidocs, errors, metrics, notifications, openapi, pages
 from web.api import accounts, claims, forecasts, imports, ledger, resolution, scores
 from web.api.views import forecast_answer
 from web.context import AppContext
@@ -37,6 +37,7 @@ def create_app(
     gate = SignInGate(settings.sign_in_rate, settings.sign_in_total, settings.password_hashing)
     rate = RateLimiter(settings.rate_limit)
     ctx = AppContext(settings=settings, db=db, clock=clock, rate=rate, sign_ins=gate)
+    notifications.install(settings.public_url)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

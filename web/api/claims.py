@@ -13,7 +13,7 @@ from claims.listing import list_claims
 from claims.models import Claim
 from claims.schemas import ClaimCreate, ClaimPatch
 from forecasts.accounts.service import Principal, sees_drafts
-from forecasts.ledger.chain import record
+from forecasts.notify.reports import record
 from forecasts.submit.history import probability_history
 from forecasts.submit.probabilities import claims_probabilities, standings_of
 from forecasts.submit.service import ForecastRecord, has_forecasts

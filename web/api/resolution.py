@@ -193,7 +193,7 @@ def dispute(
         note=note,
         now=ctx.clock(),
     )
-    return _proposal_out(slug, proposal)
+    return proposal_out(slug, proposal)
 
 
 class ReopenIn(BaseModel):
@@ -219,7 +219,7 @@ def reopen(
     return render_claim(session, ctx, claim, editor)
 
 
-def _proposal_out(slug: str, proposal: Proposal) -> ProposalOut:
+def proposal_out(slug: str, proposal: Proposal) -> ProposalOut:
     return ProposalOut(
         claim=slug,
         outcome=proposal.outcome,
