@@ -6,6 +6,7 @@ from sqlmodel import SQLModel
 
 import claims.models  # noqa: F401  (registers tables)
 import forecasts.ledger.models
+import forecasts.notify.email.models
 import forecasts.notify.models  # noqa: F401
 
 config = context.config

@@ -25,6 +25,7 @@ from web.api.claims import visible_claim
 from web.api.paging import MAX_ID
 from web.context import AppContext
 from web.deps import Ctx, ReadSession, WriteSession
+from web.pages.email import email_panel
 from web.pages.rendering import percent, render
 from web.pages.routing import error_text, page_router, plain_problems, see_other
 from web.pages.session import Form, Me, flash
@@ -35,12 +36,12 @@ _long = TypeAdapter(LongText)
 
 
 @router.get("/account", response_class=HTMLResponse)
-def account_page(request: Request, me: Me, session: ReadSession) -> Response:
-    return _account(request, me.account_id, session, new_token=None)
+def account_page(request: Request, me: Me, session: ReadSession, ctx: Ctx) -> Response:
+    return _account(request, me.account_id, session, ctx, new_token=None)
 
 
 def _account(
-    request: Request, account_id: int, session: Session, new_token: str | None
+    request: Request, account_id: int, session: Session, ctx: AppContext, new_token: str | None
 ) -> Response:
     tokens = session.exec(
         select(ApiToken).where(ApiToken.account_id == account_id).order_by(col(ApiToken.id).desc())
@@ -55,6 +56,7 @@ def _account(
     context = {
         "tokens": list(tokens),
         "new_token": new_token,
+        "email": email_panel(session, ctx, account_id),
         "standing": [
             {"slug": slug, "title": title, "probability": probability, "at": at}
             for slug, title, probability, at in standing
@@ -76,7 +78,7 @@ def new_token(request: Request, me: Me, form: Form, session: WriteSession, ctx: 
     except Conflict as error:
         flash(request, f"No token made: {error_text(error)}")
         return see_other("/account")
-    response = _account(request, me.account_id, session, new_token=token)
+    response = _account(request, me.account_id, session, ctx, new_token=token)
     response.headers["Cache-Control"] = "no-store"  # the token is shown once: keep no copy
     return response
 
