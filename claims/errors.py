@@ -44,5 +44,5 @@ class Invalid(DomainError):
         super().__init__([{"loc": [where, *loc], "msg": msg, "type": "value_error"}])
 
 
-class RateLimited(DomainError):
-    """Asked for more often than allowed in a period (429)."""
+class TooMany(DomainError):
+    """More requests of a kind than an account may make in a while (429)."""

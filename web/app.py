@@ -9,7 +9,17 @@ from fastapi import Depends, FastAPI
 from claims.clock import Clock, utc_now
 from forecasts.submit.groupcommit import GroupCommitter
 from web import apidocs, errors, metrics, notifications, openapi, pages
-from web.api import accounts, claims, email, forecasts, imports, ledger, resolution, scores
+from web.api import (
+    accounts,
+    claims,
+    email,
+    forecasts,
+    imports,
+    ledger,
+    resolution,
+    scores,
+    webhooks,
+)
 from web.api.views import forecast_answer
 from web.context import AppContext
 from web.db import Database
@@ -69,7 +79,8 @@ def create_app(
     )
     app.state.ctx = ctx
     errors.install(app)
-    for module in (claims, forecasts, ledger, imports, accounts, email, resolution, scores):
+    api_modules = (claims, forecasts, ledger, imports, accounts, email, resolution, scores)
+    for module in (*api_modules, webhooks):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(ledger.health_router)
     # the same check under the API's prefix, for clients that only know /api/v1

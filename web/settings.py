@@ -57,6 +57,10 @@ class Settings(BaseSettings):
     rule_deadline: float = Field(default=5.0, gt=0, le=300, description=f"{SECONDS}, 0 to 300")
     # bodies and values fetched from non-public addresses (the allow list) shown to everyone
     publish_private_evidence: bool = Field(default=False, description="true or false")
+    # notifications (SPEC §9): claim.closing_soon this long before closes_at; crowd.moved at
+    # a change of at least this much
+    closing_soon: float = Field(default=86400.0, gt=0, description=f"{SECONDS}, > 0")
+    crowd_move: float = Field(default=0.1, gt=0, le=1, description="a number, 0 < x <= 1")
     # email (SPEC §9): on only with smtp_url and public_url set
     smtp_url: str = Field(
         default="", description="smtp://[user:password@]host[:port][?tls=none], smtps://…, or empty"

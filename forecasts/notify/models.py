@@ -110,3 +110,12 @@ class CrowdBaseline(SQLModel, table=True):
     crowd: Any = Field(sa_column=Column(JSON, nullable=False))
     noticed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+# The tables for core SQL (the delivery worker's claim and record, the notices' claims).
+events_t = Event.__table__  # type: ignore[attr-defined]
+webhooks_t = Webhook.__table__  # type: ignore[attr-defined]
+deliveries_t = Delivery.__table__  # type: ignore[attr-defined]
+attempts_t = DeliveryAttempt.__table__  # type: ignore[attr-defined]
+closing_notices_t = ClosingNotice.__table__  # type: ignore[attr-defined]
+crowd_baselines_t = CrowdBaseline.__table__  # type: ignore[attr-defined]

@@ -45,6 +45,12 @@ def _presenter() -> Presenter:
     return _presenters[0]
 
 
+def claim_view(session: Session, claim: Claim, now: datetime) -> dict[str, Any]:
+    """The claim as `GET /claims/{slug}` shows it to a reader without a token."""
+    session.flush()
+    return _presenter().claim(session, claim, now)
+
+
 def claim_event(
     session: Session,
     name: EventName,
@@ -55,11 +61,9 @@ def claim_event(
     **extra: Any,
 ) -> int:
     """Emit a `claim.*` event: the claim as the public sees it, its page and the entry."""
-    present = _presenter()
-    session.flush()
     data = {
-        "claim": present.claim(session, claim, now),
-        "url": present.url(claim.slug),
+        "claim": claim_view(session, claim, now),
+        "url": _presenter().url(claim.slug),
         "ledger_seq": ledger_seq,
         **extra,
     }
@@ -96,14 +100,13 @@ def scored_events(
     annulment (no rows) a null score to each that had one (`had_rows`)."""
     assert claim.id is not None
     present = _presenter()
-    session.flush()
     rows = list(
         session.exec(
             select(Score).where(Score.claim_id == claim.id, col(Score.account_id).is_not(None))
         )
     )
     base = {
-        "claim": present.claim(session, claim, now),
+        "claim": claim_view(session, claim, now),
         "outcome": claim.outcome,
         "closed_at": stamp(effective_close(claim)),
     }

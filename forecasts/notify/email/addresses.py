@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlmodel import Session, col, func, select
 
-from claims.errors import Invalid, NotFound, RateLimited
+from claims.errors import Invalid, NotFound, TooMany
 from forecasts.notify.email.links import CONFIRM, UNSUBSCRIBE, live_token
 from forecasts.notify.email.models import EmailAddress, EmailMessage, EmailToken
 
@@ -70,7 +70,7 @@ def address_of(session: Session, account_id: int) -> EmailAddress:
 def set_address(session: Session, account_id: int, address: str, *, now: datetime) -> EmailAddress:
     """Give the account this address (unconfirmed) and queue its confirmation; commits.
 
-    At most `CONFIRMATIONS_A_DAY` confirmations in 24 hours (RateLimited past it). The same
+    At most `CONFIRMATIONS_A_DAY` confirmations in 24 hours (TooMany past it). The same
     address again, already confirmed, stays confirmed and sends nothing.
     """
     problem = address_problem(address)
@@ -89,7 +89,7 @@ def set_address(session: Session, account_id: int, address: str, *, now: datetim
         )
     ).one()
     if sent >= CONFIRMATIONS_A_DAY:
-        raise RateLimited(f"at most {CONFIRMATIONS_A_DAY} confirmation emails a day")
+        raise TooMany(f"at most {CONFIRMATIONS_A_DAY} confirmation emails a day")
     if row is None:
         row = EmailAddress(account_id=account_id, address=address, created_at=now)
     row.address, row.confirmed_at = address, None
