@@ -3,6 +3,7 @@
 import email
 import email.policy
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Any
@@ -49,8 +50,9 @@ class SmtpServer:
         return f"smtp://127.0.0.1:{self.port}?tls=none"
 
 
-@pytest.fixture
-def smtp() -> Iterator[SmtpServer]:
+@contextmanager
+def running_smtp() -> Iterator[SmtpServer]:
+    """The server, stopped afterwards."""
     mailbox = Mailbox()
     port = free_port()
     controller = Controller(mailbox, hostname="127.0.0.1", port=port)
@@ -59,3 +61,9 @@ def smtp() -> Iterator[SmtpServer]:
         yield SmtpServer(port, mailbox)
     finally:
         controller.stop()
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    with running_smtp() as server:
+        yield server
