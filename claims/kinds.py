@@ -24,3 +24,6 @@ class EntryKind(StrEnum):
     FORECAST_SUBMITTED = "forecast_submitted"
     FORECAST_WITHDRAWN = "forecast_withdrawn"
     FORECAST_IMPORTED = "forecast_imported"
+    SOURCE_AMENDED = "source_amended"
+    CLAIMANT_ADDED = "claimant_added"
+    CLAIMANT_AMENDED = "claimant_amended"

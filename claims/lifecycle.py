@@ -1,7 +1,7 @@
 """Status of a claim by the clock, and the changes editors make: create, publish, amend."""
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -14,6 +14,7 @@ from claims.errors import ClaimNotFound, Conflict, Invalid
 from claims.kinds import EntryKind
 from claims.models import Claim, ClaimTag, ClaimVersion
 from claims.schemas import ClaimCreate, ClaimPatch
+from claims.sources import check_change, checked_source, free_text_claimant
 from claims.states import SETTLED_STATES, ClaimState, ClockState
 
 
@@ -28,6 +29,11 @@ class Recorder(Protocol):
         payload: dict[str, Any],
         claim_id: int | None,
     ) -> int: ...
+
+
+# Called inside the transaction that changes a published claim's source, with the slug of the
+# claimant it cited before: the track records above this package move with it (SPEC §8).
+SourceHook = Callable[[Session, Claim, str | None], None]
 
 
 def effective_close(claim: Claim) -> datetime:
@@ -113,6 +119,7 @@ def create_claim(
     closes_at = as_utc(data.closes_at)
     resolves_at = as_utc(data.resolves_at) if data.resolves_at else closes_at
     _check_window(opens_at, closes_at, resolves_at)
+    source = checked_source(session, data.source)
     claim = Claim(
         slug=data.slug,
         title=data.title,
@@ -120,7 +127,8 @@ def create_claim(
         resolution_criteria=data.resolution_criteria,
         fine_print=data.fine_print,
         rules=[rule.model_dump(mode="json") for rule in data.rules],
-        source=data.source.model_dump(mode="json", exclude_none=True) if data.source else None,
+        source=source.value,
+        claimant=source.claimant,
         state=ClaimState.DRAFT,
         opens_at=opens_at,
         closes_at=closes_at,
@@ -175,16 +183,19 @@ def amend_claim(
     forecast_seen: bool,
     now: datetime,
     record: Recorder,
+    on_source: SourceHook | None = None,
 ) -> Claim:
-    """Apply an editor's change under the rules of SPEC §2; commits.
+    """Apply an editor's change under the rules of SPEC §2 and §8; commits.
 
     `forecast_seen` says whether anyone has forecast on the claim yet (the forecasts live above
     this package, so the caller asks). Once published, every change of what the claim says is
-    recorded, so that `verify` can replay each claims row from the ledger.
+    recorded, so that `verify` can replay each claims row from the ledger; `on_source` runs
+    in the same transaction when the source changes.
     """
     assert claim.id is not None
     changes = patch.model_dump(exclude_unset=True)
     published = claim.state != ClaimState.DRAFT
+    closed = published and status_at(claim, now) not in (ClockState.UPCOMING, ClockState.OPEN)
     window = (claim.opens_at, claim.closes_at, claim.resolves_at)
     _amend_window(claim, patch, changes, forecast_seen=forecast_seen, now=now)
     criteria_changed = "resolution_criteria" in changes or "rules" in changes
@@ -211,7 +222,9 @@ def amend_claim(
     if patch.rules is not None:
         claim.rules = [rule.model_dump(mode="json") for rule in patch.rules]
     claim.title, claim.description = new_text["title"], new_text["description"]
-    claim.fine_print, claim.source = new_text["fine_print"], new_text["source"]
+    claim.fine_print = new_text["fine_print"]
+    cited = claim.claimant
+    source_changed = "source" in changes and _amend_source(session, claim, patch, closed=closed)
     if new_text["tags"] != old_text["tags"]:
         session.exec(delete(ClaimTag).where(col(ClaimTag.claim_id) == claim.id))
         for tag in new_text["tags"]:
@@ -238,6 +251,11 @@ def amend_claim(
                 text_record(claim.slug, new_text),
                 claim.id,
             )
+        if source_changed:
+            payload = {"claim": claim.slug, "source": claim.source}
+            record(session, EntryKind.SOURCE_AMENDED, now, payload, claim.id)
+            if on_source is not None:
+                on_source(session, claim, cited)
     session.commit()
     session.refresh(claim)
     return claim
@@ -250,13 +268,23 @@ def text_of(claim: Claim, tags: list[str]) -> dict[str, Any]:
         "description": claim.description,
         "fine_print": claim.fine_print,
         "tags": tags,
-        "source": claim.source,
     }
+
+
+def _amend_source(session: Session, claim: Claim, patch: ClaimPatch, *, closed: bool) -> bool:
+    """Replace the whole source under SPEC §8's rules; whether it changed."""
+    new = checked_source(session, patch.source, kept_text=free_text_claimant(claim))
+    check_change(session, claim, new, closed=closed)
+    if (new.value, new.claimant) == (claim.source, claim.claimant):
+        return False
+    claim.source, claim.claimant = new.value, new.claimant
+    return True
 
 
 def text_record(slug: str, text: dict[str, Any]) -> dict[str, Any]:
     """The payload of `claim_text_amended`: the new text and `text_hash`, the sha256 of the
-    RFC 8785 JSON of exactly the five fields of `text_of`."""
+    RFC 8785 JSON of exactly the fields of `text_of` (entries from before `source_amended`
+    also carry the source)."""
     digest = hashlib.sha256(rfc8785.dumps(text)).hexdigest()
     return {"claim": slug, **text, "text_hash": digest}
 
@@ -281,10 +309,6 @@ def _text_after(
             new[name] = getattr(patch, name)
     if patch.tags is not None:
         new["tags"] = sorted(set(patch.tags))
-    if "source" in changes:
-        new["source"] = (
-            patch.source.model_dump(mode="json", exclude_none=True) if patch.source else None
-        )
     return new
 
 

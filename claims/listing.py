@@ -1,4 +1,4 @@
-"""The list of claims, newest first, by status and tag, and the tags in use."""
+"""The list of claims, newest first, by status, tag and claimant, and the tags in use."""
 
 from collections.abc import Callable
 from datetime import datetime
@@ -33,6 +33,7 @@ def list_claims(
     drafts: bool,
     status: str | None = None,
     tag: str | None = None,
+    claimant: str | None = None,
     before_id: int | None = None,
     limit: int,
 ) -> list[Claim]:
@@ -50,6 +51,8 @@ def list_claims(
         query = query.where(col(Claim.state) != ClaimState.DRAFT)
     if tag is not None:
         query = query.where(col(Claim.id).in_(select(ClaimTag.claim_id).where(ClaimTag.tag == tag)))
+    if claimant is not None:
+        query = query.where(col(Claim.claimant) == claimant)
     return list(session.exec(query))
 
 

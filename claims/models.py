@@ -7,7 +7,7 @@ from sqlalchemy import JSON, Column, Index, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from claims.columns import UTCDateTime
-from claims.states import ClaimState, ProposalState
+from claims.states import LABEL_MAX, ClaimKind, ClaimState, ProposalState
 
 
 class Claim(SQLModel, table=True):
@@ -23,6 +23,9 @@ class Claim(SQLModel, table=True):
         default_factory=list, sa_column=Column(JSON, nullable=False)
     )
     source: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    # The slug of the claimant the source cites, when it names one that exists (SPEC §8); a
+    # free-text claimant from before claimants leaves this None: kept, never counted.
+    claimant: str | None = Field(default=None, max_length=120, index=True)
     state: str = Field(default=ClaimState.PUBLISHED, max_length=20, index=True)
     opens_at: datetime = Field(sa_type=UTCDateTime)
     closes_at: datetime = Field(sa_type=UTCDateTime, index=True)
@@ -31,12 +34,40 @@ class Claim(SQLModel, table=True):
     closed_early_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # Set once the close (with the reveal of commitments) is recorded in the ledger.
     close_recorded_seq: int | None = Field(default=None)
-    outcome: str | None = Field(default=None, max_length=10)
+    # yes/no/annulled/ambiguous, or a multiple-choice claim's label (SPEC §7)
+    outcome: str | None = Field(default=None, max_length=LABEL_MAX)
+    # A resolved numeric claim's outcome, or a date claim's as Unix seconds (`outcome` is
+    # then None; "annulled"/"ambiguous" stay in `outcome` for every kind).
+    outcome_value: float | None = None
+    kind: str = Field(default=ClaimKind.BINARY, max_length=20)  # a ClaimKind
+    options: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    range_min: float | None = None  # dates as Unix seconds
+    range_max: float | None = None
+    open_lower_bound: bool = True
+    open_upper_bound: bool = True
+    log_scale: bool = False
+    unit: str = Field(default="", max_length=40)
     version: int = Field(default=1)
     created_by: int | None = Field(default=None, foreign_key="accounts.id")
     created_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
     published_seq: int | None = Field(default=None)
+
+
+class Claimant(SQLModel, table=True):
+    """Whoever made claims in public (SPEC §8); never deleted, the slug fixed at creation."""
+
+    __tablename__ = "claimants"
+
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(max_length=120, unique=True, index=True)
+    name: str = Field(max_length=300)
+    kind: str = Field(max_length=20)
+    url: str | None = Field(default=None, sa_type=Text)
+    description: str = Field(default="", sa_type=Text)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+    added_seq: int | None = Field(default=None)
 
 
 class ClaimTag(SQLModel, table=True):
@@ -74,7 +105,7 @@ class RuleRun(SQLModel, table=True):
     failures: int = 0
     last_error: str | None = Field(default=None, sa_type=Text)
     # What the rules said last time: yes, no, conflict or none.
-    last_outcome: str | None = Field(default=None, max_length=10)
+    last_outcome: str | None = Field(default=None, max_length=LABEL_MAX)
     last_run_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # A worker holds the claim until then (set by a conditional update, so only one does).
     leased_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -87,7 +118,8 @@ class Proposal(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     claim_id: int = Field(foreign_key="claims.id", index=True)
-    outcome: str = Field(max_length=3)
+    outcome: str = Field(max_length=LABEL_MAX)  # as Claim.outcome
+    outcome_value: float | None = None
     # proposed, finalised, rejected, disputed or overridden
     state: str = Field(default=ProposalState.PROPOSED, max_length=12, index=True)
     proposed_at: datetime = Field(sa_type=UTCDateTime)
@@ -119,7 +151,9 @@ class EvidenceSnapshot(SQLModel, table=True):
     # zlib-compressed, at most the kept-body cap before compression (sha256 covers it all)
     body: bytes = Field(default=b"", sa_type=LargeBinary)
     value: Any = Field(default=None, sa_column=Column(JSON, nullable=True))
-    decision: str | None = Field(default=None, max_length=3)  # yes, no or None
+    # yes, no or None; multiple choice: the label; numeric/date: "value" (the number is
+    # `value`, dates as Unix seconds)
+    decision: str | None = Field(default=None, max_length=LABEL_MAX)
     error: str | None = Field(default=None, sa_type=Text)  # never names a resolved address
     # every hop was a public address; False: the allow list let it in; None: not recorded
     public_address: bool | None = None

@@ -2,7 +2,7 @@
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, StrictFloat, field_validator
 
 from claims.rules import RuleSpec
 from claims.text import Criteria, LongText, ShortText, Slug, Tag, Title, UTCTime
@@ -14,9 +14,46 @@ class ClaimSource(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     url: HttpUrl | None = None
+    # a claimant's slug (SPEC §8); free text survives only on claims from before claimants
     claimant: ShortText | None = None
+    stance: Literal["asserts", "denies"] | None = None
+    option: ShortText | None = None
+    stated_probability: StrictFloat | None = Field(default=None, ge=0, le=1)
     quote: LongText | None = None
     published_at: UTCTime | None = None
+
+
+ClaimantKind = Literal["person", "organisation", "publication"]
+
+
+class ClaimantCreate(BaseModel):
+    """A new claimant (SPEC §8)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    slug: Slug
+    name: Title
+    kind: ClaimantKind
+    url: HttpUrl | None = None
+    description: LongText = ""
+
+
+class ClaimantPatch(BaseModel):
+    """Fields of a claimant to change; the slug is fixed (an unknown field is a 422)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Title | None = None
+    kind: ClaimantKind | None = None
+    url: HttpUrl | None = None  # null removes it
+    description: LongText | None = None
+
+    @field_validator("name", "kind", "description", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("must not be null (leave the field out to keep it)")
+        return value
 
 
 class ClaimCreate(BaseModel):

@@ -3,6 +3,22 @@
 from enum import StrEnum
 
 
+class ClaimKind(StrEnum):
+    """What a claim's outcome is (SPEC §7): fixed when the claim is created."""
+
+    BINARY = "binary"
+    MULTIPLE_CHOICE = "multiple_choice"
+    NUMERIC = "numeric"
+    DATE = "date"
+
+
+# The kinds whose outcome is a value on a range (dates as Unix seconds).
+RANGE_KINDS = frozenset({ClaimKind.NUMERIC, ClaimKind.DATE})
+
+# Longest outcome label (SPEC §7: options of 1 to 80 code points), also the column width.
+LABEL_MAX = 80
+
+
 class ClaimState(StrEnum):
     """A claim's stored state (`claims.state`)."""
 

@@ -135,3 +135,45 @@ def rewrite_behind_the_app(database_url: str, table: str, statement: str) -> Non
             conn.exec_driver_sql(statement)
     finally:
         engine.dispose()
+
+
+def make_claimant(
+    client: TestClient, editor_token: str, *, slug: str = "analyst", **fields: Any
+) -> dict[str, Any]:
+    """A claimant through the API (a person named after its slug unless told otherwise)."""
+    body = {"slug": slug, "name": slug.replace("-", " ").title(), "kind": "person", **fields}
+    response = client.post("/api/v1/claimants", json=body, headers=auth(editor_token))
+    assert response.status_code == 201, response.text
+    result: dict[str, Any] = response.json()
+    return result
+
+
+def make_free_text_claim(
+    db: Database, *, slug: str, claimant: str, now: datetime = T0, closes_at: datetime
+) -> None:
+    """A claim as published before claimants existed: `source.claimant` free text, in the
+    ledger too (today's API refuses a claimant that is not a claimant's slug)."""
+    from claims.kinds import EntryKind
+    from claims.lifecycle import public_record
+    from claims.models import Claim
+    from forecasts.ledger.chain import record
+
+    body = claim_body(slug=slug, closes_at=closes_at)
+    with db.writing() as session:
+        claim = Claim(
+            slug=slug,
+            title=body["title"],
+            resolution_criteria=body["resolution_criteria"],
+            source={"claimant": claimant, "url": "https://example.org/old"},
+            opens_at=now,
+            closes_at=closes_at,
+            resolves_at=closes_at,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(claim)
+        session.flush()
+        entry = public_record(claim, [])
+        claim.published_seq = record(session, EntryKind.CLAIM_PUBLISHED, now, entry, claim.id)
+        session.add(claim)
+        session.commit()

@@ -11,6 +11,7 @@ from forecasts.submit.groupcommit import GroupCommitter
 from web import apidocs, errors, metrics, notifications, openapi, pages
 from web.api import (
     accounts,
+    claimants,
     claims,
     email,
     forecasts,
@@ -80,7 +81,7 @@ def create_app(
     app.state.ctx = ctx
     errors.install(app)
     api_modules = (claims, forecasts, ledger, imports, accounts, email, resolution, scores)
-    for module in (*api_modules, webhooks):
+    for module in (*api_modules, claimants, webhooks):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(ledger.health_router)
     # the same check under the API's prefix, for clients that only know /api/v1

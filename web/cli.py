@@ -343,6 +343,7 @@ def rescore(
     """Rebuild every score and per-forecaster total from the record, with a progress bar."""
     from rich.progress import MofNCompleteColumn, Progress, TimeElapsedColumn
 
+    from forecasts.claimants.records import rebuild_records
     from forecasts.scores.rescore import rescore_all
 
     db = _database()
@@ -355,8 +356,13 @@ def rescore(
             progress=lambda done, total: bar.update(task, completed=done, total=total),
             workers=workers,
         )
+        claimants = rebuild_records(session)
+        session.commit()
     db.dispose()
-    print(f"rescored {report.claims} claims: {report.rows} score rows, {report.handles} handles")
+    print(
+        f"rescored {report.claims} claims: {report.rows} score rows, {report.handles} handles, "
+        f"{claimants} claimants' track records"
+    )
 
 
 @app.command()

@@ -15,6 +15,7 @@ from claims.lifecycle import accepts_forecasts, effective_close
 from claims.models import Claim
 from claims.states import ClaimState
 from claims.text import Handle, Slug, UTCTime
+from forecasts.claimants.records import refresh_claim
 from forecasts.ledger.chain import flush, lock_head
 from forecasts.ledger.models import Account
 from forecasts.ledger.tables import forecasts_t, standings_t, stats_t
@@ -95,6 +96,7 @@ def import_forecasts(session: Session, rows: list[ImportedForecast], *, now: dat
             assert claim.id is not None
             had_rows = scored_accounts(session, claim.id)
             replace_claim_scores(session, claim, now=now)  # scores are derived from the record
+            refresh_claim(session, claim)  # and so is the consensus of its claimant's side
             seq = last_seq[claim.id]
             scored_events(session, claim, now=now, ledger_seq=seq, had_rows=had_rows)
     session.commit()

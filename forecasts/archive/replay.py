@@ -3,8 +3,11 @@
 Claims come from `claim_published` (all text, window, tags, rules, source), then
 `claim_text_amended`, `criteria_amended` (the old criteria kept as a version when the
 version rises), `window_amended`, `claim_closed`, `resolution_proposed` /
-`resolution_disputed` (proposals), `claim_reopened` (an editor rejected an early proposal)
-and the settlements (`resolution_finalised`, `re_resolved`, `annulled`). Forecasts come
+`resolution_disputed` (proposals), `claim_reopened` (an editor rejected an early proposal),
+the settlements (`resolution_finalised`, `re_resolved`, `annulled`) and `source_amended`;
+claimants from `claimant_added` and `claimant_amended`. A claim links the claimant its
+source names when that claimant was in the ledger by then (a free-text claimant from before
+claimants never is). Forecasts come
 from the reveals an export carries and from imported forecasts' public payloads. Nothing
 here touches a database: `restore` writes what the replay collected, `verify` compares it
 with the stored rows.
@@ -31,7 +34,10 @@ _CHANGES = _SETTLEMENTS | {
     EntryKind.RESOLUTION_PROPOSED,
     EntryKind.RESOLUTION_DISPUTED,
     EntryKind.CLAIM_REOPENED,
+    EntryKind.SOURCE_AMENDED,
 }
+_CLAIMANT_KINDS = frozenset({EntryKind.CLAIMANT_ADDED, EntryKind.CLAIMANT_AMENDED})
+CLAIMANT_FIELDS = ("name", "kind", "url", "description")
 
 
 class Replay:
@@ -47,6 +53,7 @@ class Replay:
         self.salts: list[dict[str, Any]] = []
         self.versions: list[dict[str, Any]] = []
         self.proposals: list[dict[str, Any]] = []
+        self.claimants: dict[str, dict[str, Any]] = {}  # slug -> the claimants row's values
 
     def new_claim(self, row: dict[str, Any]) -> int:
         return len(self.claim_ids) + 1
@@ -82,6 +89,8 @@ class Replay:
             self._forecast(payload, seq, imported=True, rationale=None)
         elif kind in _CHANGES:
             self._change(kind, payload, seq, at)
+        elif kind in _CLAIMANT_KINDS:
+            self._claimant(kind, payload, seq, at)
         elif kind != EntryKind.CLAIM_PUBLISHED:
             raise Invalid("file", f"seq {seq}: unknown entry kind {kind!r}")
         return claim_id
@@ -105,7 +114,6 @@ class Replay:
             "resolution_criteria": payload["resolution_criteria"],
             "fine_print": payload["fine_print"],
             "rules": payload["rules"],
-            "source": payload["source"],
             "state": ClaimState.PUBLISHED,
             "opens_at": parse_stamp(payload["opens_at"]),
             "closes_at": parse_stamp(payload["closes_at"]),
@@ -118,6 +126,7 @@ class Replay:
             "updated_at": at,
             "published_seq": seq,
         }
+        self._cite(row, payload["source"])
         tags = sorted(set(payload["tags"]))
         self.claim_ids[slug] = self.new_claim(row)
         self.claims[slug], self.tags[slug] = row, tags
@@ -144,9 +153,13 @@ class Replay:
         claim["updated_at"] = at
         claim_id = self.claim_ids[claim["slug"]]
         if kind == EntryKind.CLAIM_TEXT_AMENDED:
-            for name in ("title", "description", "fine_print", "source"):
+            for name in ("title", "description", "fine_print"):
                 claim[name] = payload[name]
             self.tags[claim["slug"]] = sorted(set(payload["tags"]))
+            if "source" in payload:  # entries from before `source_amended` carry it here
+                self._cite(claim, payload["source"])
+        elif kind == EntryKind.SOURCE_AMENDED:
+            self._cite(claim, payload["source"])
         elif kind == EntryKind.CRITERIA_AMENDED:
             self._amend_criteria(claim, claim_id, payload, at)
         elif kind == EntryKind.WINDOW_AMENDED:
@@ -169,6 +182,29 @@ class Replay:
             claim.update(reopened())
             proposal = self._proposal(payload["proposal_seq"], seq)
             proposal.update(state=ProposalState.REJECTED, decided_at=at, note=payload["note"])
+
+    def _cite(self, claim: dict[str, Any], source: dict[str, Any] | None) -> None:
+        named = (source or {}).get("claimant")
+        claim["source"] = source
+        claim["claimant"] = named if named in self.claimants else None
+
+    def _claimant(self, kind: str, payload: dict[str, Any], seq: int, at: datetime) -> None:
+        slug = payload["claimant"]
+        known = self.claimants.get(slug)
+        if (kind == EntryKind.CLAIMANT_ADDED) == (known is not None):
+            verb = "added twice" if known is not None else "amended before it was added"
+            raise Invalid("file", f"seq {seq}: claimant {slug!r} is {verb}")
+        fields = {name: payload[name] for name in CLAIMANT_FIELDS}
+        if known is not None:
+            known.update(fields, updated_at=at)
+            return
+        self.claimants[slug] = {
+            "slug": slug,
+            **fields,
+            "created_at": at,
+            "updated_at": at,
+            "added_seq": seq,
+        }
 
     def _amend_criteria(
         self, claim: dict[str, Any], claim_id: int, payload: dict[str, Any], at: datetime

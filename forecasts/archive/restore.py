@@ -6,11 +6,13 @@ from what the entries say:
 - claims, proposals and kept criteria versions by `forecasts.archive.replay.Replay`, the replay
   `verify` also checks the live record with (a proposal an editor overrode is marked so by
   the scheduler's sweep, as it would have been);
+- claimants from their entries, and each claim's link to the claimant its source names;
 - accounts from the handles that forecast or disputed (forecasters, without tokens or
   passwords: `forecast-ledger user add`/`token`/`password` give them access again);
 - forecasts and withdrawals from the reveals of the private export (with rationales and salts),
   imported forecasts from their public payloads;
-- derived data: standings and claim stats, then every score and total (`rescore_all`).
+- derived data: standings and claim stats, claimants' track records, then every score and
+  total (`rescore_all`).
 
 What the ledger does not hold is not restored: drafts, text changes made before they were
 recorded (`claim_text_amended`, since payload version 2), API tokens,
@@ -32,10 +34,12 @@ from claims.errors import Conflict, Invalid
 from forecasts.archive.importing import rebuild_standings
 from forecasts.archive.replay import Replay
 from forecasts.archive.verify import verify_export
+from forecasts.claimants.records import rebuild_records
 from forecasts.ledger.chain import canonical, entries_table, head_table
 from forecasts.ledger.roles import Role
 from forecasts.ledger.tables import (
     accounts_t,
+    claimants_t,
     claims_t,
     forecasts_t,
     proposals_t,
@@ -110,6 +114,7 @@ class _Rebuild(Replay):
             if tags:
                 conn.execute(tags_t.insert(), tags)
         for rows, table in (
+            (list(self.claimants.values()), claimants_t),
             (self.forecasts, forecasts_t),
             (self.salts, salts_t),
             (self.versions, versions_t),
@@ -129,7 +134,7 @@ def _insert(conn: Connection, table: Table, row: dict[str, Any]) -> int:
 
 
 def is_empty(conn: Connection) -> bool:
-    for table in (entries_table, claims_t, accounts_t):
+    for table in (entries_table, claims_t, accounts_t, claimants_t):
         if conn.execute(select(func.count()).select_from(table)).scalar_one():
             return False
     return True
@@ -147,11 +152,14 @@ def restore_ledger(
         raise Invalid("file", "the export has no entries")
     conn = session.connection()
     if not is_empty(conn):
-        raise Conflict("restore needs an empty database (no claims, accounts or ledger entries)")
+        raise Conflict(
+            "restore needs an empty database (no claims, claimants, accounts or ledger entries)"
+        )
     rebuild = _Rebuild(conn)
     for entry in entries:
         rebuild.add(entry)
     rebuild.write()
+    rebuild_records(session)
     scored = rescore_all(session, now=now)  # commits the whole restore
     return RestoreReport(
         entries=len(entries),

@@ -1,7 +1,8 @@
 """`verify` beyond the chain: what the record derives from the ledger, checked against it.
 
-- Claims rows: the ledger is replayed (`forecasts.archive.replay.Replay`, the replay `restore`
-  writes from) and each published claim's row and tags must say what the replay says.
+- Claims and claimants rows: the ledger is replayed (`forecasts.archive.replay.Replay`, the
+  replay `restore` writes from) and each published claim's row and tags, and each
+  claimant's row, must say what the replay says.
 - Scores: every resolved claim (resolved by the ledger's account, not the row's) is scored
   again in memory from the stored forecasts, which the chain check has just matched to
   their commitments, and every stored score row must match to 1e-9.
@@ -23,8 +24,16 @@ from claims.closing import tc
 from claims.errors import Invalid
 from claims.kinds import EntryKind
 from claims.states import ClaimState
-from forecasts.archive.replay import Replay
-from forecasts.ledger.tables import accounts_t, claims_t, evidence_t, proposals_t, scores_t, tags_t
+from forecasts.archive.replay import CLAIMANT_FIELDS, Replay
+from forecasts.ledger.tables import (
+    accounts_t,
+    claimants_t,
+    claims_t,
+    evidence_t,
+    proposals_t,
+    scores_t,
+    tags_t,
+)
 from forecasts.score_math.scoring import CROWD_HANDLE, SCORE_FIELDS
 from forecasts.scores.claim_scores import OUTCOME_VALUE, ClaimWindow
 from forecasts.scores.rescore import read_batch, score_parts
@@ -40,6 +49,7 @@ _CLAIM_FIELDS = (
     "fine_print",
     "rules",
     "source",
+    "claimant",
     "state",
     "opens_at",
     "closes_at",
@@ -56,7 +66,7 @@ _SCORE_FIELDS = (*SCORE_FIELDS, "probability_at_close")
 def check_record(session: Session, entries: Iterable[dict[str, Any]], report: "Report") -> None:
     """Claims rows, scores and evidence against the ledger; problems go into `report`."""
     forecasts_ok = not report.problems
-    replay, last_seq = Replay(), {}
+    replay, last_seq, claimant_seq = Replay(), {}, {}
     named: dict[tuple[int, int, str], str] = {}  # (proposal seq, rule, fetched_at) -> sha256
     for entry in entries:
         try:
@@ -73,11 +83,14 @@ def check_record(session: Session, entries: Iterable[dict[str, Any]], report: "R
         payload = entry.get("payload") or {}
         if isinstance(payload.get("claim"), str):
             last_seq[payload["claim"]] = int(entry["seq"])
+        if isinstance(payload.get("claimant"), str) and "name" in payload:
+            claimant_seq[payload["claimant"]] = int(entry["seq"])
         for item in (
             payload.get("evidence", []) if entry["kind"] == EntryKind.RESOLUTION_PROPOSED else []
         ):
             named[(int(entry["seq"]), int(item["rule"]), str(item["fetched_at"]))] = item["sha256"]
     ids = _check_claims(session, replay, last_seq, report)
+    _check_claimants(session, replay, claimant_seq, report)
     if forecasts_ok:
         _check_scores(session, replay, ids, last_seq, report)
     else:
@@ -119,6 +132,31 @@ def _check_claims(
                 break
     report.notes.append(f"{len(replay.claims)} claims replayed from the ledger")
     return {slug: int(row.id) for slug, row in rows.items()}
+
+
+def _check_claimants(
+    session: Session, replay: Replay, last_seq: dict[str, int], report: "Report"
+) -> None:
+    """Each claimants row against the replay: the same claimants, saying the same."""
+    names = (*CLAIMANT_FIELDS, "added_seq")
+    columns = [claimants_t.c.slug, *(claimants_t.c[name] for name in names)]
+    rows = {row.slug: row for row in session.connection().execute(select(*columns))}
+    for slug in rows.keys() - replay.claimants.keys():
+        report.fail(0, f"claimant {slug!r} is in the database, never in the ledger")
+    for slug, claimant in replay.claimants.items():
+        found = rows.get(slug)
+        if found is None:
+            report.fail(last_seq[slug], f"claimant {slug!r} is in the ledger, not the database")
+            continue
+        for name in names:
+            if found._mapping[name] != claimant[name]:
+                report.fail(
+                    last_seq[slug],
+                    f"claimant {slug!r}: {name} is {_shown(found._mapping[name])} in the "
+                    f"database, the ledger says {_shown(claimant[name])}",
+                )
+                break
+    report.notes.append(f"{len(replay.claimants)} claimants replayed from the ledger")
 
 
 def _shown(value: Any) -> str:

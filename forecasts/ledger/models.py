@@ -1,8 +1,9 @@
 """Who said what and when: accounts, tokens, forecasts, the ledger and derived standings."""
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import BigInteger, Index, Text, UniqueConstraint, text
+from sqlalchemy import JSON, BigInteger, Column, Index, LargeBinary, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from claims.columns import UTCDateTime
@@ -74,10 +75,16 @@ class Forecast(SQLModel, table=True):
     claim_id: int = Field(foreign_key="claims.id")
     account_id: int = Field(foreign_key="accounts.id")  # queried within a claim only (0005)
     probability: float | None = None
+    # Other kinds (SPEC §7): float64 LE (`forecasts.ledger.packing`), the normalised
+    # probabilities in the claim's options order, or the 201 CDF values. None: binary or a
+    # withdrawal (then probability is None too).
+    distribution: bytes | None = Field(default=None, sa_type=LargeBinary)
     rationale: str | None = Field(default=None, sa_type=Text)
     created_at: datetime = Field(sa_type=UTCDateTime)
     ledger_seq: int = Field(foreign_key="ledger_entries.seq", unique=True)
     imported: bool = False
+    # The [[q, x], ...] a CDF was made from, for display only: not committed to.
+    quantiles: list[Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
 
 
 class CommitmentSalt(SQLModel, table=True):
@@ -111,6 +118,7 @@ class Standing(SQLModel, table=True):
     account_id: int = Field(foreign_key="accounts.id", primary_key=True)
     forecast_id: int
     probability: float | None = None
+    distribution: bytes | None = Field(default=None, sa_type=LargeBinary)  # as Forecast's
     at: datetime = Field(sa_type=UTCDateTime)
     ledger_seq: int
 
@@ -122,6 +130,8 @@ class ClaimStats(SQLModel, table=True):
 
     claim_id: int = Field(foreign_key="claims.id", primary_key=True)
     market: float | None = None
+    # Other kinds: the latest forecast's distribution (packed as Forecast.distribution).
+    market_distribution: bytes | None = Field(default=None, sa_type=LargeBinary)
     forecasters: int = 0
     last_seq: int = 0
 
@@ -205,3 +215,30 @@ class SignInFailure(SQLModel, table=True):
     handle: str = Field(max_length=40)
     client: str = Field(default="", max_length=64)
     failed_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class ClaimantRecord(SQLModel, table=True):
+    """Derived: a claimant's track record over its resolved claims (SPEC §8).
+
+    Rewritten by the transaction that resolves, re-resolves or annuls one of its claims, or
+    links one to it (`forecasts.claimants.records`); a mean over no claims is None.
+    """
+
+    __tablename__ = "claimant_records"
+
+    claimant_id: int = Field(foreign_key="claimants.id", primary_key=True)
+    claims_resolved: int = Field(default=0, index=True)
+    hit_rate: float | None = None
+    mean_consensus: float | None = None
+    yield_: float | None = None
+    brier: float | None = None
+
+
+class ClaimConsensus(SQLModel, table=True):
+    """Derived: the crowd's time-averaged probability of the claimant's side on a resolved
+    claim that cites one (SPEC §8 `consensus`; None when `@crowd` has no score row)."""
+
+    __tablename__ = "claim_consensus"
+
+    claim_id: int = Field(foreign_key="claims.id", primary_key=True)
+    consensus: float | None = None

@@ -2,10 +2,12 @@
 
 from sqlalchemy import Table
 
-from claims.models import Claim, ClaimTag, ClaimVersion, EvidenceSnapshot, Proposal
+from claims.models import Claim, Claimant, ClaimTag, ClaimVersion, EvidenceSnapshot, Proposal
 from forecasts.ledger.models import (
     Account,
     ApiToken,
+    ClaimantRecord,
+    ClaimConsensus,
     ClaimStats,
     CommitmentSalt,
     Forecast,
@@ -33,3 +35,6 @@ tags_t: Table = ClaimTag.__table__  # type: ignore[attr-defined]
 versions_t: Table = ClaimVersion.__table__  # type: ignore[attr-defined]
 proposals_t: Table = Proposal.__table__  # type: ignore[attr-defined]
 evidence_t: Table = EvidenceSnapshot.__table__  # type: ignore[attr-defined]
+claimants_t: Table = Claimant.__table__  # type: ignore[attr-defined]
+records_t: Table = ClaimantRecord.__table__  # type: ignore[attr-defined]
+consensus_t: Table = ClaimConsensus.__table__  # type: ignore[attr-defined]

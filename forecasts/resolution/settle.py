@@ -2,8 +2,8 @@
 
 SPEC §4: no reader ever sees a resolved claim without its scores, or scores on an annulled
 one. So `settle_claim` changes the claim, records the close (if it is not yet in the ledger)
-and the resolution, replaces the claim's Score rows and moves the forecasters' totals, and
-commits all of it at once.
+and the resolution, replaces the claim's Score rows, moves the forecasters' totals and the
+track record of the claimant it cites (SPEC §8), and commits all of it at once.
 """
 
 from collections.abc import Mapping
@@ -19,6 +19,7 @@ from claims.lifecycle import effective_close
 from claims.models import Claim
 from claims.states import SETTLED_STATES, ClaimState
 from claims.transitions import early_close, settled
+from forecasts.claimants.records import refresh_claim
 from forecasts.ledger.chain import record
 from forecasts.notify.events import EventName
 from forecasts.notify.reports import claim_event, scored_accounts, scored_events
@@ -88,6 +89,7 @@ def settle_claim(
     seq = record(session, kind, now, payload, claim.id)
     had_rows = scored_accounts(session, claim.id)
     replace_claim_scores(session, claim, now=now)
+    refresh_claim(session, claim)  # the claimant's record moves with the outcome (SPEC §8)
     void = outcome in ("annulled", "ambiguous")
     name = EventName.CLAIM_ANNULLED if void else EventName.CLAIM_RESOLVED
     claim_event(

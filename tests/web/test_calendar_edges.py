@@ -33,7 +33,7 @@ def test_a_new_claim_at_the_edge_is_422(
 def test_a_source_published_at_the_edge_is_422(
     client: TestClient, tokens: Tokens, moment: str
 ) -> None:
-    body = claim_body(source={"claimant": "someone", "published_at": moment})
+    body = claim_body(source={"quote": "It will.", "published_at": moment})
     response = client.post("/api/v1/claims", json=body, headers=auth(tokens.editor))
     assert response.status_code == 422 and _names(response.text, "published_at"), response.text
 

@@ -41,7 +41,8 @@ def test_demo_seeds_once_and_verifies(db: Database, client: TestClient, clock: F
     assert {c["slug"] for c in claims} == {spec["slug"] for spec in DEMO_CLAIMS} | set(
         SETTLED_SLUGS
     )
-    assert all(c["source"]["claimant"].startswith("Seed essay") for c in claims)
+    assert all(c["source"]["claimant"] == "seed-essay" for c in claims)
+    assert all(c["source"]["stance"] in ("asserts", "denies") for c in claims)
     with_rules = [c for c in claims if c["rules"]]
     assert len(with_rules) >= 4
     history = client.get("/api/v1/claims/gemini-omni-announced-at-io-2026/forecasts").json()
@@ -113,3 +114,20 @@ def test_an_earlier_demo_gains_the_settled_claims(
         assert client.get(f"/api/v1/claims/{slug}").json()["status"] == "resolved"
     with db.reading() as session:
         assert verify_database(session).problems == []
+
+
+def test_the_essay_is_a_claimant_with_a_record_on_first_run(
+    db: Database, client: TestClient, clock: FakeClock
+) -> None:
+    _seeded(db, clock)
+    essay = client.get("/api/v1/claimants/seed-essay").json()
+    assert essay["kind"] == "publication"
+    # the four Sora claims the essay itself decided, all on the essay's side
+    assert essay["claims_resolved"] == 4 and essay["hit_rate"] == 1.0
+    assert essay["mean_consensus"] is not None and essay["yield"] is not None
+    listed = {claim["claim"]: claim for claim in essay["claims"]}
+    assert set(listed) == {spec["slug"] for spec in DEMO_CLAIMS} | set(SETTLED_SLUGS)
+    assert listed["sora-lifetime-revenue-above-5m"]["stance"] == "denies"
+    assert listed["sora-lifetime-revenue-above-5m"]["hit"] is True
+    board = client.get("/api/v1/claimants").json()["items"]
+    assert board[0]["slug"] == "seed-essay"

@@ -113,3 +113,28 @@ def test_0005_keeps_the_ledger_and_its_guards(empty_url: str) -> None:
         )
         assert client.get("/api/v1/ledger/head").json()["seq"] == before[0] + 1
     db.dispose()
+
+
+def test_0012_makes_existing_claims_binary_and_keeps_the_guards(empty_url: str) -> None:
+    db = Database(empty_url)
+    upgrade(db.write_engine)
+    editor = make_account(db, handle="ed", role="editor")
+    alice = make_account(db, handle="alice")
+    app = create_app(Settings(database_url=empty_url, rate_limit=0), clock=FakeClock(now=T0))
+    with TestClient(app) as client:
+        make_claim(client, editor, slug="old-claim", closes_at=T0 + timedelta(days=3))
+        url = "/api/v1/claims/old-claim/forecasts"
+        assert client.post(url, json={"probability": 0.3}, headers=auth(alice)).status_code == 201
+    downgrade(db.write_engine, "0011_evidence_public_address")
+    assert "kind" not in {c["name"] for c in inspect(db.write_engine).get_columns("claims")}
+    upgrade(db.write_engine)
+    with db.write_engine.connect() as conn:
+        row = conn.execute(
+            text("SELECT kind, open_lower_bound, open_upper_bound, log_scale, unit FROM claims")
+        ).one()
+        assert tuple(row) == ("binary", True, True, False, "")
+        stored = conn.execute(text("SELECT probability, distribution FROM forecasts")).one()
+        assert tuple(stored) == (0.3, None)
+    with pytest.raises(DatabaseError), db.write_engine.begin() as conn:
+        conn.execute(text("UPDATE forecasts SET distribution = NULL"))
+    db.dispose()

@@ -7,12 +7,14 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 from sqlmodel import Session
 
+from claims.claimants import get_claimant
 from claims.clock import stamp
 from claims.lifecycle import amend_claim, create_claim, get_claim, publish_claim, tags_by_claim
 from claims.listing import list_claims
 from claims.models import Claim
 from claims.schemas import ClaimCreate, ClaimPatch
 from forecasts.accounts.service import Principal, sees_drafts
+from forecasts.claimants.records import refresh_claim
 from forecasts.notify.reports import record
 from forecasts.submit.history import probability_history
 from forecasts.submit.probabilities import claims_probabilities, standings_of
@@ -52,14 +54,19 @@ def claims_listing(
     tag: str | None,
     cursor: str | None,
     limit: int,
+    claimant: str | None = None,
 ) -> Listed:
-    """The claims of `GET /claims` and of the index page, in one query."""
+    """The claims of `GET /claims` and of the index page, in one query (and one more to
+    check that a claimant asked for exists: an unknown one is a 404, never ignored)."""
+    if claimant is not None:
+        get_claimant(session, claimant)
     claims = list_claims(
         session,
         clock=ctx.clock,
         drafts=sees_drafts(caller),
         status=status,
         tag=tag,
+        claimant=claimant,
         before_id=decode_cursor(cursor),
         limit=limit + 1,
     )
@@ -105,17 +112,18 @@ def post_claim(data: ClaimCreate, session: WriteSession, ctx: Ctx, editor: Edito
     return render_claim(session, ctx, claim, editor)
 
 
-@router.get("/claims", response_model=Page[ClaimOut], responses=responses(401, 422))
+@router.get("/claims", response_model=Page[ClaimOut], responses=responses(401, 404, 422))
 def get_claims(
     session: ReadSession,
     ctx: Ctx,
     caller: MaybeCaller,
     status: Status | None = None,
     tag: str | None = Query(default=None, max_length=40),
+    claimant: str | None = Query(default=None, max_length=120, description="A claimant's slug"),
     cursor: Cursor = None,
     limit: Limit = 50,
 ) -> Page[ClaimOut]:
-    listed = claims_listing(session, ctx, caller, status, tag, cursor, limit)
+    listed = claims_listing(session, ctx, caller, status, tag, cursor, limit, claimant)
     items = render_claims(session, ctx, listed.claims, caller)
     return Page[ClaimOut](items=items, next_cursor=listed.next_cursor)
 
@@ -173,7 +181,15 @@ def patch_claim(
     claim = get_claim(session, slug)
     assert claim.id is not None
     seen = has_forecasts(session.connection(), claim.id)
-    claim = amend_claim(session, claim, patch, forecast_seen=seen, now=ctx.clock(), record=record)
+    claim = amend_claim(
+        session,
+        claim,
+        patch,
+        forecast_seen=seen,
+        now=ctx.clock(),
+        record=record,
+        on_source=refresh_claim,
+    )
     return render_claim(session, ctx, claim, editor)
 
 

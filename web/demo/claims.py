@@ -5,10 +5,36 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-ESSAY = {
-    "url": "https://example.org/essays/video-is-a-feature",
-    "claimant": "Seed essay: 'Video is a feature, not a product'",
+ESSAY_URL = "https://example.org/essays/video-is-a-feature"
+# The essay as a claimant (SPEC §8); its name is the free text demo claims cited before.
+ESSAY_CLAIMANT = {
+    "slug": "seed-essay",
+    "name": "Seed essay: 'Video is a feature, not a product'",
+    "kind": "publication",
+    "url": ESSAY_URL,
+    "description": "The essay the demo's claims come from: video generation becomes a feature "
+    "of general assistants, not a product of its own.",
 }
+# What the essay says of each claim: it will happen (asserts) or it will not (denies).
+STANCES = {
+    "standalone-video-out-of-top-five-2026": "asserts",
+    "top-five-video-are-reasoning-stack-features-2026": "asserts",
+    "gemini-omni-announced-at-io-2026": "asserts",
+    "chatgpt-native-video-before-mid-2027": "asserts",
+    "standalone-video-app-back-in-top-ten-grossing": "denies",
+    "video-inference-cost-falls-tenfold-2027": "asserts",
+    "sora-shut-down-before-may-2026": "asserts",
+    "sora-lifetime-revenue-above-5m": "denies",
+    "sora-lifetime-revenue-above-1m": "asserts",
+    "sora-peak-users-above-one-million": "denies",
+}
+
+
+def essay_source(slug: str) -> dict[str, str]:
+    """The source of a demo claim: the essay, and what it says of the claim."""
+    return {"url": ESSAY_URL, "claimant": ESSAY_CLAIMANT["slug"], "stance": STANCES[slug]}
+
+
 # App Store ids of standalone generative-video apps. A starting list for the demo: editors must
 # confirm the ids against the store before the claims close (README, "The demo").
 STANDALONE_VIDEO_APPS = "['6744034028', '6478163421', '6449450384', '6670788272']"

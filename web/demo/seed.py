@@ -4,13 +4,15 @@ the settle path, so their scores, leaderboard and calibration come from producti
 
 import random
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlmodel import Session, select
 
+from claims.claimants import create_claimant
 from claims.clock import as_utc
 from claims.lifecycle import create_claim
-from claims.models import Claim
-from claims.schemas import ClaimCreate
+from claims.models import Claim, Claimant
+from claims.schemas import ClaimantCreate, ClaimCreate
 from claims.states import SETTLED_STATES
 from forecasts.accounts.service import create_account
 from forecasts.archive.importing import import_forecasts
@@ -20,7 +22,13 @@ from forecasts.resolution.settle import settle_claim
 from forecasts.submit.service import SubmitRequest, append_batch
 from web.api.views import forecast_answer
 from web.db import Database
-from web.demo.claims import DEMO_CLAIMS, ESSAY, SETTLED_CLAIMS, SettledClaim
+from web.demo.claims import (
+    DEMO_CLAIMS,
+    ESSAY_CLAIMANT,
+    SETTLED_CLAIMS,
+    SettledClaim,
+    essay_source,
+)
 from web.demo.histories import FORECASTERS, settled_history, undecided_history
 
 EDITOR = "desk"
@@ -34,8 +42,9 @@ def seed_demo(db: Database, *, now: datetime) -> bool:
         editor = _account(session, EDITOR, "editor", now)
         accounts = [_account(session, handle, "forecaster", now) for handle in FORECASTERS]
         if live:
+            _essay(session, now)
             for spec in DEMO_CLAIMS:
-                _create(session, ClaimCreate.model_validate({**spec, "source": ESSAY}), editor, now)
+                _create(session, _claim_data(spec), editor, now)
             if now > datetime(2026, 5, 19, 16, tzinfo=UTC):  # the claim's close
                 import_forecasts(
                     session, undecided_history(UNDECIDED_SLUG, handles=FORECASTERS), now=now
@@ -44,6 +53,19 @@ def seed_demo(db: Database, *, now: datetime) -> bool:
     if live:
         _live_forecasts(db, accounts, now)
     return live or any(settled)
+
+
+def _essay(session: Session, now: datetime) -> None:
+    """The essay as a claimant, unless a demo seeded before claimants left it out."""
+    slug = ESSAY_CLAIMANT["slug"]
+    if session.exec(select(Claimant.id).where(Claimant.slug == slug)).first() is None:
+        create_claimant(
+            session, ClaimantCreate.model_validate(ESSAY_CLAIMANT), now=now, record=record
+        )
+
+
+def _claim_data(spec: dict[str, Any]) -> ClaimCreate:
+    return ClaimCreate.model_validate({**spec, "source": essay_source(spec["slug"])})
 
 
 def _find(session: Session, slug: str) -> Claim | None:
@@ -61,7 +83,7 @@ def _create(session: Session, data: ClaimCreate, editor: Account, now: datetime)
 
 def _seed_settled(session: Session, item: SettledClaim, editor: Account, now: datetime) -> bool:
     """Create, import into and settle one decided claim, each step only if still to do."""
-    data = ClaimCreate.model_validate({**item.spec, "source": ESSAY})
+    data = _claim_data(item.spec)
     end = as_utc(item.closed_at or data.closes_at)
     if now < as_utc(data.resolves_at or data.closes_at):
         return False  # a clock before the outcome was known: nothing to settle yet

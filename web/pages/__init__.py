@@ -10,7 +10,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from web.pages import account, desk, email, feeds, public, reset, signin
+from web.pages import account, claimants, desk, email, feeds, public, reset, signin
 from web.pages.routing import error_page
 from web.pages.session import COOKIE, MAX_AGE, session_secret
 from web.settings import Settings
@@ -68,7 +68,7 @@ def _html_not_found(app: FastAPI) -> None:
 
 def install(app: FastAPI, settings: Settings) -> None:
     """Add the pages, their stylesheet and the signed session cookie to the app."""
-    for module in (public, signin, account, desk, feeds, email, reset):
+    for module in (public, claimants, signin, account, desk, feeds, email, reset):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     _html_not_found(app)

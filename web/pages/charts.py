@@ -96,8 +96,10 @@ def history_chart(
     width: int = 640,
     height: int = 240,
     axes: bool = True,
+    said: float | None = None,
 ) -> LineChart:
-    """Crowd and market probability over [start, end] as step lines."""
+    """Crowd and market probability over [start, end] as step lines; with `said`, a level
+    line at that probability of yes (what a claimant said, on the claimant's page)."""
     end = max(end, start)
     span = max((end - start).total_seconds(), 1.0)
     box = (44, 12, width - 12, height - 28) if axes else (1, 2, width - 1, height - 2)
@@ -107,6 +109,9 @@ def history_chart(
         for polyline in _scale(_steps(points, start, end, kind), span, box)
     ]
     left, top, right, bottom = box
+    if said is not None:
+        level = bottom - (bottom - top) * said
+        lines.append(Line("said", f"{left},{level:.1f} {right},{level:.1f}"))
     marks = (0, 0.25, 0.5, 0.75, 1)
     y_ticks = [Tick(bottom - (bottom - top) * v, f"{round(100 * v)}%") for v in marks]
     x_ticks = []

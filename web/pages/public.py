@@ -8,6 +8,7 @@ from fastapi import Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlmodel import Session, col, select
 
+from claims.claimants import get_claimant
 from claims.clock import stamp
 from claims.evidence import body_shown
 from claims.kinds import EntryKind
@@ -113,6 +114,7 @@ def claim_page(request: Request, slug: str, session: ReadSession, ctx: Ctx, page
         revealed=revealed,
         scores=_scores(session, claim.id),
         is_editor=page.is_editor,
+        claimant=get_claimant(session, claim.claimant) if claim.claimant else None,
     )
     return render(request, "claim.html", context)
 

@@ -24,7 +24,7 @@ from forecasts.resolution.settle import settle_claim
 from tests.claims.evidence_server import EvidenceServer
 from tests.conftest import Tokens, fresh_database
 from tests.e2e.conftest import run_command
-from tests.factories import T0, FakeClock, auth, make_claim
+from tests.factories import T0, FakeClock, auth, make_claim, make_claimant, make_free_text_claim
 from tests.forecasts.resolution.test_autoresolve import CLOSES, POLICY, YES, after_resolves_at, rule
 from web.db import Database
 
@@ -37,11 +37,23 @@ def _post(client: TestClient, token: str, path: str, body: Any = None) -> Any:
     return response.json()
 
 
-def _populate(client: TestClient, clock: FakeClock, tokens: Tokens) -> None:
+def _patch(client: TestClient, token: str, path: str, body: Any) -> Any:
+    response = client.patch(f"{API}{path}", json=body, headers=auth(token))
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def _populate(client: TestClient, clock: FakeClock, tokens: Tokens, db: Database) -> None:
     """Claims in every state the ledger knows, through the API."""
     days = timedelta(days=1)
+    make_free_text_claim(db, slug="from-before", claimant="Old Pundit", closes_at=T0 + days)
+    make_claimant(client, tokens.editor, slug="pundit", name="Old Pundit")
+    amended = {"description": "Pundit since 1999.", "url": "https://pundit.example/"}
+    _patch(client, tokens.editor, "/claimants/pundit", amended)
     for slug in ("stays-open", "resolved-then-re-resolved", "annulled-one", "closed-early"):
         make_claim(client, tokens.editor, slug=slug, opens_at=T0, closes_at=T0 + 10 * days)
+    cited = {"claimant": "pundit", "stance": "denies", "stated_probability": 0.2}
+    _patch(client, tokens.editor, "/claims/resolved-then-re-resolved", {"source": cited})
     make_claim(
         client,
         tokens.editor,
@@ -49,7 +61,7 @@ def _populate(client: TestClient, clock: FakeClock, tokens: Tokens) -> None:
         opens_at=T0 - 30 * days,
         closes_at=T0 - days,
         rules=[{"url": "https://example.org/x.json", "format": "json", "expression": "done"}],
-        source={"url": "https://example.org/essay", "claimant": "someone"},
+        source={"url": "https://example.org/essay", "claimant": "pundit", "stance": "asserts"},
     )
     draft = {"status": "draft"}
     make_claim(client, tokens.editor, slug="a-draft", closes_at=T0 + 10 * days, **draft)
@@ -88,6 +100,8 @@ def _populate(client: TestClient, clock: FakeClock, tokens: Tokens) -> None:
     ]
     _post(client, tokens.admin, "/import/forecasts", imported)
     _post(client, tokens.editor, "/claims/history/resolution", {"outcome": "no"})
+    linked = {"claimant": "pundit", "stance": "asserts", "url": "https://example.org/old"}
+    _patch(client, tokens.editor, "/claims/from-before", {"source": linked})  # after its close
     clock.advance(days=1)
     early = {"outcome": "yes", "closed_at": stamp(T0 + days + timedelta(hours=6))}
     _post(client, tokens.editor, "/claims/closed-early/resolution", early)
@@ -104,7 +118,14 @@ def _snapshot(db: Database) -> dict[str, Any]:
     queries = {
         "claims": "SELECT slug, title, description, resolution_criteria, fine_print, rules, "
         "source, state, opens_at, closes_at, resolves_at, closed_early_at, close_recorded_seq, "
-        "outcome, version, published_seq FROM claims WHERE state != 'draft' ORDER BY slug",
+        "outcome, version, published_seq, claimant FROM claims WHERE state != 'draft' "
+        "ORDER BY slug",
+        "claimants": "SELECT slug, name, kind, url, description, created_at, updated_at, "
+        "added_seq FROM claimants ORDER BY slug",
+        "records": "SELECT c.slug, r.claims_resolved, r.hit_rate, r.mean_consensus, r.yield_, "
+        "r.brier FROM claimant_records r JOIN claimants c ON c.id = r.claimant_id ORDER BY 1",
+        "consensus": "SELECT c.slug, k.consensus FROM claim_consensus k JOIN claims c ON "
+        "c.id = k.claim_id ORDER BY 1",
         "tags": "SELECT c.slug, t.tag FROM claim_tags t JOIN claims c ON c.id = t.claim_id "
         "WHERE c.state != 'draft' ORDER BY 1, 2",
         "versions": "SELECT c.slug, v.version, v.resolution_criteria, v.rules FROM claim_versions "
@@ -162,7 +183,7 @@ def _export(db: Database) -> list[dict[str, Any]]:
 
 @pytest.fixture
 def populated(client: TestClient, clock: FakeClock, tokens: Tokens, db: Database) -> Database:
-    _populate(client, clock, tokens)
+    _populate(client, clock, tokens, db)
     return db
 
 
@@ -183,6 +204,9 @@ def test_a_private_export_restores_the_same_record(
         "resolution_finalised",
         "re_resolved",
         "annulled",
+        "claimant_added",
+        "claimant_amended",
+        "source_amended",
     }
     before = _snapshot(populated)
     with fresh_database(_empty_dir(tmp_path), migrated_template) as url:

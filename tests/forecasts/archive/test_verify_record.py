@@ -225,7 +225,8 @@ def test_a_text_edit_after_the_first_forecast_is_recorded(
     patch = {"title": "A clearer title", "tags": ["video", "ai"], "fine_print": "Small."}
     assert client.patch(API, json=patch, headers=auth(tokens.editor)).status_code == 200
     (entry,) = _entries(db, "claim_text_amended")
-    text_fields = {k: entry[k] for k in ("title", "description", "fine_print", "tags", "source")}
+    text_fields = {k: entry[k] for k in ("title", "description", "fine_print", "tags")}
+    assert "source" not in entry  # a source change is `source_amended` (SPEC §8)
     assert text_fields["title"] == "A clearer title" and text_fields["tags"] == ["ai", "video"]
     assert entry["text_hash"] == hashlib.sha256(rfc8785.dumps(text_fields)).hexdigest()
     assert client.patch(API, json=patch, headers=auth(tokens.editor)).status_code == 200
@@ -257,7 +258,6 @@ def test_edits_of_a_published_claim_before_any_forecast_are_recorded_too(
     [
         {"title": "Too late"},
         {"tags": ["late"]},
-        {"source": {"url": "https://example.org/essay"}},
         {"description": "x"},
     ],
 )

@@ -1,7 +1,7 @@
 """email addresses, link tokens, items and messages (SPEC §9)
 
 Revision ID: 0016_email
-Revises: 0015_outbox_webhooks
+Revises: 0015_outbox_webhooks, 0014_claimants
 
 Also the stale notices (each standing forecast reported stale once) and the cursor of
 outbox events already turned into email items.
@@ -14,7 +14,8 @@ from alembic import op
 import claims.columns
 
 revision = "0016_email"
-down_revision = "0015_outbox_webhooks"
+# also the merge of the two heads the parallel branches left (the lead re-chains them)
+down_revision = ("0015_outbox_webhooks", "0014_claimants")
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,205 @@
+"""Claimants through the HTTP interface: adding and amending, sources that cite them, the
+worked example's figures, the sorted list and `GET /claims?claimant=`."""
+
+import json
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+
+from tests import claimant_example as example
+from tests.conftest import Tokens
+from tests.factories import T0, FakeClock, auth, make_claim, make_claimant
+from web.db import Database
+
+API = "/api/v1"
+
+
+def _entries(db: Database, kind: str) -> list[dict[str, Any]]:
+    with db.read_engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT payload FROM ledger_entries WHERE kind = :k ORDER BY seq"), {"k": kind}
+        )
+        return [json.loads(payload) for (payload,) in rows]
+
+
+def test_editors_add_and_amend_claimants_in_the_ledger(
+    client: TestClient, tokens: Tokens, db: Database
+) -> None:
+    body = {"slug": "ana", "name": "Ana Lyst", "kind": "person", "url": "https://ana.example/"}
+    assert client.post(f"{API}/claimants", json=body).status_code == 401
+    assert client.post(f"{API}/claimants", json=body, headers=auth(tokens.alice)).status_code == 403
+    created = client.post(f"{API}/claimants", json=body, headers=auth(tokens.editor))
+    assert created.status_code == 201, created.text
+    assert created.json()["claims"] == [] and created.json()["yield"] is None
+    again = client.post(f"{API}/claimants", json=body, headers=auth(tokens.editor))
+    assert again.status_code == 409
+    (added,) = _entries(db, "claimant_added")
+    assert added == {
+        "claimant": "ana",
+        "name": "Ana Lyst",
+        "kind": "person",
+        "url": "https://ana.example/",
+        "description": "",
+    }
+    patch = {"description": "Writes a newsletter.", "kind": "publication"}
+    amended = client.patch(f"{API}/claimants/ana", json=patch, headers=auth(tokens.editor))
+    assert amended.status_code == 200 and amended.json()["kind"] == "publication"
+    same = client.patch(f"{API}/claimants/ana", json=patch, headers=auth(tokens.editor))
+    assert same.status_code == 200
+    (entry,) = _entries(db, "claimant_amended")  # the no-op PATCH appended nothing
+    assert entry["description"] == "Writes a newsletter." and entry["name"] == "Ana Lyst"
+    missing = client.patch(f"{API}/claimants/nobody", json=patch, headers=auth(tokens.editor))
+    assert missing.status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"slug": "Bad Slug", "name": "x", "kind": "person"}, "slug"),
+        ({"slug": "ok", "name": "", "kind": "person"}, "name"),
+        ({"slug": "ok", "name": "x" * 301, "kind": "person"}, "name"),
+        ({"slug": "ok", "name": "x", "kind": "company"}, "kind"),
+        ({"slug": "ok", "name": "x", "kind": "person", "url": "ftp://x.example"}, "url"),
+        ({"slug": "ok", "name": "x", "kind": "person", "description": "x" * 20_001}, "description"),
+    ],
+)
+def test_a_bad_claimant_is_422_naming_the_field(
+    client: TestClient, tokens: Tokens, body: dict[str, Any], field: str
+) -> None:
+    response = client.post(f"{API}/claimants", json=body, headers=auth(tokens.editor))
+    assert response.status_code == 422 and field in str(response.json()["detail"][0]["loc"])
+
+
+@pytest.mark.parametrize(
+    ("patch", "field"),
+    [({"slug": "other"}, "slug"), ({"name": None}, "name"), ({"kind": None}, "kind")],
+)
+def test_a_patch_cannot_move_the_slug_or_blank_a_name(
+    client: TestClient, tokens: Tokens, patch: dict[str, Any], field: str
+) -> None:
+    make_claimant(client, tokens.editor, slug="ana")
+    response = client.patch(f"{API}/claimants/ana", json=patch, headers=auth(tokens.editor))
+    assert response.status_code == 422 and field in str(response.json()["detail"][0]["loc"])
+
+
+@pytest.mark.parametrize(
+    ("source", "field"),
+    [
+        ({"claimant": "nobody", "stance": "asserts"}, "claimant"),
+        ({"claimant": "ana"}, "stance"),
+        ({"claimant": "ana", "stance": "maybe"}, "stance"),
+        ({"claimant": "ana", "stance": "asserts", "option": "A"}, "option"),
+        ({"claimant": "ana", "stance": "asserts", "stated_probability": 0.4}, "stated_probability"),
+        ({"claimant": "ana", "stance": "denies", "stated_probability": 0.6}, "stated_probability"),
+        (
+            {"claimant": "ana", "stance": "asserts", "stated_probability": "0.7"},
+            "stated_probability",
+        ),
+        ({"claimant": "ana", "stance": "asserts", "stated_probability": 1.5}, "stated_probability"),
+        ({"stance": "asserts"}, "stance"),
+    ],
+)
+def test_a_source_breaking_the_rules_is_422_naming_the_field(
+    client: TestClient, tokens: Tokens, source: dict[str, Any], field: str
+) -> None:
+    make_claimant(client, tokens.editor, slug="ana")
+    body = {
+        "slug": "cited",
+        "title": "A cited claim",
+        "resolution_criteria": "Yes if so.",
+        "closes_at": "2026-02-01T00:00:00Z",
+        "source": source,
+    }
+    response = client.post(f"{API}/claims", json=body, headers=auth(tokens.editor))
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"][0]["loc"][:3] == ["body", "source", field]
+
+
+def test_source_changes_are_recorded_and_fixed_after_the_close(
+    client: TestClient, clock: FakeClock, tokens: Tokens, db: Database
+) -> None:
+    make_claimant(client, tokens.editor, slug="ana")
+    make_claimant(client, tokens.editor, slug="bo")
+    cited = {"claimant": "ana", "stance": "asserts", "quote": "It will."}
+    make_claim(client, tokens.editor, slug="c", closes_at=T0 + timedelta(days=2), source=cited)
+    url = f"{API}/claims/c"
+    moved = {"claimant": "bo", "stance": "denies", "stated_probability": 0.1}
+    assert client.patch(url, json={"source": moved}, headers=auth(tokens.editor)).status_code == 200
+    assert _entries(db, "source_amended")[-1] == {"claim": "c", "source": moved}
+    assert client.patch(url, json={"source": moved}, headers=auth(tokens.editor)).status_code == 200
+    assert len(_entries(db, "source_amended")) == 1  # the same source again: nothing new
+    clock.set(T0 + timedelta(days=3))
+    again = client.patch(url, json={"source": cited}, headers=auth(tokens.editor))
+    assert again.status_code == 409, again.text
+    dropped = client.patch(url, json={"source": None}, headers=auth(tokens.editor))
+    assert dropped.status_code == 409
+    corrected = {**moved, "url": "https://example.org/said", "quote": "Fixed typo."}
+    fixed = client.patch(url, json={"source": corrected}, headers=auth(tokens.editor))
+    assert fixed.status_code == 200 and fixed.json()["source"]["quote"] == "Fixed typo."
+    assert _entries(db, "source_amended")[-1]["source"]["url"] == "https://example.org/said"
+    listed = client.get(f"{API}/claims", params={"claimant": "bo"}).json()["items"]
+    assert [claim["slug"] for claim in listed] == ["c"]
+    assert client.get(f"{API}/claims", params={"claimant": "ana"}).json()["items"] == []
+    assert client.get(f"{API}/claims", params={"claimant": "nobody"}).status_code == 404
+
+
+def test_the_worked_example_through_the_api(
+    client: TestClient, clock: FakeClock, tokens: Tokens, db: Database
+) -> None:
+    example.build(client, clock, tokens, db)
+    body = client.get(f"{API}/claimants/{example.CLAIMANT}").json()
+    for name, value in example.EXPECTED.items():
+        assert body[name] == pytest.approx(value, abs=1e-9), name
+    claims = {claim["claim"]: claim for claim in body["claims"]}
+    assert set(claims) == set(example.EXPECTED_CLAIMS)
+    for slug, (hit, consensus) in example.EXPECTED_CLAIMS.items():
+        assert claims[slug]["hit"] is hit, slug
+        assert claims[slug]["consensus"] == pytest.approx(consensus, abs=1e-9), slug
+    assert claims["denied"]["crowd"] == pytest.approx(0.3)  # 1 - the crowd's 0.7 of yes
+    assert claims["chosen"]["crowd"] == pytest.approx(0.2) and claims["chosen"]["option"] == "B"
+    assert claims["voided"]["status"] == "annulled" and claims["pending"]["status"] == "open"
+    assert claims["asserted"]["quote"] == "I say it asserts." and claims["asserted"]["url"]
+    resolves = [claim["claim"] for claim in body["claims"]]
+    assert resolves[0] == "pending"  # newest resolves_at first
+    listed = client.get(f"{API}/claimants").json()
+    assert listed["items"][0]["slug"] == example.CLAIMANT
+    assert listed["items"][0]["yield"] == pytest.approx(35 / 18)
+    assert "claims" not in listed["items"][0]
+
+
+def test_the_list_sorts_descending_with_nulls_last_and_ties_by_slug(
+    client: TestClient, clock: FakeClock, tokens: Tokens, db: Database
+) -> None:
+    example.build(client, clock, tokens, db)
+    for slug in ("zed", "bea", "amy"):
+        make_claimant(client, tokens.editor, slug=slug)
+    make_claim(
+        client,
+        tokens.editor,
+        slug="bea-1",
+        source={"claimant": "bea", "stance": "asserts"},
+        opens_at=clock.now,
+        closes_at=clock.now + timedelta(days=1),
+    )
+    clock.advance(days=2)
+    example.resolve(client, tokens, "bea-1", "no")
+
+    def slugs(**params: Any) -> list[str]:
+        response = client.get(f"{API}/claimants", params=params)
+        assert response.status_code == 200, response.text
+        return [row["slug"] for row in response.json()["items"]]
+
+    assert slugs() == ["analyst", "bea", "amy", "zed"]
+    assert slugs(metric="hit_rate") == ["analyst", "bea", "amy", "zed"]  # 0.75, 0, null, null
+    assert slugs(metric="yield") == ["analyst", "amy", "bea", "zed"]  # bea has no crowd: null
+    assert slugs(min_claims=1) == ["analyst", "bea"]
+    assert slugs(min_claims=2) == ["analyst"]
+    first = client.get(f"{API}/claimants", params={"limit": 2}).json()
+    rest = client.get(f"{API}/claimants", params={"limit": 2, "cursor": first["next_cursor"]})
+    assert [row["slug"] for row in rest.json()["items"]] == ["amy", "zed"]
+    assert rest.json()["next_cursor"] is None
+    bad = client.get(f"{API}/claimants", params={"metric": "brier"})
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["query", "metric"]

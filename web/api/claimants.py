@@ -1,0 +1,139 @@
+"""Claimants (SPEC §8): add and amend them, list them by their record, read one."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+
+from claims.claimants import amend_claimant, create_claimant
+from claims.models import Claimant
+from claims.schemas import ClaimantCreate, ClaimantPatch
+from forecasts.claimants.reading import (
+    CitedClaim,
+    ClaimantRow,
+    Metric,
+    claimant_detail,
+    list_claimants,
+)
+from forecasts.ledger.chain import record
+from web.api.paging import Cursor, Limit, decode_cursor, offset_cursor
+from web.api.views import Page
+from web.deps import Ctx, Editor, ReadSession, WriteSession
+from web.errors import responses
+
+router = APIRouter(tags=["claimants"])
+
+
+class ClaimantOut(BaseModel):
+    slug: str
+    name: str
+    kind: str
+    url: str | None
+    description: str
+    claims_resolved: int
+    claims_open: int
+    claims_void: int
+    hit_rate: float | None
+    mean_consensus: float | None
+    yield_: float | None = Field(serialization_alias="yield")
+    brier: float | None
+
+
+class CitedClaimOut(BaseModel):
+    claim: str
+    title: str
+    kind: str
+    status: str
+    stance: str | None
+    option: str | None
+    stated_probability: float | None
+    quote: str | None
+    url: str | None
+    published_at: str | None
+    outcome: str | None
+    hit: bool | None
+    crowd: float | None
+    consensus: float | None
+
+
+class ClaimantDetailOut(ClaimantOut):
+    claims: list[CitedClaimOut]
+
+
+def claimant_out(row: ClaimantRow) -> ClaimantOut:
+    return ClaimantOut.model_validate(row, from_attributes=True)
+
+
+def _cited_out(claim: CitedClaim) -> CitedClaimOut:
+    return CitedClaimOut.model_validate(claim, from_attributes=True)
+
+
+def _detail(session: ReadSession, ctx: Ctx, slug: str) -> ClaimantDetailOut:
+    detail = claimant_detail(session, slug, now=ctx.clock(), cache=ctx.crowd_cache)
+    return ClaimantDetailOut(
+        **claimant_out(detail.row).model_dump(),
+        claims=[_cited_out(claim) for claim in detail.claims],
+    )
+
+
+@router.post(
+    "/claimants",
+    status_code=201,
+    response_model=ClaimantDetailOut,
+    response_model_by_alias=True,
+    responses=responses(401, 403, 409, 422),
+)
+def post_claimant(
+    data: ClaimantCreate, session: WriteSession, ctx: Ctx, _editor: Editor
+) -> ClaimantDetailOut:
+    claimant = create_claimant(session, data, now=ctx.clock(), record=record)
+    return _detail(session, ctx, claimant.slug)
+
+
+@router.patch(
+    "/claimants/{slug}",
+    response_model=ClaimantDetailOut,
+    response_model_by_alias=True,
+    responses=responses(401, 403, 404, 422),
+)
+def patch_claimant(
+    slug: str, patch: ClaimantPatch, session: WriteSession, ctx: Ctx, _editor: Editor
+) -> ClaimantDetailOut:
+    claimant: Claimant = amend_claimant(session, slug, patch, now=ctx.clock(), record=record)
+    return _detail(session, ctx, claimant.slug)
+
+
+@router.get(
+    "/claimants",
+    response_model=Page[ClaimantOut],
+    response_model_by_alias=True,
+    responses=responses(422),
+)
+def get_claimants(
+    session: ReadSession,
+    metric: Annotated[Metric, Query(description="Sort key, descending, nulls last")] = (
+        "claims_resolved"
+    ),
+    min_claims: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    cursor: Cursor = None,
+    limit: Limit = 50,
+) -> Page[ClaimantOut]:
+    """Claimants by their track record, best first by `metric`; ties by slug."""
+    offset = decode_cursor(cursor) or 0
+    rows, more = list_claimants(
+        session, metric=metric, min_claims=min_claims, offset=offset, limit=limit
+    )
+    return Page(
+        items=[claimant_out(row) for row in rows], next_cursor=offset_cursor(offset, limit, more)
+    )
+
+
+@router.get(
+    "/claimants/{slug}",
+    response_model=ClaimantDetailOut,
+    response_model_by_alias=True,
+    responses=responses(404),
+)
+def get_claimant(slug: str, session: ReadSession, ctx: Ctx) -> ClaimantDetailOut:
+    """The claimant, its figures, and every published claim citing it."""
+    return _detail(session, ctx, slug)
