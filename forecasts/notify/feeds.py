@@ -14,9 +14,10 @@ from typing import Any
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import Select
 
+from claims.claimants import ClaimantNotFound
 from claims.kinds import EntryKind
 from claims.lifecycle import tags_by_claim
-from claims.models import Claim, ClaimTag
+from claims.models import Claim, Claimant, ClaimTag
 from claims.states import ClaimState
 from forecasts.ledger.models import LedgerEntry
 
@@ -76,6 +77,14 @@ def claim_entries(session: Session, claim_id: int) -> list[FeedEntry]:
     query = _entries().where(
         LedgerEntry.claim_id == claim_id, col(LedgerEntry.kind).not_in(FORECAST_KINDS)
     )
+    return _feed_entries(session, query)
+
+
+def claimant_entries(session: Session, slug: str) -> list[FeedEntry]:
+    """The newest public entries, forecasts left out, of the claims citing the claimant."""
+    if session.exec(select(Claimant.id).where(Claimant.slug == slug)).first() is None:
+        raise ClaimantNotFound(slug)
+    query = _entries().where(Claim.claimant == slug, col(LedgerEntry.kind).not_in(FORECAST_KINDS))
     return _feed_entries(session, query)
 
 

@@ -26,6 +26,7 @@ FEEDS = (
     "/feeds/resolutions.atom",
     "/claims/stays-open/feed.atom",
     "/claims/resolved-then-re-resolved/feed.atom",
+    "/claimants/pundit/feed.atom",
 )
 
 
@@ -55,8 +56,8 @@ def _valid(body: bytes) -> Any:
 
 
 @pytest.fixture
-def populated(client: TestClient, clock: FakeClock, tokens: Tokens) -> TestClient:
-    _populate(client, clock, tokens)
+def populated(client: TestClient, clock: FakeClock, tokens: Tokens, db: Database) -> TestClient:
+    _populate(client, clock, tokens, db)
     return client
 
 
@@ -83,6 +84,7 @@ def test_entries_are_ledger_entries_with_stable_ids(populated: TestClient) -> No
         "annulled-one",
         "closed-early",
         "history",
+        "from-before",
     }
     settled = feedparser.parse(populated.get("/feeds/resolutions.atom").content).entries
     kinds = [by_id[e.id]["kind"] for e in settled]
@@ -114,6 +116,7 @@ def test_a_claim_feed_has_no_forecasts_and_a_draft_none_at_all(populated: TestCl
         "claim_closed",
         "resolution_finalised",
         "re_resolved",
+        "source_amended",
     }
     assert {e["claim_id"] if "claim_id" in e else e["payload"]["claim"] for e in entries} == {
         "resolved-then-re-resolved"
@@ -190,3 +193,21 @@ def test_ids_survive_export_and_restore(
                 old = [(e.id, e.updated) for e in feedparser.parse(body).entries]
                 new = [(e.id, e.updated) for e in feedparser.parse(other.get(path).content).entries]
                 assert new == old, path
+
+
+def test_a_claimant_feed_has_the_public_entries_of_its_claims(populated: TestClient) -> None:
+    by_id = {_entry_id(e["hash"]): e for e in _ledger(populated)}
+    cited = {
+        c["slug"]
+        for c in populated.get("/api/v1/claims?limit=500").json()["items"]
+        if (c.get("source") or {}).get("claimant") == "pundit"
+    }
+    assert cited
+    entries = feedparser.parse(populated.get("/claimants/pundit/feed.atom").content).entries
+    assert {e.link.rsplit("/", 1)[1] for e in entries} == cited
+    assert not {by_id[e.id]["kind"] for e in entries} & {
+        "forecast_submitted",
+        "forecast_withdrawn",
+        "forecast_imported",
+    }
+    assert populated.get("/claimants/nobody/feed.atom").status_code == 404

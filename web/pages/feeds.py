@@ -1,4 +1,4 @@
-"""The Atom feeds of SPEC §9: claims published, resolutions, and one claim's entries.
+"""The Atom feeds of SPEC §9: claims published, resolutions, one claim's, one claimant's.
 
 Feeds are read without signing in, so a draft is a 404 whoever asks.
 """
@@ -10,7 +10,13 @@ from fastapi import APIRouter, Query, Request, Response
 
 from claims.kinds import EntryKind
 from claims.lifecycle import get_claim
-from forecasts.notify.feeds import FeedEntry, claim_entries, published_claims, resolutions
+from forecasts.notify.feeds import (
+    FeedEntry,
+    claim_entries,
+    claimant_entries,
+    published_claims,
+    resolutions,
+)
 from web.atom import FeedMeta, atom_document, atom_response, last_modified
 from web.deps import Ctx, ReadSession
 
@@ -29,6 +35,7 @@ _HEADINGS = {
     EntryKind.RESOLUTION_FINALISED: "Resolved",
     EntryKind.RE_RESOLVED: "Re-resolved",
     EntryKind.ANNULLED: "Annulled",
+    EntryKind.SOURCE_AMENDED: "Source amended",
 }
 
 
@@ -86,3 +93,13 @@ def claim_feed(request: Request, slug: str, session: ReadSession, ctx: Ctx) -> R
         f"/claims/{slug}/feed.atom", f"Forecast Ledger: {claim.title}", f"/claims/{slug}"
     )
     return _answer(request, ctx, meta, claim_entries(session, claim.id))
+
+
+@router.get("/claimants/{slug}/feed.atom")
+def claimant_feed(request: Request, slug: str, session: ReadSession, ctx: Ctx) -> Response:
+    """The public entries of the claims that cite the claimant (its track record's news)."""
+    entries = claimant_entries(session, slug)
+    meta = FeedMeta(
+        f"/claimants/{slug}/feed.atom", f"Forecast Ledger: claims of {slug}", f"/claimants/{slug}"
+    )
+    return _answer(request, ctx, meta, entries)
