@@ -30,7 +30,8 @@ EMAIL_OFF = "email is off on this site"
 Mode = Literal["off", "digest", "immediate"]
 
 
-def email_on(ctx: Ctx) -> None:
+def email_on(ctx: Ctx, caller: Caller) -> None:
+    """After the caller is known (a 401 first), the 409 when email is off."""
     if not ctx.settings.email_on:
         raise Conflict(EMAIL_OFF)
 
