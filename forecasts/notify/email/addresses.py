@@ -6,11 +6,11 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, delete, func, select
 
 from claims.errors import Invalid, NotFound, TooMany
 from forecasts.notify.email.links import CONFIRM, UNSUBSCRIBE, live_token
-from forecasts.notify.email.models import EmailAddress, EmailMessage, EmailToken
+from forecasts.notify.email.models import EmailAddress, EmailItem, EmailMessage, EmailToken
 
 STREAMS = ("closing_soon", "stale_forecasts", "scores", "new_claims")
 MODES = ("off", "digest", "immediate")
@@ -153,8 +153,13 @@ def update_settings(session: Session, account_id: int, changes: dict[str, Any]) 
 
 
 def delete_address(session: Session, account_id: int) -> None:
-    """Forget the address; nothing more is sent to it; commits."""
+    """Forget the address and the items waiting for it; nothing more is sent to it; commits."""
     row = address_of(session, account_id)
+    session.exec(
+        delete(EmailItem).where(
+            col(EmailItem.account_id) == account_id, col(EmailItem.message_id).is_(None)
+        )
+    )
     session.delete(row)
     session.commit()
 
