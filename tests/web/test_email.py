@@ -12,13 +12,14 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
+from forecasts.accounts.service import create_account
 from forecasts.notify.email.models import EmailMessage as Queued
 from forecasts.notify.email.models import EmailToken
 from forecasts.notify.email.worker import run_email
 from tests.conftest import Tokens
 from tests.factories import T0, FakeClock, auth, make_claim
 from tests.smtp_server import SmtpServer, smtp
-from tests.web.pages.conftest import csrf_of
+from tests.web.pages.conftest import PASSWORD, csrf_of, sign_in
 from web.app import create_app
 from web.db import Database
 from web.settings import Settings
@@ -89,7 +90,23 @@ def streams(site: TestClient, token: str, **modes: Any) -> dict[str, Any]:
     return result
 
 
-def test_email_off_answers_409_and_pages_say_so(client: TestClient, tokens: Tokens) -> None:
+def test_email_off_answers_409_and_pages_say_so(
+    settings: Settings, clock: FakeClock, db: Database, tokens: Tokens
+) -> None:
+    with db.writing() as session:
+        create_account(session, "maria", role="forecaster", now=T0, password=PASSWORD)
+    off = settings.model_copy(update={"secret_key": "test-secret"})
+    with TestClient(create_app(off, clock=clock, migrate=False)) as client:
+        _off_everywhere(client, tokens)
+        sign_in(client, "maria")
+        assert "Email is off on this site." in client.get("/account").text
+        token = csrf_of(client.get("/account").text)
+        form = {"csrf_token": token, "address": "maria@example.org", "password": PASSWORD}
+        refused = client.post("/account/email", data=form)
+        assert refused.status_code == 409 and "email is off on this site" in refused.text
+
+
+def _off_everywhere(client: TestClient, tokens: Tokens) -> None:
     headers = auth(tokens.alice)
     for method in ("PUT", "GET", "PATCH", "DELETE"):
         body = {"address": "a@example.org"} if method == "PUT" else {}
