@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Body, Depends, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from claims.errors import Conflict, Forbidden, Invalid
+from claims.errors import Conflict, Forbidden, Invalid, TooMany
 from claims.text import SLUG_PATTERN
 from forecasts.accounts.service import check_password
 from forecasts.ledger.models import Account
@@ -104,7 +104,7 @@ def put_email(data: EmailIn, session: WriteSession, ctx: Ctx, caller: Caller) ->
             with ctx.sign_ins.hashing():
                 right = check_password(account, data.password)
         except SlowDown as slow:
-            raise Conflict(slow.message) from None
+            raise TooMany(slow.message) from None
         if not right:
             raise Forbidden("the password is not right")
     return _out(set_address(session, caller.account_id, data.address.strip(), now=ctx.clock()))
