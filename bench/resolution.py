@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from claims.fetch import FetchPolicy, parse_allow_list
 from claims.lifecycle import create_claim
 from claims.schemas import ClaimCreate
-from forecasts.ledger.chain import record
+from forecasts.notify.reports import record
 from forecasts.resolution.autoresolve import ResolutionPolicy, run_due_rules
 from tests.claims.payloads import APPSTORE_V2
 from web.db import Database

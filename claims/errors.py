@@ -42,3 +42,7 @@ class Invalid(DomainError):
     def __init__(self, field: str | list[str | int], msg: str, *, where: str = "body") -> None:
         loc = [field] if isinstance(field, str) else field
         super().__init__([{"loc": [where, *loc], "msg": msg, "type": "value_error"}])
+
+
+class TooMany(DomainError):
+    """More requests of a kind than an account may make in a while (429)."""

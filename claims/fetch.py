@@ -295,19 +295,47 @@ def _pinned_request(
     client: httpx.AsyncClient, target: httpx.URL, address: Address, policy: FetchPolicy
 ) -> httpx.Request:
     """A GET to the vetted address itself, naming the host in Host and (https) SNI."""
-    host = target.raw_host.decode("ascii")
     headers = {
-        "Host": target.netloc.decode("ascii"),
         "User-Agent": policy.user_agent,
         "Accept": "*/*",
         "Accept-Encoding": ACCEPT_ENCODING,  # only what `BoundedDecoder` decodes
-        # One connection per request: a pooled connection to the same IP could otherwise
-        # carry a request for another name under the first name's TLS session.
-        "Connection": "close",
     }
+    return pinned_request(client, "GET", target, address, headers)
+
+
+def pinned_request(
+    client: httpx.AsyncClient,
+    method: str,
+    target: httpx.URL,
+    address: Address,
+    headers: dict[str, str],
+    content: bytes | None = None,
+) -> httpx.Request:
+    """A request to the vetted `address` itself, naming the host in Host and (https) SNI."""
+    host = target.raw_host.decode("ascii")
+    # One connection per request: a pooled connection to the same IP could otherwise
+    # carry a request for another name under the first name's TLS session.
+    headers = {"Host": target.netloc.decode("ascii"), **headers, "Connection": "close"}
     extensions = {"sni_hostname": host} if target.scheme == "https" else {}
     pinned = target.copy_with(host=str(address))
-    return client.build_request("GET", pinned, headers=headers, extensions=extensions)
+    return client.build_request(
+        method, pinned, headers=headers, content=content, extensions=extensions
+    )
+
+
+class Refused(ValueError):
+    """A URL the address guard will not reach; the message names no resolved address."""
+
+
+async def vet_url(
+    url: str, policy: FetchPolicy, resolver: Resolver | None = None
+) -> tuple[httpx.URL, Address]:
+    """The parsed URL and the address to connect to, by the fetcher's rules; else `Refused`."""
+    try:
+        target = _parse_url(url)
+        return target, await _vet(target, policy, resolver or _resolve)
+    except _Failure as exc:
+        raise Refused(exc.public) from None
 
 
 async def _read_capped(response: httpx.Response, max_bytes: int) -> tuple[bytes, str | None]:

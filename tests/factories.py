@@ -86,7 +86,7 @@ def make_domain_claim(
     """Publish a claim straight through the domain (no HTTP); returns its id."""
     from claims.lifecycle import create_claim
     from claims.schemas import ClaimCreate
-    from forecasts.ledger.chain import record
+    from forecasts.notify.reports import record
 
     body = claim_body(slug=slug, closes_at=closes_at, resolves_at=resolves_at, rules=rules or [])
     with db.writing() as session:

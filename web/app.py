@@ -8,8 +8,19 @@ from fastapi import Depends, FastAPI
 
 from claims.clock import Clock, utc_now
 from forecasts.submit.groupcommit import GroupCommitter
-from web import apidocs, errors, metrics, openapi, pages
-from web.api import accounts, claimants, claims, forecasts, imports, ledger, resolution, scores
+from web import apidocs, errors, metrics, notifications, openapi, pages
+from web.api import (
+    accounts,
+    claimants,
+    claims,
+    email,
+    forecasts,
+    imports,
+    ledger,
+    resolution,
+    scores,
+    webhooks,
+)
 from web.api.views import forecast_answer
 from web.context import AppContext
 from web.db import Database
@@ -37,6 +48,7 @@ def create_app(
     gate = SignInGate(settings.sign_in_rate, settings.sign_in_total, settings.password_hashing)
     rate = RateLimiter(settings.rate_limit)
     ctx = AppContext(settings=settings, db=db, clock=clock, rate=rate, sign_ins=gate)
+    notifications.install(settings.public_url)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -68,7 +80,8 @@ def create_app(
     )
     app.state.ctx = ctx
     errors.install(app)
-    for module in (claims, forecasts, ledger, imports, accounts, resolution, scores, claimants):
+    api_modules = (claims, forecasts, ledger, imports, accounts, email, resolution, scores)
+    for module in (*api_modules, claimants, webhooks):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(ledger.health_router)
     # the same check under the API's prefix, for clients that only know /api/v1

@@ -36,7 +36,9 @@ _opened: list[Database] = []
 @app.callback()
 def _check_settings(command: typer.Context) -> None:
     """Every command starts by reading the settings: `Command` names a bad one (exit 2)."""
-    get_settings()
+    from web import notifications
+
+    notifications.install(get_settings().public_url)
     command.call_on_close(_close_databases)
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.exc import ArgumentError
 from web.settings import Settings
 
 NAME = "forecast-ledger"
-_NOT_ECHOED = frozenset({"database_url", "public_url", "secret_key"})
+_NOT_ECHOED = frozenset({"database_url", "public_url", "secret_key", "smtp_url"})
 
 
 class Command(typer.Typer):

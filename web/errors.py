@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from claims.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
+from claims.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, TooMany
 from forecasts.submit.service import TokenRevoked
 from web.deps import Unauthenticated
 
@@ -24,6 +24,7 @@ STATUS_OF: list[tuple[type[DomainError], int]] = [
     (Unauthenticated, 401),
     (Conflict, 409),
     (Invalid, 422),
+    (TooMany, 429),
 ]
 
 

@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 from claims.fetch import FetchPolicy, parse_allow_list
+from forecasts.notify.worker import DeliveryPolicy
 from forecasts.resolution.autoresolve import ResolutionPolicy
 from web.metrics import observe_fetch
 from web.settings import Settings
@@ -21,4 +22,12 @@ def resolution_policy(settings: Settings) -> ResolutionPolicy:
         poll_every=timedelta(seconds=settings.poll_every),
         max_backoff=timedelta(seconds=max(settings.max_backoff, settings.poll_every)),
         concurrency=settings.fetch_concurrency,
+    )
+
+
+def delivery_policy(settings: Settings) -> DeliveryPolicy:
+    """Webhook deliveries: the fetcher's allow list; due work looked for at least each second."""
+    return DeliveryPolicy(
+        fetch=FetchPolicy(allow=parse_allow_list(settings.fetch_allow)),
+        poll=min(settings.job_interval, 1.0),
     )

@@ -23,9 +23,12 @@ from urllib.parse import quote
 from starlette.routing import Mount
 from starlette.types import Message, Receive, Scope, Send
 
+from forecasts.notify.email.links import redacted
 from web import metrics
 
 log = logging.getLogger("forecast_ledger.requests")
+# the pages of email links: their last segment is a token (SPEC §9: shown as '…')
+_LINK_PATHS = ("/confirm/", "/reset/", "/unsubscribe/")
 
 # an id from a proxy in front is kept (so its logs and ours join up) if it is this plain
 _GIVEN_ID = re.compile(rb"^[A-Za-z0-9._:-]{8,64}$")
@@ -120,13 +123,15 @@ class RequestLog:
     def line(self, scope: Scope, request_id: str, status: int, seconds: float) -> str:
         at = self._now()
         path = scope["path"]
+        if path.startswith(_LINK_PATHS):  # an email link's token is a credential
+            path = redacted(quote(path, safe="/"))  # '…' is the only character outside ASCII
         ms = round(seconds * 1000, 2)
         if self.json:
             fields = {"time": at, "request_id": request_id, "method": scope["method"]}
             fields.update(path=path, status=status, duration_ms=ms)
             return json.dumps(fields)
-        if not _PLAIN_PATH.match(path):  # spaces, quotes, newlines: one line, unambiguous
-            path = quote(path, safe="/")
+        if not _PLAIN_PATH.match(path) and not path.startswith(_LINK_PATHS):
+            path = quote(path, safe="/")  # spaces, quotes, newlines: one line, unambiguous
         return f"{at} {request_id} {scope['method']} {path} {status} {ms}ms"
 
     def _now(self) -> str:

@@ -5,11 +5,14 @@ Each field's description says what it accepts: the CLI quotes it when a value is
 
 from functools import lru_cache
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from claims.fetch import parse_allow_list
+from forecasts.notify.email.sending import Mailer
+from forecasts.notify.email.smtp import parse_smtp_url
 from web.hosts import public_base_url
 
 CIDRS = "comma-separated CIDRs such as 10.0.0.0/8,127.0.0.1/32, or empty"
@@ -54,12 +57,39 @@ class Settings(BaseSettings):
     rule_deadline: float = Field(default=5.0, gt=0, le=300, description=f"{SECONDS}, 0 to 300")
     # bodies and values fetched from non-public addresses (the allow list) shown to everyone
     publish_private_evidence: bool = Field(default=False, description="true or false")
+    # notifications (SPEC §9): claim.closing_soon this long before closes_at; crowd.moved at
+    # a change of at least this much
+    closing_soon: float = Field(default=86400.0, gt=0, description=f"{SECONDS}, > 0")
+    crowd_move: float = Field(default=0.1, gt=0, le=1, description="a number, 0 < x <= 1")
+    # email (SPEC §9): on only with smtp_url and public_url set
+    smtp_url: str = Field(
+        default="", description="smtp://[user:password@]host[:port][?tls=none], smtps://…, or empty"
+    )
+    email_from: str = Field(default="", description="an email address, or empty")
 
     @field_validator("fetch_allow", "metrics_allow")
     @classmethod
     def _networks(cls, value: str) -> str:
         parse_allow_list(value)  # a ValueError names the bad entry
         return value
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url(cls, value: str) -> str:
+        if value.strip():
+            parse_smtp_url(value)  # the ValueError says what is wrong, never the password
+        return value.strip()
+
+    @property
+    def email_on(self) -> bool:
+        return bool(self.smtp_url and self.public_url)
+
+    def mailer(self) -> Mailer | None:
+        """Where email goes, or None when email is off."""
+        if not self.email_on:
+            return None
+        sender = self.email_from or f"forecast-ledger@{urlsplit(self.public_url).hostname}"
+        return Mailer(parse_smtp_url(self.smtp_url), sender, self.public_url)
 
     @field_validator("public_url")
     @classmethod

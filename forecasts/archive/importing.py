@@ -20,6 +20,7 @@ from forecasts.claimants.records import refresh_claim
 from forecasts.ledger.chain import commitment_body, flush, lock_head
 from forecasts.ledger.models import Account
 from forecasts.ledger.tables import forecasts_t, standings_t, stats_t
+from forecasts.notify.reports import scored_accounts, scored_events
 from forecasts.scores.claim_scores import replace_claim_scores
 from forecasts.submit.schemas import ForecastIn
 from forecasts.submit.shapes import Stored, stored_form, wrong_shape
@@ -88,10 +89,15 @@ def import_forecasts(session: Session, rows: list[ImportedForecast], *, now: dat
         conn.execute(forecasts_t.insert(), forecast_rows)
     for claim_id in {r["claim_id"] for r in forecast_rows}:
         rebuild_standings(conn, claim_id, chain.seq)
+    last_seq = {r["claim_id"]: r["ledger_seq"] for r in forecast_rows}
     for claim in {claims[row.claim].slug: claims[row.claim] for row in rows}.values():
         if claim.state == ClaimState.RESOLVED:
+            assert claim.id is not None
+            had_rows = scored_accounts(session, claim.id)
             replace_claim_scores(session, claim, now=now)  # scores are derived from the record
             refresh_claim(session, claim)  # and so is the consensus of its claimant's side
+            seq = last_seq[claim.id]
+            scored_events(session, claim, now=now, ledger_seq=seq, had_rows=had_rows)
     session.commit()
     return seqs
 

@@ -28,13 +28,14 @@ from claims.sandbox import RULE_DEADLINE
 from claims.states import ClaimState, ProposalState
 from claims.transitions import proposed
 from forecasts.ledger.chain import record
+from forecasts.notify.reports import proposal_event
 from forecasts.resolution.proposals import (
     early_decisions_paused,
     finalise_proposal,
     proposals_t,
     sweep_overridden,
 )
-from forecasts.resolution.reveal import record_close
+from forecasts.resolution.reveal import close_claim
 
 runs_t = RuleRun.__table__  # type: ignore[attr-defined]
 claims_t = Claim.__table__  # type: ignore[attr-defined]
@@ -262,9 +263,7 @@ def _propose(
     session.flush()
     if claim.close_recorded_seq is None:
         # the close goes first in the ledger (record_close does nothing if already there)
-        closed_seq = record_close(session.connection(), claim.id, now)
-        if closed_seq is not None:
-            claim.close_recorded_seq = closed_seq
+        close_claim(session, claim, now)
     proposal = Proposal(
         claim_id=claim.id,
         outcome=outcome,
@@ -295,6 +294,7 @@ def _propose(
     }
     proposal.ledger_seq = record(session, EntryKind.RESOLUTION_PROPOSED, now, payload, claim.id)
     session.add(proposal)
+    proposal_event(session, claim, proposal, now=now)
     return proposal
 
 

@@ -21,6 +21,8 @@ from claims.states import SETTLED_STATES, ClaimState, ProposalState
 from claims.transitions import reopened
 from forecasts.ledger.chain import record
 from forecasts.ledger.models import Standing
+from forecasts.notify.events import EventName
+from forecasts.notify.reports import claim_event
 from forecasts.resolution.settle import settle_claim
 from forecasts.submit.probabilities import standing_now
 
@@ -187,7 +189,8 @@ def reopen_claim(
         "by": by,
         "note": note,
     }
-    record(session, EntryKind.CLAIM_REOPENED, now, payload, claim.id)
+    seq = record(session, EntryKind.CLAIM_REOPENED, now, payload, claim.id)
+    claim_event(session, EventName.CLAIM_REOPENED, claim, now=now, ledger_seq=seq)
     session.commit()
     session.refresh(claim)
     return claim

@@ -3,13 +3,17 @@
 from datetime import datetime
 
 from sqlalchemy import Connection, Engine, func, select, update
+from sqlmodel import Session
 
 from claims.clock import Clock, stamp
 from claims.closing import closed_by, tc
 from claims.kinds import EntryKind
+from claims.models import Claim
 from claims.states import ClaimState
 from forecasts.ledger.chain import flush, lock_head
 from forecasts.ledger.tables import claims_t, entries_t, forecasts_t, salts_t
+from forecasts.notify.events import EventName
+from forecasts.notify.reports import claim_event
 
 
 def due_claims(conn: Connection, now: datetime) -> list[int]:
@@ -67,12 +71,26 @@ def record_close(conn: Connection, claim_id: int, now: datetime) -> int | None:
     return int(row["seq"])
 
 
+def close_claim(session: Session, claim: Claim, now: datetime) -> int | None:
+    """`record_close` and its `claim.closed` event, in the session's transaction."""
+    assert claim.id is not None
+    seq = record_close(session.connection(), claim.id, now)
+    if seq is not None:
+        claim.close_recorded_seq = seq
+        session.add(claim)
+        claim_event(session, EventName.CLAIM_CLOSED, claim, now=now, ledger_seq=seq)
+    return seq
+
+
 def close_due_claims(engine: Engine, clock: Clock) -> int:
     """The scheduler's close job: record every due close; returns how many it recorded."""
     with engine.connect() as conn:
         due = due_claims(conn, clock())
     done = 0
     for claim_id in due:
-        with engine.begin() as conn:
-            done += record_close(conn, claim_id, clock()) is not None
+        with Session(engine) as session:
+            claim = session.get(Claim, claim_id)
+            assert claim is not None
+            done += close_claim(session, claim, clock()) is not None
+            session.commit()
     return done

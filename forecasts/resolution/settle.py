@@ -22,7 +22,9 @@ from claims.states import SETTLED_STATES, ClaimState
 from claims.transitions import early_close, settled
 from forecasts.claimants.records import refresh_claim
 from forecasts.ledger.chain import record
-from forecasts.resolution.reveal import record_close
+from forecasts.notify.events import EventName
+from forecasts.notify.reports import claim_event, scored_accounts, scored_events
+from forecasts.resolution.reveal import close_claim
 from forecasts.scores.claim_scores import replace_claim_scores
 
 Outcome = Literal["yes", "no", "annulled", "ambiguous"]
@@ -73,8 +75,7 @@ def settle_claim(
     session.add(claim)
     session.flush()
     if claim.close_recorded_seq is None:
-        claim.close_recorded_seq = record_close(session.connection(), claim.id, now)
-        session.add(claim)
+        close_claim(session, claim, now)
     payload: dict[str, Any] = {
         "claim": claim.slug,
         "outcome": recorded_outcome(claim.kind, token, value),
@@ -86,9 +87,22 @@ def settle_claim(
         payload["previous"] = previous_outcome if previous == ClaimState.RESOLVED else previous
     payload.update(extra or {})
     kind = _entry_kind(token, settled_before=previous is not None)
-    record(session, kind, now, payload, claim.id)
+    seq = record(session, kind, now, payload, claim.id)
+    had_rows = scored_accounts(session, claim.id)
     replace_claim_scores(session, claim, now=now)
     refresh_claim(session, claim)  # the claimant's record moves with the outcome (SPEC §8)
+    void = token in ("annulled", "ambiguous")
+    name = EventName.CLAIM_ANNULLED if void else EventName.CLAIM_RESOLVED
+    claim_event(
+        session,
+        name,
+        claim,
+        now=now,
+        ledger_seq=seq,
+        outcome=payload["outcome"],
+        previous=payload.get("previous"),
+    )
+    scored_events(session, claim, now=now, ledger_seq=seq, had_rows=had_rows)
     session.commit()
     session.refresh(claim)
     return claim

@@ -56,6 +56,7 @@ SCREENSHOTS = Path(
 class Site:
     url: str
     db: Database
+    settings: Settings
 
     def at(self, path: str) -> str:
         return self.url + path
@@ -76,19 +77,22 @@ def site(tmp_path_factory: pytest.TempPathFactory, migrated_template: str) -> It
         yield from _serve_site(database_url)
 
 
-def _serve_site(database_url: str) -> Iterator[Site]:
+def _serve_site(database_url: str, smtp_url: str = "") -> Iterator[Site]:
+    """The site; with `smtp_url`, email is on (and the public URL is the site's address)."""
     db = Database(database_url)
     now = datetime.now(UTC)
     seed(db, now)
     make_domain_claim(db, slug=LONE_SLUG, now=now, closes_at=now + timedelta(days=30))
+    port = free_port()
     settings = Settings(
         database_url=database_url,
         rate_limit=0,
         secret_key="browser-tests",
         fetch_allow="127.0.0.1/32",
+        smtp_url=smtp_url,
+        public_url=f"http://127.0.0.1:{port}" if smtp_url else "",
     )
     app = create_app(settings, migrate=False)
-    port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     )
@@ -100,7 +104,7 @@ def _serve_site(database_url: str) -> Iterator[Site]:
             raise RuntimeError("the app did not start")
         time.sleep(0.02)
     try:
-        yield Site(f"http://127.0.0.1:{port}", db)
+        yield Site(f"http://127.0.0.1:{port}", db, settings)
     finally:
         server.should_exit = True
         thread.join(timeout=10)

@@ -58,6 +58,24 @@ API: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/me"): FORECASTER,
     ("POST", "/api/v1/me/tokens"): FORECASTER,
     ("DELETE", "/api/v1/me/tokens/{token_id}"): FORECASTER,
+    ("PUT", "/api/v1/me/email"): FORECASTER,
+    ("GET", "/api/v1/me/email"): FORECASTER,
+    ("PATCH", "/api/v1/me/email"): FORECASTER,
+    ("DELETE", "/api/v1/me/email"): FORECASTER,
+    ("POST", "/api/v1/me/webhooks"): FORECASTER,
+    ("GET", "/api/v1/me/webhooks"): FORECASTER,
+    ("GET", "/api/v1/me/webhooks/{webhook_id}"): FORECASTER,
+    ("PATCH", "/api/v1/me/webhooks/{webhook_id}"): FORECASTER,
+    ("DELETE", "/api/v1/me/webhooks/{webhook_id}"): FORECASTER,
+    ("GET", "/api/v1/me/webhooks/{webhook_id}/deliveries"): FORECASTER,
+    (
+        "POST",
+        "/api/v1/me/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver",
+    ): FORECASTER,
+    ("GET", "/api/v1/claimants"): PUBLIC,
+    ("POST", "/api/v1/claimants"): EDITOR,
+    ("GET", "/api/v1/claimants/{slug}"): PUBLIC,
+    ("PATCH", "/api/v1/claimants/{slug}"): EDITOR,
     ("GET", "/api/v1/leaderboard"): PUBLIC,
     ("GET", "/api/v1/forecasters/{handle}"): PUBLIC,
     ("GET", "/api/v1/health"): PUBLIC,
@@ -85,6 +103,23 @@ PAGES: dict[tuple[str, str], str] = {
     ("POST", "/claims/{slug}/forecast"): SIGNED_IN,
     ("POST", "/claims/{slug}/withdraw"): SIGNED_IN,
     ("POST", "/claims/{slug}/dispute"): SIGNED_IN,
+    ("GET", "/claimants"): PUBLIC,
+    ("GET", "/claimants/{slug}"): PUBLIC,
+    ("GET", "/feeds/claims.atom"): PUBLIC,
+    ("GET", "/feeds/resolutions.atom"): PUBLIC,
+    ("GET", "/claims/{slug}/feed.atom"): PUBLIC,
+    ("GET", "/claimants/{slug}/feed.atom"): PUBLIC,
+    ("POST", "/account/email"): SIGNED_IN,
+    ("POST", "/account/email/settings"): SIGNED_IN,
+    ("POST", "/account/email/delete"): SIGNED_IN,
+    ("GET", "/confirm/{token}"): PUBLIC,
+    ("POST", "/confirm/{token}"): PUBLIC,
+    ("GET", "/unsubscribe/{token}"): PUBLIC,
+    ("POST", "/unsubscribe/{token}"): PUBLIC,  # RFC 8058 one-click: the link is the credential
+    ("GET", "/reset"): PUBLIC,
+    ("POST", "/reset"): PUBLIC,
+    ("GET", "/reset/{token}"): PUBLIC,
+    ("POST", "/reset/{token}"): PUBLIC,
     ("GET", "/desk"): EDITOR,
     ("GET", "/desk/claims/new"): EDITOR,
     ("POST", "/desk/claims/new"): EDITOR,
@@ -97,7 +132,15 @@ PAGES: dict[tuple[str, str], str] = {
 }
 PASSWORD = "a password for the matrix"
 SLUG = "gen-video-out-of-top-five"
-PATH_VALUES = {"slug": SLUG, "handle": "fay", "token_id": "999999", "snapshot_id": "999999"}
+PATH_VALUES = {
+    "slug": SLUG,
+    "handle": "fay",
+    "token_id": "999999",
+    "snapshot_id": "999999",
+    "webhook_id": "999999",
+    "delivery_id": "00000000-0000-0000-0000-000000000000",
+    "token": "x" * 43,
+}
 # forms whose empty version would be refused for reasons other than who is asking
 FORMS = {"/signin": {"handle": "fay", "password": PASSWORD}}
 # routes that can end an account's other sessions: the identity signs in again after them

@@ -29,6 +29,11 @@ CASES = [
         "(must be scheme://host[:port]",
     ),
     (
+        {"FORECAST_LEDGER_SMTP_URL": "smtp://ana:hunter2@mail.example.org/x"},
+        ["migrate"],
+        "FORECAST_LEDGER_SMTP_URL is not accepted: it takes smtp://",  # never the password
+    ),
+    (
         {},
         ["user", "role", "carol", "superuser"],
         "forecast-ledger user role: Invalid value for 'role': 'superuser' is not one of "

@@ -16,7 +16,7 @@ from claims.schemas import ClaimCreate, ClaimPatch
 from claims.states import ClaimKind
 from forecasts.accounts.service import Principal, sees_drafts
 from forecasts.claimants.records import refresh_claim
-from forecasts.ledger.chain import record
+from forecasts.notify.reports import record
 from forecasts.submit.history import probability_history
 from forecasts.submit.kind_history import distribution_history
 from forecasts.submit.probabilities import claims_probabilities, standings_of

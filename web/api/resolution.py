@@ -220,7 +220,7 @@ def dispute(
         note=note,
         now=ctx.clock(),
     )
-    return _proposal_out(claim, proposal)
+    return proposal_out(claim, proposal)
 
 
 class ReopenIn(BaseModel):
@@ -246,7 +246,7 @@ def reopen(
     return render_claim(session, ctx, claim, editor)
 
 
-def _proposal_out(claim: Claim, proposal: Proposal) -> ProposalOut:
+def proposal_out(claim: Claim, proposal: Proposal) -> ProposalOut:
     return ProposalOut(
         claim=claim.slug,
         outcome=recorded_outcome(claim.kind, proposal.outcome, proposal.outcome_value),

@@ -102,6 +102,11 @@ def _figures(row: Score) -> dict[str, float | None]:
     return {name: getattr(row, name) for name in SCORE_FIELDS}
 
 
+def score_out(row: Score) -> ScoreOut:
+    """One row of `GET /claims/{slug}/scores`."""
+    return ScoreOut(handle=row.handle, **_score_fields(_figures(row)))
+
+
 @router.get(
     "/claims/{slug}/scores", response_model=Page[ScoreOut], responses=responses(401, 404, 409, 422)
 )
@@ -117,7 +122,7 @@ def get_scores(
     if after is not None:
         query = query.where(col(Score.id) > after)
     rows, next_cursor = keyset_page(list(session.exec(query)), limit, lambda r: r.id)
-    items = [ScoreOut(handle=row.handle, **_score_fields(_figures(row))) for row in rows]
+    items = [score_out(row) for row in rows]
     return Page(items=items, next_cursor=next_cursor)
 
 

@@ -16,8 +16,8 @@ from claims.schemas import ClaimantCreate, ClaimCreate
 from claims.states import SETTLED_STATES
 from forecasts.accounts.service import create_account
 from forecasts.archive.importing import import_forecasts
-from forecasts.ledger.chain import record
 from forecasts.ledger.models import Account, Forecast
+from forecasts.notify.reports import record
 from forecasts.resolution.settle import settle_claim
 from forecasts.submit.schemas import ForecastIn
 from forecasts.submit.service import SubmitRequest, append_batch

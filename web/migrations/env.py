@@ -5,7 +5,9 @@ from sqlalchemy import create_engine
 from sqlmodel import SQLModel
 
 import claims.models  # noqa: F401  (registers tables)
-import forecasts.ledger.models  # noqa: F401
+import forecasts.ledger.models
+import forecasts.notify.email.models
+import forecasts.notify.models  # noqa: F401
 
 config = context.config
 target_metadata = SQLModel.metadata

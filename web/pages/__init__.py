@@ -10,7 +10,17 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from web.pages import account, claimants, desk, desk_claimants, public, signin
+from web.pages import (
+    account,
+    claimants,
+    desk,
+    desk_claimants,
+    email,
+    feeds,
+    public,
+    reset,
+    signin,
+)
 from web.pages.routing import error_page
 from web.pages.session import COOKIE, MAX_AGE, session_secret
 from web.settings import Settings
@@ -68,7 +78,7 @@ def _html_not_found(app: FastAPI) -> None:
 
 def install(app: FastAPI, settings: Settings) -> None:
     """Add the pages, their stylesheet and the signed session cookie to the app."""
-    for module in (public, claimants, signin, account, desk, desk_claimants):
+    for module in (public, claimants, signin, account, desk, desk_claimants, feeds, email, reset):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     _html_not_found(app)

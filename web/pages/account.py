@@ -28,6 +28,7 @@ from web.api.claims import visible_claim
 from web.api.paging import MAX_ID
 from web.context import AppContext
 from web.deps import Ctx, ReadSession, WriteSession
+from web.pages.email import email_panel
 from web.pages.kind_forms import ForecastForm, choice_form, quantile_form
 from web.pages.kind_view import forecast_words, quantity_of
 from web.pages.public import claim_response
@@ -41,12 +42,12 @@ _long = TypeAdapter(LongText)
 
 
 @router.get("/account", response_class=HTMLResponse)
-def account_page(request: Request, me: Me, session: ReadSession) -> Response:
-    return _account(request, me.account_id, session, new_token=None)
+def account_page(request: Request, me: Me, session: ReadSession, ctx: Ctx) -> Response:
+    return _account(request, me.account_id, session, ctx, new_token=None)
 
 
 def _account(
-    request: Request, account_id: int, session: Session, new_token: str | None
+    request: Request, account_id: int, session: Session, ctx: AppContext, new_token: str | None
 ) -> Response:
     tokens = session.exec(
         select(ApiToken).where(ApiToken.account_id == account_id).order_by(col(ApiToken.id).desc())
@@ -61,6 +62,7 @@ def _account(
     context = {
         "tokens": list(tokens),
         "new_token": new_token,
+        "email": email_panel(session, ctx, account_id),
         "standing": [
             {
                 "slug": claim.slug,
@@ -88,7 +90,7 @@ def new_token(request: Request, me: Me, form: Form, session: WriteSession, ctx: 
     except Conflict as error:
         flash(request, f"No token made: {error_text(error)}")
         return see_other("/account")
-    response = _account(request, me.account_id, session, new_token=token)
+    response = _account(request, me.account_id, session, ctx, new_token=token)
     response.headers["Cache-Control"] = "no-store"  # the token is shown once: keep no copy
     return response
 

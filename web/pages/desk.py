@@ -21,9 +21,9 @@ from claims.states import ClaimKind, ClaimState
 from claims.text import LongText
 from forecasts.accounts.service import set_role
 from forecasts.claimants.records import refresh_claim
-from forecasts.ledger.chain import record
 from forecasts.ledger.models import Account
 from forecasts.ledger.roles import ROLE_RANK
+from forecasts.notify.reports import record
 from forecasts.resolution.proposals import editors_queue, pending_proposal, reopen_claim
 from forecasts.resolution.settle import OUTCOMES, settle_claim
 from forecasts.submit.service import has_forecasts

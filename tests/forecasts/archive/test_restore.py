@@ -216,6 +216,8 @@ def test_a_private_export_restores_the_same_record(
                 report = restore_ledger(session, exported, now=T0 + timedelta(days=20))
             assert report.head == before["head"][0][1] and report.entries == len(exported)
             after = _snapshot(fresh)
+            with fresh.read_engine.connect() as conn:  # restore reports nothing (SPEC §9)
+                assert conn.execute(text("SELECT count(*) FROM events")).scalar() == 0
             for name, rows in _rounded(before).items():
                 for old, new in zip(rows, _rounded(after)[name], strict=True):
                     assert new == old, name

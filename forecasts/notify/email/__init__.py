@@ -1,0 +1,1 @@
+"""Email (SPEC §9): addresses and their confirmation, streams, digests, password reset."""

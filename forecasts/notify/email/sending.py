@@ -1,0 +1,186 @@
+"""The email worker's sending: claim due messages, write them, hand them to SMTP.
+
+A message is written when it is sent: a link's token gets its text then (only its hash is
+stored), so no database row holds a working link. A 4xx reply or a lost connection is
+retried on the webhooks' schedule (2^(n-1) minutes after failure n, 10 attempts); a 5xx
+reply drops the message.
+"""
+
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.message import EmailMessage as MimeMessage
+from email.utils import formatdate, make_msgid
+
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select, update
+
+from claims.clock import Clock
+from forecasts.ledger.models import Account
+from forecasts.notify.email.links import CONFIRM, RESET, UNSUBSCRIBE, arm
+from forecasts.notify.email.models import EmailAddress, EmailItem, EmailMessage, EmailToken
+from forecasts.notify.email.smtp import Outcome, SmtpTarget, send_message
+from forecasts.notify.email.texts import confirm_text, reset_text, stream_text
+
+log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 10
+LEASE = timedelta(minutes=2)
+BATCH = 50
+Sender = Callable[[SmtpTarget, MimeMessage], tuple[Outcome, str | None]]
+
+
+@dataclass(frozen=True)
+class Mailer:
+    """Where and as whom mail goes, and the site's public URL for its links."""
+
+    target: SmtpTarget
+    sender: str
+    public_url: str
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """After failed attempt n (1…9): 2^(n-1) minutes (SPEC §9, as webhooks)."""
+    return timedelta(minutes=2 ** (attempts - 1))
+
+
+def send_due(engine: Engine, clock: Clock, mailer: Mailer, send: Sender = send_message) -> int:
+    """Send every due message this worker can claim; returns how many were sent."""
+    sent = 0
+    for message_id, lease in _claim_due(engine, clock()):
+        with Session(engine, expire_on_commit=False) as session:
+            written = _write(session, message_id, mailer, clock())
+            session.commit()
+        if written is None:
+            _finish(engine, message_id, lease, "dropped", "nothing to send any more", clock())
+            continue
+        outcome, error = send(mailer.target, written)
+        if outcome is Outcome.SENT:
+            sent += 1
+            _finish(engine, message_id, lease, "sent", None, clock())
+        elif outcome is Outcome.DROP:
+            _finish(engine, message_id, lease, "dropped", error, clock())
+        else:
+            _retry(engine, message_id, lease, error, clock())
+        log.info("email %s: %s", message_id, outcome.value)
+    return sent
+
+
+def _claim_due(engine: Engine, now: datetime) -> list[tuple[int, str]]:
+    with Session(engine) as session:
+        due = session.exec(
+            select(EmailMessage.id)
+            .where(
+                EmailMessage.status == "pending",
+                col(EmailMessage.next_attempt_at) <= now,
+                col(EmailMessage.leased_until).is_(None) | (col(EmailMessage.leased_until) < now),
+            )
+            .order_by(col(EmailMessage.id))
+            .limit(BATCH)
+        ).all()
+        claimed = []
+        for message_id in due:
+            lease = uuid.uuid4().hex
+            taken = session.exec(
+                update(EmailMessage)
+                .where(
+                    col(EmailMessage.id) == message_id,
+                    col(EmailMessage.status) == "pending",
+                    col(EmailMessage.leased_until).is_(None)
+                    | (col(EmailMessage.leased_until) < now),
+                )
+                .values(lease=lease, leased_until=now + LEASE)
+            )
+            session.commit()
+            if taken.rowcount == 1 and message_id is not None:
+                claimed.append((message_id, lease))
+        return claimed
+
+
+def _mime(mailer: Mailer, to: str, subject: str, body: str) -> MimeMessage:
+    mime = MimeMessage()
+    mime["From"], mime["To"], mime["Subject"] = mailer.sender, to, subject
+    mime["Date"] = formatdate(usegmt=True)
+    mime["Message-ID"] = make_msgid(domain=mailer.sender.rpartition("@")[2] or None)
+    mime.set_content(body)
+    return mime
+
+
+def _write(session: Session, message_id: int, mailer: Mailer, now: datetime) -> MimeMessage | None:
+    """The email, with fresh link tokens; None when there is nothing left to send (the
+    link expired or was voided, the address went or is unconfirmed)."""
+    message = session.get(EmailMessage, message_id)
+    assert message is not None
+    row = session.get(EmailAddress, message.account_id)
+    token = session.get(EmailToken, message.token_id) if message.token_id else None
+    base = mailer.public_url
+    if message.purpose == CONFIRM:
+        if token is None or token.used_at or (token.expires_at and token.expires_at <= now):
+            return None
+        if row is None or row.address != token.address:
+            return None
+        subject, body = confirm_text(f"{base}/confirm/{arm(session, token)}")
+        return _mime(mailer, row.address, subject, body)
+    if row is None or row.confirmed_at is None:
+        return None
+    if message.purpose == RESET:
+        account = session.get(Account, message.account_id)
+        if token is None or token.used_at or (token.expires_at and token.expires_at <= now):
+            return None
+        if account is None or account.session_epoch != token.epoch:
+            return None
+        subject, body = reset_text(account.handle, f"{base}/reset/{arm(session, token)}")
+        return _mime(mailer, row.address, subject, body)
+    return _stream_mime(session, message, row, mailer, now)
+
+
+def _stream_mime(
+    session: Session, message: EmailMessage, row: EmailAddress, mailer: Mailer, now: datetime
+) -> MimeMessage | None:
+    items = session.exec(
+        select(EmailItem).where(EmailItem.message_id == message.id).order_by(col(EmailItem.id))
+    ).all()
+    if not items:
+        return None
+    streams = sorted({item.stream for item in items})
+    token = EmailToken(
+        account_id=row.account_id, purpose=UNSUBSCRIBE, streams=",".join(streams), created_at=now
+    )
+    link = f"{mailer.public_url}/unsubscribe/{arm(session, token)}"
+    pairs = [(item.stream, item.data) for item in items]
+    subject, body = stream_text(pairs, mailer.public_url, link)
+    mime = _mime(mailer, row.address, subject, body)
+    mime["List-Unsubscribe"] = f"<{link}>"
+    mime["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"  # RFC 8058
+    return mime
+
+
+def _finish(
+    engine: Engine, message_id: int, lease: str, status: str, error: str | None, now: datetime
+) -> None:
+    with Session(engine) as session:
+        message = session.get(EmailMessage, message_id)
+        if message is None or message.lease != lease:
+            return  # the lease ran out and another worker has it now
+        message.status, message.last_error = status, error
+        message.attempts += 1
+        message.lease = message.leased_until = message.next_attempt_at = None
+        session.add(message)
+        session.commit()
+
+
+def _retry(engine: Engine, message_id: int, lease: str, error: str | None, now: datetime) -> None:
+    with Session(engine) as session:
+        message = session.get(EmailMessage, message_id)
+        if message is None or message.lease != lease:
+            return
+        message.attempts += 1
+        message.last_error = error
+        message.lease = message.leased_until = None
+        if message.attempts >= MAX_ATTEMPTS:
+            message.status, message.next_attempt_at = "failed", None
+        else:
+            message.next_attempt_at = now + retry_delay(message.attempts)
+        session.add(message)
+        session.commit()

@@ -1,0 +1,172 @@
+"""The streams of SPEC §9 turned into email items: from the outbox and from standings.
+
+`closing_soon`, `scores` and `new_claims` read outbox events after the cursor; the cursor
+moves by a conditional UPDATE, so of two workers only one turns a batch into items.
+`stale_forecasts` reads standings: each standing forecast is reported once (StaleNotice).
+An item carries the recipient's own standing probability at most, nobody else's.
+"""
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select, update
+
+from claims.clock import stamp
+from claims.models import Claim
+from claims.states import ClaimState
+from forecasts.ledger.models import Standing
+from forecasts.notify.email.models import EmailAddress, EmailCursor, EmailItem, StaleNotice
+from forecasts.notify.events import EventName
+from forecasts.notify.models import Event
+
+BATCH = 500
+_STREAM_OF = {
+    EventName.CLAIM_PUBLISHED: "new_claims",
+    EventName.CLAIM_CLOSING_SOON: "closing_soon",
+    EventName.FORECAST_SCORED: "scores",
+}
+
+
+def _subscribers(session: Session, stream: str) -> list[EmailAddress]:
+    mode = getattr(EmailAddress, stream)
+    return list(
+        session.exec(
+            select(EmailAddress).where(
+                col(EmailAddress.confirmed_at).is_not(None), col(mode) != "off"
+            )
+        )
+    )
+
+
+def _claim_facts(data: dict[str, Any]) -> dict[str, Any]:
+    claim = data.get("claim") or {}
+    return {
+        "slug": claim.get("slug"),
+        "title": claim.get("title"),
+        "closes_at": claim.get("closes_at"),
+        "tags": claim.get("tags") or [],
+    }
+
+
+def _items_for(session: Session, event: Event) -> list[tuple[EmailAddress, dict[str, Any]]]:
+    """Who this event reaches by email, and what their item says."""
+    facts = _claim_facts(event.data)
+    if event.name == EventName.CLAIM_PUBLISHED:
+        tags = set(facts["tags"])
+        return [(r, facts) for r in _subscribers(session, "new_claims") if tags & set(r.tags)]
+    if event.name == EventName.CLAIM_CLOSING_SOON:
+        mine = dict(
+            session.exec(
+                select(Standing.account_id, Standing.probability).where(
+                    Standing.claim_id == event.claim_id, col(Standing.probability).is_not(None)
+                )
+            ).all()
+        )
+        return [
+            (r, {**facts, "probability": mine[r.account_id]})
+            for r in _subscribers(session, "closing_soon")
+            if r.account_id in mine
+        ]
+    if event.name == EventName.FORECAST_SCORED and event.account_id is not None:
+        row = session.get(EmailAddress, event.account_id)
+        if row is None or row.confirmed_at is None or row.scores == "off":
+            return []
+        score = event.data.get("score")
+        return [(row, {**facts, "outcome": event.data.get("outcome"), "score": score})]
+    return []
+
+
+def collect_events(session: Session, now: datetime) -> int:
+    """Turn the outbox events after the cursor into items; commits; returns how many."""
+    cursor = session.get(EmailCursor, 1)
+    if cursor is None:
+        session.add(EmailCursor(id=1, event_id=0))
+        session.commit()
+        cursor = session.get(EmailCursor, 1)
+        assert cursor is not None
+    start = cursor.event_id
+    events = session.exec(
+        select(Event).where(col(Event.id) > start).order_by(col(Event.id)).limit(BATCH)
+    ).all()
+    if not events:
+        return 0
+    moved = session.exec(
+        update(EmailCursor)
+        .where(col(EmailCursor.id) == 1, col(EmailCursor.event_id) == start)
+        .values(event_id=events[-1].id)
+    )
+    if moved.rowcount != 1:  # another worker took this batch
+        session.rollback()
+        return 0
+    made = 0
+    for event in events:
+        stream = _STREAM_OF.get(EventName(event.name)) if event.name in _STREAM_OF else None
+        if stream is None:
+            continue
+        for row, data in _items_for(session, event):
+            session.add(_item(row, stream, data, now))
+            made += 1
+    session.commit()
+    return made
+
+
+def _item(row: EmailAddress, stream: str, data: dict[str, Any], now: datetime) -> EmailItem:
+    digest = getattr(row, stream) == "digest"
+    return EmailItem(
+        account_id=row.account_id, stream=stream, digest=digest, data=data, created_at=now
+    )
+
+
+def collect_stale(session: Session, now: datetime) -> int:
+    """An item for each standing forecast on an open claim older than its owner's
+    `stale_after_days`, once per standing forecast; commits; returns how many."""
+    rows = session.exec(
+        select(Standing, Claim, EmailAddress)
+        .join(Claim, col(Claim.id) == Standing.claim_id)
+        .join(EmailAddress, col(EmailAddress.account_id) == Standing.account_id)
+        .outerjoin(
+            StaleNotice,
+            (col(StaleNotice.account_id) == Standing.account_id)
+            & (col(StaleNotice.claim_id) == Standing.claim_id)
+            & (col(StaleNotice.ledger_seq) == Standing.ledger_seq),
+        )
+        .where(
+            col(StaleNotice.ledger_seq).is_(None),
+            col(Standing.probability).is_not(None),
+            col(Standing.at) <= now - timedelta(days=1),
+            col(EmailAddress.confirmed_at).is_not(None),
+            col(EmailAddress.stale_forecasts) != "off",
+            Claim.state == ClaimState.PUBLISHED,
+            col(Claim.opens_at) <= now,
+            col(Claim.closes_at) > now,
+            col(Claim.closed_early_at).is_(None),
+        )
+        .limit(BATCH)
+    ).all()
+    made = 0
+    for standing, claim, row in rows:
+        if standing.at > now - timedelta(days=row.stale_after_days):
+            continue
+        session.add(
+            StaleNotice(
+                account_id=standing.account_id,
+                claim_id=standing.claim_id,
+                ledger_seq=standing.ledger_seq,
+            )
+        )
+        facts = {
+            "slug": claim.slug,
+            "title": claim.title,
+            "closes_at": stamp(claim.closes_at),
+            "probability": standing.probability,
+            "forecast_at": stamp(standing.at),
+        }
+        session.add(_item(row, "stale_forecasts", facts, now))
+        made += 1
+    try:
+        session.commit()
+    except IntegrityError:  # another worker reported them first
+        session.rollback()
+        return 0
+    return made

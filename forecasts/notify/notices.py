@@ -1,0 +1,127 @@
+"""The scheduler's events (SPEC §9): `claim.closing_soon` and `crowd.moved`, each sent once.
+
+Each is claimed by a conditional write (an insert that a second worker's finds done, an
+update that a second worker's finds moved) in the transaction that emits the event, so
+several workers send each notice exactly once. Nothing here runs on the submission path.
+"""
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col, select
+
+from claims.clock import Clock, stamp
+from claims.closing import closed_by
+from claims.models import Claim
+from claims.states import ClaimState
+from forecasts.notify.events import EventName, emit
+from forecasts.notify.models import CrowdBaseline, closing_notices_t, crowd_baselines_t
+from forecasts.notify.reports import claim_event, claim_view
+from forecasts.submit.probabilities import claims_probabilities
+
+CROWD_QUIET = timedelta(seconds=3600)  # at least this long between two notices of a claim
+
+
+def _open_claims(now: datetime) -> Any:
+    c = Claim
+    return select(c).where(
+        c.state == ClaimState.PUBLISHED,
+        col(c.opens_at) <= now,
+        ~closed_by(col(c.closes_at), col(c.closed_early_at), now),
+    )
+
+
+def _insert_once(session: Session, table: Any, values: dict[str, Any]) -> bool:
+    """Insert the row unless its key is there already; whether this call inserted it."""
+    dialect = postgresql if session.connection().dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(table).values(**values).on_conflict_do_nothing()
+    return bool(session.connection().execute(statement).rowcount)
+
+
+def send_closing_soon(engine: Engine, clock: Clock, window: timedelta) -> int:
+    """`claim.closing_soon` for open claims within `window` of `closes_at`, once per claim
+    and `closes_at` value (a claim closed early is no longer open: nothing)."""
+    now = clock()
+    with Session(engine) as session:
+        query = _open_claims(now).where(col(Claim.closes_at) <= now + window)
+        due = [(claim.id, claim.closes_at) for claim in session.exec(query)]
+    sent = 0
+    for claim_id, closes_at in due:
+        with Session(engine) as session:
+            notice = {"claim_id": claim_id, "closes_at": closes_at}
+            if _insert_once(session, closing_notices_t, notice):
+                claim = session.get(Claim, claim_id)
+                assert claim is not None
+                claim_event(session, EventName.CLAIM_CLOSING_SOON, claim, now=now, ledger_seq=None)
+                sent += 1
+            session.commit()
+    return sent
+
+
+def send_crowd_moves(engine: Engine, clock: Clock, threshold: float) -> int:
+    """`crowd.moved` for each open claim whose crowd is `threshold` or more from its baseline
+    and whose last notice is an hour old; the crowd then becomes the baseline."""
+    now = clock()
+    with Session(engine) as session:
+        claims = {claim.id: claim for claim in session.exec(_open_claims(now))}
+        ids = [claim_id for claim_id in claims if claim_id is not None]
+        crowds = claims_probabilities(session, ids)
+        baselines = {
+            row.claim_id: row
+            for row in session.exec(
+                select(CrowdBaseline).where(col(CrowdBaseline.claim_id).in_(ids))
+            )
+        }
+    sent = 0
+    for claim_id in ids:
+        crowd = crowds[claim_id].crowd
+        if crowd is None:
+            continue
+        baseline = baselines.get(claim_id)
+        with Session(engine) as session:
+            if baseline is None:
+                first = {"claim_id": claim_id, "crowd": crowd, "updated_at": now}
+                _insert_once(session, crowd_baselines_t, first)
+            elif _moved(baseline, crowd, threshold, now):
+                sent += _notice(
+                    session, claims[claim_id], baseline, crowd, crowds[claim_id].forecasters, now
+                )
+            session.commit()
+    return sent
+
+
+def _moved(baseline: CrowdBaseline, crowd: float, threshold: float, now: datetime) -> bool:
+    quiet = baseline.noticed_at is None or now - baseline.noticed_at >= CROWD_QUIET
+    return quiet and abs(crowd - float(baseline.crowd)) >= threshold
+
+
+def _notice(
+    session: Session,
+    claim: Claim,
+    baseline: CrowdBaseline,
+    crowd: float,
+    forecasters: int,
+    now: datetime,
+) -> int:
+    """Move the baseline if no other worker did meanwhile, and emit; 1 if this one did."""
+    b = crowd_baselines_t.c
+    moved = session.connection().execute(
+        update(crowd_baselines_t)
+        .where(b.claim_id == claim.id, b.updated_at == baseline.updated_at)
+        .values(crowd=crowd, noticed_at=now, updated_at=now)
+    )
+    if moved.rowcount != 1:
+        return 0
+    data = {
+        "claim": claim_view(session, claim, now),
+        "kind": "binary",
+        "crowd": crowd,
+        "previous": baseline.crowd,
+        "change": abs(crowd - float(baseline.crowd)),
+        "forecasters": forecasters,
+        "at": stamp(now),
+    }
+    emit(session, EventName.CROWD_MOVED, data, at=now, claim_id=claim.id)
+    return 1

@@ -1,0 +1,114 @@
+"""The delivery worker: one asyncio loop sending every due delivery, each webhook apart.
+
+Attempts run as tasks, so a receiver that hangs holds only its own (at most `per_webhook`)
+attempts for up to 10 s while the loop keeps claiming and sending for every other webhook.
+The database work (claiming, recording) runs in threads beside the loop.
+"""
+
+import asyncio
+import secrets
+import threading
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import httpx
+from sqlalchemy import Engine
+
+from claims.clock import Clock
+from claims.fetch import FetchPolicy, Resolver
+from forecasts.notify.claiming import Job, Result, claim_due, record_results
+from forecasts.notify.sending import ATTEMPT_SECONDS, attempt, body_of, make_client
+
+
+@dataclass(frozen=True)
+class DeliveryPolicy:
+    """How the worker sends: the guard's allow list, concurrency, polling and the lease."""
+
+    fetch: FetchPolicy = field(default_factory=FetchPolicy)
+    per_webhook: int = 4  # attempts to one webhook in flight at once (SPEC §9)
+    in_flight: int = 256  # attempts in flight in this worker
+    poll: float = 0.5  # seconds between looks for due deliveries
+    # longer than any attempt can take, so a live worker's lease never runs out under it
+    lease: timedelta = timedelta(seconds=ATTEMPT_SECONDS + 5)
+    resolver: Resolver | None = None
+
+
+class DeliveryWorker:
+    def __init__(self, engine: Engine, clock: Clock, policy: DeliveryPolicy) -> None:
+        self.engine, self.clock, self.policy = engine, clock, policy
+        self.token = secrets.token_hex(16)
+
+    async def run(self, stop: threading.Event) -> None:
+        """Claim and send until `stop` is set; then let the attempts under way finish."""
+        tasks: set[asyncio.Task[Result]] = set()
+        async with make_client() as client:
+            while not stop.is_set() or tasks:
+                room = self.policy.in_flight - len(tasks)
+                if room > 0 and not stop.is_set():
+                    for job in await self._claim(room):
+                        tasks.add(asyncio.create_task(self._send(client, job)))
+                if not tasks:
+                    await asyncio.sleep(self.policy.poll)
+                    continue
+                done, _ = await asyncio.wait(
+                    tasks, timeout=self.policy.poll, return_when=asyncio.FIRST_COMPLETED
+                )
+                await asyncio.sleep(0.02)  # let neighbours finish too: fewer, larger writes
+                done |= {task for task in tasks if task.done()}
+                tasks -= done
+                if done:
+                    results = [task.result() for task in done]
+                    await asyncio.to_thread(record_results, self.engine, results, self.token)
+
+    async def run_once(self) -> int:
+        """Send everything due now, to the end (the `tick` command); returns the attempts."""
+        sent = 0
+        async with make_client() as client:
+            while jobs := await self._claim(self.policy.in_flight):
+                results = await asyncio.gather(*(self._send(client, job) for job in jobs))
+                await asyncio.to_thread(record_results, self.engine, results, self.token)
+                sent += len(results)
+        return sent
+
+    async def _claim(self, room: int) -> list[Job]:
+        return await asyncio.to_thread(
+            claim_due,
+            self.engine,
+            self.clock(),
+            self.token,
+            limit=room,
+            per_webhook=self.policy.per_webhook,
+            lease=self.policy.lease,
+        )
+
+    async def _send(self, client: httpx.AsyncClient, job: Job) -> Result:
+        started = self.clock()
+        body = body_of(job.delivery_id, job.event, job.created_at, job.data)
+        outcome = await attempt(
+            client,
+            job.url,
+            job.event,
+            job.delivery_id,
+            body,
+            job.secret,
+            self.policy.fetch,
+            t=int(started.timestamp()),
+            resolver=self.policy.resolver,
+        )
+        return Result(job, outcome, started, self.clock())
+
+
+class DeliveryThread:
+    """The worker's loop in a thread of its own, for the scheduler's process."""
+
+    def __init__(self, worker: DeliveryWorker) -> None:
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=lambda: asyncio.run(worker.run(self._stop)), name="deliveries", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self, wait: bool = True) -> None:
+        self._stop.set()
+        if wait:
+            self._thread.join(timeout=ATTEMPT_SECONDS + 5)

@@ -1,0 +1,123 @@
+"""A real webhook receiver on 127.0.0.1 that verifies every signature (not a test module).
+
+It speaks just enough HTTP/1.1 over asyncio in a thread of its own, so a thousand webhooks
+or a hanging one cost it nothing. The first path segment says how it answers: `ok` (204),
+`fail` (500), `hang` (never, until the sender gives up), `moved` (302); `answer[path]`
+overrides that per path. Each POST is kept with whether its signature verified.
+"""
+
+import asyncio
+import hashlib
+import hmac
+import json
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+TOLERANCE = 300  # seconds a signature's t may be away from now (SPEC §9)
+
+
+@dataclass(frozen=True)
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    verified: bool
+    at: float  # time.monotonic() when it arrived
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+def verify(secret: str, header: str, body: bytes, now: float) -> bool:
+    """What a receiver does: `t=<t>,v1=<hex>` exactly, t within 5 minutes, HMAC equal."""
+    parts = dict(item.split("=", 1) for item in header.split(",") if "=" in item)
+    if header != f"t={parts.get('t')},v1={parts.get('v1')}" or not parts["t"].isdigit():
+        return False
+    if abs(now - int(parts["t"])) > TOLERANCE:
+        return False
+    expected = hmac.new(
+        secret.encode("ascii"), parts["t"].encode("ascii") + b"." + body, hashlib.sha256
+    ).hexdigest()
+    return hmac.compare_digest(expected, parts["v1"])
+
+
+class Receiver:
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        self.host = host
+        self.secrets: dict[str, str] = {}  # path -> the webhook's secret
+        self.answer: dict[str, str] = {}  # path -> ok | fail | hang | moved
+        self._got: list[Received] = []
+        self._lock = threading.Lock()
+        self._ready = threading.Event()
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+        self._ready.wait(5)
+
+    def url(self, path: str) -> str:
+        return f"http://{self.host}:{self.port}{path}"
+
+    @property
+    def received(self) -> list[Received]:
+        with self._lock:
+            return list(self._got)
+
+    def on(self, path: str) -> list[Received]:
+        return [r for r in self.received if r.path == path]
+
+    def wait_for(
+        self, count: int, timeout: float = 30.0, path: str | None = None
+    ) -> list[Received]:
+        """At least `count` requests (to `path`, if given) within `timeout` seconds."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            got = self.received if path is None else self.on(path)
+            if len(got) >= count:
+                return got
+            time.sleep(0.05)
+        raise AssertionError(f"{len(got)} of {count} requests arrived in {timeout} s")
+
+    def stop(self) -> None:
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)
+
+    def _serve(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        server = self._loop.run_until_complete(
+            asyncio.start_server(self._handle, self.host, 0, backlog=2048)
+        )
+        self.port = server.sockets[0].getsockname()[1]
+        self._ready.set()
+        self._loop.run_forever()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+            lines = head.decode("latin-1").split("\r\n")
+            path = lines[0].split(" ")[1]
+            headers = {
+                k.strip().lower(): v.strip()
+                for k, v in (line.split(":", 1) for line in lines[1:] if ":" in line)
+            }
+            body = await reader.readexactly(int(headers.get("content-length", "0")))
+            secret = self.secrets.get(path, "")
+            signed = verify(secret, headers.get("forecast-ledger-signature", ""), body, time.time())
+            with self._lock:
+                self._got.append(Received(path, headers, body, signed, time.monotonic()))
+            how = self.answer.get(path, path.split("/")[1])
+            if how == "hang":
+                await asyncio.sleep(60)
+            status = {"ok": "204 No Content", "moved": "302 Found"}.get(how, "500 Oops")
+            extra = "Location: /ok/elsewhere\r\n" if how == "moved" else ""
+            writer.write(
+                f"HTTP/1.1 {status}\r\n{extra}"
+                "Content-Length: 0\r\nConnection: close\r\n\r\n".encode()
+            )
+            await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError, IndexError, ValueError):
+            pass
+        finally:
+            writer.close()

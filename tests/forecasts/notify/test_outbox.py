@@ -1,0 +1,141 @@
+"""The outbox: every change of SPEC §9 writes its event in its own transaction, and only those."""
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import col, select
+
+from forecasts.notify.models import Event
+from forecasts.scores.rescore import rescore_all
+from tests.conftest import Tokens
+from tests.factories import T0, FakeClock, auth, make_claim
+from web.db import Database
+
+API = "/api/v1"
+DAYS = timedelta(days=1)
+
+
+def events(db: Database) -> list[Event]:
+    with db.reading() as session:
+        return list(session.exec(select(Event).order_by(col(Event.id))))
+
+
+def post(client: TestClient, token: str, path: str, body: Any = None) -> Any:
+    response = client.post(f"{API}{path}", json=body, headers=auth(token))
+    assert response.status_code in (200, 201), response.text
+    return response.json()
+
+
+def forecast_on(client: TestClient, tokens: Tokens, slug: str) -> None:
+    post(client, tokens.alice, f"/claims/{slug}/forecasts", {"probability": 0.3})
+    post(client, tokens.bob, f"/claims/{slug}/forecasts", {"probability": 0.8})
+
+
+def test_publish_resolve_reresolve_and_annul_each_write_their_events(
+    client: TestClient, db: Database, tokens: Tokens, clock: FakeClock
+) -> None:
+    make_claim(client, tokens.editor, slug="a", closes_at=T0 + 10 * DAYS)
+    clock.set(T0 + DAYS)
+    forecast_on(client, tokens, "a")
+    assert [e.name for e in events(db)] == ["claim.published"]  # submitting writes none
+    published = events(db)[0].data
+    anonymous = client.get(f"{API}/claims/a").json()
+    assert published["claim"].keys() == anonymous.keys()
+    assert published["claim"]["my_forecast"] is None and published["url"] is None
+    clock.set(T0 + 11 * DAYS)
+    post(client, tokens.editor, "/claims/a/resolution", {"outcome": "yes"})
+    names = [e.name for e in events(db)]
+    assert names == [
+        "claim.published",
+        "claim.closed",
+        "claim.resolved",
+        "forecast.scored",
+        "forecast.scored",
+    ]
+    resolved, scored = events(db)[2], events(db)[3:]
+    assert resolved.data["outcome"] == "yes" and resolved.data["previous"] is None
+    assert resolved.data["claim"]["status"] == "resolved"
+    scores = client.get(f"{API}/claims/a/scores").json()["items"]
+    for event in scored:
+        row = event.data["score"]
+        assert event.account_id is not None and row in scores and row["handle"] != "@crowd"
+        assert (
+            event.data["outcome"] == "yes"
+            and event.data["ledger_seq"] == resolved.data["ledger_seq"]
+        )
+    assert {e.data["score"]["handle"] for e in scored} == {"alice", "bob"}
+    post(client, tokens.editor, "/claims/a/resolution", {"outcome": "no"})
+    again = events(db)[5:]
+    assert [e.name for e in again] == ["claim.resolved", "forecast.scored", "forecast.scored"]
+    assert again[0].data["previous"] == "yes"
+    post(client, tokens.editor, "/claims/a/resolution", {"outcome": "ambiguous"})
+    annulled = events(db)[8:]
+    assert [e.name for e in annulled] == ["claim.annulled", "forecast.scored", "forecast.scored"]
+    assert annulled[0].data["outcome"] == "ambiguous" and annulled[0].data["previous"] == "no"
+    assert all(e.data["score"] is None for e in annulled[1:])
+    assert {e.account_id for e in annulled[1:]} == {e.account_id for e in scored}
+
+
+def test_the_close_job_writes_claim_closed_once(
+    client: TestClient, db: Database, tokens: Tokens, clock: FakeClock
+) -> None:
+    from web import scheduler
+
+    make_claim(client, tokens.editor, slug="b", closes_at=T0 + DAYS)
+    clock.set(T0 + 2 * DAYS)
+    ctx = client.app.state.ctx  # type: ignore[attr-defined]
+    scheduler.run_once(ctx)
+    scheduler.run_once(ctx)
+    closed = [e for e in events(db) if e.name == "claim.closed"]
+    assert len(closed) == 1 and closed[0].data["claim"]["status"] == "closed"
+    assert closed[0].data["ledger_seq"] is not None
+
+
+def test_a_change_that_rolls_back_leaves_no_event(
+    client: TestClient, db: Database, tokens: Tokens, clock: FakeClock, monkeypatch: Any
+) -> None:
+    import forecasts.resolution.settle as settle
+
+    make_claim(client, tokens.editor, slug="c", closes_at=T0 + DAYS)
+    clock.set(T0 + 2 * DAYS)
+
+    def fail(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("the scores could not be written")
+
+    monkeypatch.setattr(settle, "scored_events", fail)
+    with pytest.raises(RuntimeError):
+        client.post(
+            f"{API}/claims/c/resolution", json={"outcome": "no"}, headers=auth(tokens.editor)
+        )
+    assert [e.name for e in events(db)] == ["claim.published"]
+
+
+def test_rescore_writes_no_event(
+    client: TestClient, db: Database, tokens: Tokens, clock: FakeClock
+) -> None:
+    make_claim(client, tokens.editor, slug="d", closes_at=T0 + DAYS)
+    forecast_on(client, tokens, "d")
+    clock.set(T0 + 2 * DAYS)
+    post(client, tokens.editor, "/claims/d/resolution", {"outcome": "yes"})
+    before = len(events(db))
+    with db.writing() as session:
+        rescore_all(session, now=clock())
+    assert len(events(db)) == before
+
+
+def test_the_page_link_is_under_the_public_url(
+    db: Database, tokens: Tokens, clock: FakeClock, database_url: str
+) -> None:
+    from web.app import create_app
+    from web.settings import Settings
+
+    settings = Settings(database_url=database_url, rate_limit=0, public_url="https://ledger.test")
+    with TestClient(
+        create_app(settings, clock=clock, migrate=False), base_url="https://ledger.test"
+    ) as client:
+        make_claim(client, tokens.editor, slug="e", closes_at=T0 + DAYS)
+    [event] = events(db)
+    assert event.data["url"] == "https://ledger.test/claims/e"
+    assert event.data["ledger_seq"] > 0
