@@ -1,7 +1,7 @@
 """the outbox of notifications (SPEC §9): events, webhooks, deliveries and their attempts
 
 Revision ID: 0015_outbox_webhooks
-Revises: 0011_evidence_public_address
+Revises: 0014_claimants
 
 Also the two tables the scheduler's notices claim rows in (closing_notices, crowd_baselines)
 and the redeliveries asked for, counted for their hourly limit.
@@ -14,7 +14,7 @@ from alembic import op
 import claims.columns
 
 revision = "0015_outbox_webhooks"
-down_revision = "0011_evidence_public_address"
+down_revision = "0014_claimants"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """email addresses, link tokens, items and messages (SPEC §9)
 
 Revision ID: 0016_email
-Revises: 0015_outbox_webhooks, 0014_claimants
+Revises: 0015_outbox_webhooks
 
 Also the stale notices (each standing forecast reported stale once) and the cursor of
 outbox events already turned into email items.
@@ -15,7 +15,7 @@ import claims.columns
 
 revision = "0016_email"
 # also the merge of the two heads the parallel branches left (the lead re-chains them)
-down_revision = ("0015_outbox_webhooks", "0014_claimants")
+down_revision = "0015_outbox_webhooks"
 branch_labels = None
 depends_on = None
 
