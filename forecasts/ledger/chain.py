@@ -91,6 +91,8 @@ def _commitment_json(body: dict[str, Any]) -> bytes:
     claim, handle, when = body.get("claim"), body.get("handle"), body.get("created_at")
     probability = body.get("probability")
     rationale = body.get("rationale", _ABSENT)
+    if "cdf" in body:
+        return _cdf_json(body)
     plain = (
         len(body) == (4 if rationale is _ABSENT else 5)
         and "probability" in body  # not another kind's shape
@@ -109,6 +111,35 @@ def _commitment_json(body: dict[str, Any]) -> bytes:
         return (text + "}").encode()
     said = "null" if rationale is None else json.dumps(rationale, ensure_ascii=False)
     return f'{text},"rationale":{said}}}'.encode()
+
+
+def _cdf_json(body: dict[str, Any]) -> bytes:
+    """`canonical(body)` of a numeric or date forecast's commitment, quicker (SPEC §7).
+
+    The RFC 8785 library takes over a millisecond for 201 numbers. A stored CDF value lies in
+    [0, 1]; from 1e-4 on, Python's repr and ECMAScript's form are the same shortest digits
+    in fixed notation, and 0 and 1 are written "0" and "1": anything else (a value below
+    1e-4, which repr writes with an exponent) takes the library.
+    """
+    values, rationale = body["cdf"], body.get("rationale", _ABSENT)
+    if len(values) < 2 or any(type(value) is not float for value in values):
+        return canonical(body)
+    # a stored CDF rises strictly, so only its ends can be 0 or 1
+    inner = values[1:-1]
+    if inner and not (min(inner) >= 1e-4 and max(inner) < 1):
+        return canonical(body)
+    ends = []
+    for value in (values[0], values[-1]):
+        if not (value in (0, 1) or 1e-4 <= value < 1):
+            return canonical(body)
+        ends.append("0" if value == 0 else "1" if value == 1 else repr(value))
+    middle = json.dumps(inner, separators=(",", ":"))[1:-1]  # the C encoder: repr of each
+    texts = [ends[0], middle, ends[1]] if inner else ends
+    rest = {key: item for key, item in body.items() if key != "cdf"}
+    if len(rest) != (3 if rationale is _ABSENT else 4):
+        return canonical(body)
+    tail = canonical(rest)  # a few short fields: cheap; "cdf" sorts before all of them
+    return b'{"cdf":[' + ",".join(texts).encode() + b"]," + tail[1:]
 
 
 @dataclass

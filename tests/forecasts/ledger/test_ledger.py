@@ -179,3 +179,25 @@ def test_quick_commitment_bytes_are_rfc8785(
     body = commitment_body(claim, handle, probability, at, rationale, version=version)
     assert _commitment_json(body) == canonical(body)
     assert ("rationale" in body) == (version == 2)
+
+
+@given(
+    values=st.lists(
+        st.one_of(
+            st.floats(min_value=0, max_value=1).map(lambda v: round(v, 10)),
+            st.sampled_from([0.0, 1.0, 0.00005, 0.0001, 0.9999999999]),
+        ),
+        min_size=1,
+        max_size=201,
+    ),
+    rationale=st.one_of(st.none(), st.text()),
+)
+@settings(deadline=None, max_examples=300)
+def test_quick_cdf_commitment_bytes_are_rfc8785(values: list[float], rationale: str | None) -> None:
+    from forecasts.ledger.chain import _commitment_json
+
+    shape = {"cdf": values}
+    body = commitment_body(
+        "a-claim", "alice", None, "2026-01-01T00:00:00.000000Z", rationale, shape=shape
+    )
+    assert _commitment_json(body) == canonical(body)
