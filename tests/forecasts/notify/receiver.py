@@ -12,6 +12,7 @@ import hmac
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,8 +46,9 @@ def verify(secret: str, header: str, body: bytes, now: float) -> bool:
 
 
 class Receiver:
-    def __init__(self, host: str = "127.0.0.1") -> None:
+    def __init__(self, host: str = "127.0.0.1", clock: Callable[[], float] = time.time) -> None:
         self.host = host
+        self.clock = clock  # the Unix time signatures are checked against
         self.secrets: dict[str, str] = {}  # path -> the webhook's secret
         self.answer: dict[str, str] = {}  # path -> ok | fail | hang | moved
         self._got: list[Received] = []
@@ -81,15 +83,26 @@ class Receiver:
         raise AssertionError(f"{len(got)} of {count} requests arrived in {timeout} s")
 
     def stop(self) -> None:
+        """Close the socket, end the handlers still waiting (hanging ones), close the loop."""
+        asyncio.run_coroutine_threadsafe(self._close(), self._loop).result(10)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(5)
+        self._loop.close()
+
+    async def _close(self) -> None:
+        self._server.close()
+        handlers = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in handlers:
+            task.cancel()
+        await asyncio.gather(*handlers, return_exceptions=True)
+        await self._server.wait_closed()
 
     def _serve(self) -> None:
         asyncio.set_event_loop(self._loop)
-        server = self._loop.run_until_complete(
+        self._server = self._loop.run_until_complete(
             asyncio.start_server(self._handle, self.host, 0, backlog=2048)
         )
-        self.port = server.sockets[0].getsockname()[1]
+        self.port = self._server.sockets[0].getsockname()[1]
         self._ready.set()
         self._loop.run_forever()
 
@@ -104,7 +117,9 @@ class Receiver:
             }
             body = await reader.readexactly(int(headers.get("content-length", "0")))
             secret = self.secrets.get(path, "")
-            signed = verify(secret, headers.get("forecast-ledger-signature", ""), body, time.time())
+            signed = verify(
+                secret, headers.get("forecast-ledger-signature", ""), body, self.clock()
+            )
             with self._lock:
                 self._got.append(Received(path, headers, body, signed, time.monotonic()))
             how = self.answer.get(path, path.split("/")[1])
@@ -112,9 +127,8 @@ class Receiver:
                 await asyncio.sleep(60)
             status = {"ok": "204 No Content", "moved": "302 Found"}.get(how, "500 Oops")
             extra = "Location: /ok/elsewhere\r\n" if how == "moved" else ""
-            writer.write(
-                f"HTTP/1.1 {status}\r\n{extra}Content-Length: 0\r\nConnection: close\r\n\r\n".encode()
-            )
+            ending = "Content-Length: 0\r\nConnection: close\r\n\r\n"
+            writer.write(f"HTTP/1.1 {status}\r\n{extra}{ending}".encode())
             await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError, IndexError, ValueError):
             pass
