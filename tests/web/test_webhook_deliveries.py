@@ -269,3 +269,32 @@ def test_an_event_goes_to_webhooks_subscribed_when_it_is_written(
     assert [r.json["data"]["claim"]["slug"] for r in receiver.on(path)] == ["after"]
     assert json.loads(receiver.on(path)[0].body)["data"]["ledger_seq"] > 0
     assert len(log(client, tokens.alice, webhook)) == 1
+
+
+def test_two_workers_send_each_attempt_once_and_at_most_four_to_a_webhook(
+    client: TestClient, db: Database, tokens: Tokens, receiver: Receiver, clock: FakeClock
+) -> None:
+    paths = [f"/slow/pair-{n}-{id(clock)}" for n in range(3)]
+    for path in paths:
+        hook(client, receiver, tokens.alice, path, ["claim.published"])
+    for n in range(12):
+        make_claim(client, tokens.editor, slug=f"p{n}")
+    stop = threading.Event()
+    workers = [
+        threading.Thread(target=lambda: asyncio.run(worker(db, clock).run(stop)), daemon=True)
+        for _ in range(2)
+    ]
+    for running in workers:
+        running.start()
+    try:
+        got = [receiver.wait_for(12, path=path, timeout=30) for path in paths]
+    finally:
+        stop.set()
+        for running in workers:
+            running.join(30)
+    for path, requests in zip(paths, got, strict=True):
+        ids = [r.json["id"] for r in requests]
+        assert len(ids) == len(set(ids)) == 12  # nothing sent twice
+        assert receiver.most_open[path] <= 4
+    assert max(receiver.most_open[path] for path in paths) == 4  # four at once, not more
+    assert set(_statuses(db)[paths[0]]) == {"delivered"}

@@ -2,8 +2,9 @@
 
 It speaks just enough HTTP/1.1 over asyncio in a thread of its own, so a thousand webhooks
 or a hanging one cost it nothing. The first path segment says how it answers: `ok` (204),
-`fail` (500), `hang` (never, until the sender gives up), `moved` (302); `answer[path]`
-overrides that per path. Each POST is kept with whether its signature verified.
+`slow` (204 after 0.3 s), `fail` (500), `hang` (never, until the sender gives up), `moved`
+(302); `answer[path]` overrides that per path. Each POST is kept with whether its signature
+verified.
 """
 
 import asyncio
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 TOLERANCE = 300  # seconds a signature's t may be away from now (SPEC §9)
+SLOW_SECONDS = 0.3  # how long `slow` takes to answer 204
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,8 @@ class Receiver:
         self.secrets: dict[str, str] = {}  # path -> the webhook's secret
         self.answer: dict[str, str] = {}  # path -> ok | fail | hang | moved
         self._got: list[Received] = []
+        self._open: dict[str, int] = {}  # path -> requests being answered now
+        self.most_open: dict[str, int] = {}  # path -> the most answered at once
         self._lock = threading.Lock()
         self._ready = threading.Event()
         self._loop = asyncio.new_event_loop()
@@ -107,6 +111,7 @@ class Receiver:
         self._loop.run_forever()
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        counted = None
         try:
             head = await reader.readuntil(b"\r\n\r\n")
             lines = head.decode("latin-1").split("\r\n")
@@ -122,10 +127,17 @@ class Receiver:
             )
             with self._lock:
                 self._got.append(Received(path, headers, body, signed, time.monotonic()))
+                self._open[path] = self._open.get(path, 0) + 1
+                self.most_open[path] = max(self.most_open.get(path, 0), self._open[path])
+            counted = path
             how = self.answer.get(path, path.split("/")[1])
             if how == "hang":
                 await asyncio.sleep(60)
-            status = {"ok": "204 No Content", "moved": "302 Found"}.get(how, "500 Oops")
+            elif how == "slow":
+                await asyncio.sleep(SLOW_SECONDS)
+            status = {"ok": "204 No Content", "slow": "204 No Content", "moved": "302 Found"}.get(
+                how, "500 Oops"
+            )
             extra = "Location: /ok/elsewhere\r\n" if how == "moved" else ""
             ending = "Content-Length: 0\r\nConnection: close\r\n\r\n"
             writer.write(f"HTTP/1.1 {status}\r\n{extra}{ending}".encode())
@@ -133,4 +145,7 @@ class Receiver:
         except (asyncio.IncompleteReadError, ConnectionError, IndexError, ValueError):
             pass
         finally:
+            if counted is not None:
+                with self._lock:
+                    self._open[counted] -= 1
             writer.close()
