@@ -37,7 +37,9 @@ def _insert_once(session: Session, table: Any, values: dict[str, Any]) -> bool:
     """Insert the row unless its key is there already; whether this call inserted it."""
     dialect = postgresql if session.connection().dialect.name == "postgresql" else sqlite
     statement = dialect.insert(table).values(**values).on_conflict_do_nothing()
-    return bool(session.connection().execute(statement).rowcount)
+    # RETURNING rather than rowcount, which psycopg does not report for a skipped insert
+    key = list(table.primary_key)[0]
+    return session.connection().execute(statement.returning(key)).first() is not None
 
 
 def send_closing_soon(engine: Engine, clock: Clock, window: timedelta) -> int:
