@@ -38,7 +38,7 @@ def _insert_once(session: Session, table: Any, values: dict[str, Any]) -> bool:
     dialect = postgresql if session.connection().dialect.name == "postgresql" else sqlite
     statement = dialect.insert(table).values(**values).on_conflict_do_nothing()
     # RETURNING rather than rowcount, which psycopg does not report for a skipped insert
-    key = list(table.primary_key)[0]
+    key = next(iter(table.primary_key))
     return session.connection().execute(statement.returning(key)).first() is not None
 
 
