@@ -298,3 +298,32 @@ def test_two_workers_send_each_attempt_once_and_at_most_four_to_a_webhook(
         assert receiver.most_open[path] <= 4
     assert max(receiver.most_open[path] for path in paths) == 4  # four at once, not more
     assert set(_statuses(db)[paths[0]]) == {"delivered"}
+
+
+def test_sixty_redeliveries_an_hour_and_a_log_of_thirty_days(
+    client: TestClient, db: Database, tokens: Tokens, receiver: Receiver, clock: FakeClock
+) -> None:
+    from forecasts.notify.deliveries import prune_deliveries
+
+    path = f"/ok/many-{id(clock)}"
+    webhook = hook(client, receiver, tokens.alice, path, ["claim.published"])
+    for n in range(61):
+        make_claim(client, tokens.editor, slug=f"many-{n}")
+    assert deliver(db, clock) == 61
+    rows = log(client, tokens.alice, webhook, limit="100")
+    assert len(rows) == 61 and {r["status"] for r in rows} == {"delivered"}
+    base = f"{HOOKS}/{webhook['id']}/deliveries"
+    answers = [
+        client.post(f"{base}/{row['id']}/redeliver", headers=auth(tokens.alice)).status_code
+        for row in rows
+    ]
+    assert answers == [202] * 60 + [429]
+    assert client.post(f"{base}/nope/redeliver", headers=auth(tokens.alice)).status_code == 404
+    first = log(client, tokens.alice, webhook, limit="2")
+    assert [r["created_at"] for r in first] == sorted(
+        (r["created_at"] for r in first), reverse=True
+    )
+    assert deliver(db, clock) == 60
+    clock.advance(days=31)
+    assert log(client, tokens.alice, webhook) == []  # kept 30 days
+    assert prune_deliveries(db.write_engine, clock()) == 61

@@ -149,3 +149,23 @@ class Receiver:
                 with self._lock:
                     self._open[counted] -= 1
             writer.close()
+
+
+def main() -> None:
+    """`python -m tests.forecasts.notify.receiver OUT`: serve on 127.0.0.1, print the port,
+    and when stdin closes write what arrived to OUT (JSON lines; bodies as text)."""
+    import sys
+
+    receiver = Receiver()
+    print(receiver.port, flush=True)
+    sys.stdin.read()
+    got = receiver.received
+    receiver.stop()
+    with open(sys.argv[1], "w") as out:
+        for r in got:
+            line = {"path": r.path, "headers": r.headers, "body": r.body.decode()}
+            out.write(json.dumps(line) + "\n")
+
+
+if __name__ == "__main__":
+    main()
