@@ -51,8 +51,10 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def make_webhooks(db: Database, port: int, count: int) -> dict[str, str]:
-    """The webhooks, 10 per account; their secrets by path."""
+def make_webhooks(
+    db: Database, port: int, count: int, event: EventName = EventName.CLAIM_PUBLISHED
+) -> dict[str, str]:
+    """The webhooks, 10 per account, subscribed to `event`; their secrets by path."""
     now = utc_now()
     secrets = {}
     for n in range(count):
@@ -67,12 +69,63 @@ def make_webhooks(db: Database, port: int, count: int) -> dict[str, str]:
                 session,
                 account_id,
                 f"http://127.0.0.1:{port}{path}",
-                [EventName.CLAIM_PUBLISHED],
+                [event],
                 now=now,
                 policy=POLICY,
             )
         secrets[path] = hook.secret
     return secrets
+
+
+def start_receiver(log: Path) -> tuple[subprocess.Popen[str], int]:
+    """The receiver in a process of its own (it writes what arrived to `log` at the end)."""
+    receiver = subprocess.Popen(
+        [sys.executable, "-m", "tests.forecasts.notify.receiver", str(log)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert receiver.stdout is not None
+    return receiver, int(receiver.stdout.readline())
+
+
+def start_crowd_watchers(
+    env: dict[str, str], directory: Path, count: int
+) -> list[subprocess.Popen[str]]:
+    """For bench/submit.py: `count` webhooks on crowd.moved, a receiver, and a
+    `forecast-ledger worker` (jobs each second and the delivery loop) beside the server."""
+    receiver, port = start_receiver(directory / "crowd-received.jsonl")
+    notifications.install("")
+    db = Database(env["FORECAST_LEDGER_DATABASE_URL"])
+    make_webhooks(db, port, count, EventName.CROWD_MOVED)
+    db.dispose()
+    worker_env = {**env, "FORECAST_LEDGER_FETCH_ALLOW": "127.0.0.1/32"}
+    worker_env["FORECAST_LEDGER_JOB_INTERVAL"] = "1"
+    with (directory / "worker.log").open("ab") as sink:
+        worker = subprocess.Popen(
+            [str(Path(sys.executable).parent / "forecast-ledger"), "worker"],
+            env=worker_env,
+            stdout=sink,
+            stderr=sink,
+            text=True,
+        )
+    return [worker, receiver]
+
+
+def stop_crowd_watchers(processes: list[subprocess.Popen[str]], db_url: str) -> str:
+    """Stop them; what was delivered meanwhile."""
+    worker, receiver = processes
+    worker.terminate()
+    worker.wait(30)
+    assert receiver.stdin is not None
+    receiver.stdin.close()
+    receiver.wait(30)
+    db = Database(db_url)
+    with db.read_engine.connect() as conn:
+        rows = conn.execute(text("SELECT status, count(*) FROM deliveries GROUP BY status"))
+        counts = ", ".join(f"{n} {status}" for status, n in rows) or "none"
+    db.dispose()
+    return f"crowd.moved deliveries: {counts}"
 
 
 def delivered(db: Database) -> int:
@@ -89,14 +142,9 @@ def main() -> None:
         db = Database(url)
         upgrade(db.write_engine)
         log = Path(directory) / "received.jsonl"
-        receiver = subprocess.Popen(
-            [sys.executable, "-m", "tests.forecasts.notify.receiver", str(log)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        assert receiver.stdout is not None and receiver.stdin is not None
-        secrets = make_webhooks(db, int(receiver.stdout.readline()), args.webhooks)
+        receiver, port = start_receiver(log)
+        assert receiver.stdin is not None
+        secrets = make_webhooks(db, port, args.webhooks)
         policy = DeliveryPolicy(fetch=POLICY, in_flight=args.in_flight, poll=0.2)
         worker = DeliveryWorker(db.write_engine, utc_now, policy)
         stop = threading.Event()

@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 
 from claims.clock import Clock
 from claims.fetch import FetchPolicy, Resolver
-from forecasts.notify.claiming import Job, Result, claim_due, record_results
+from forecasts.notify.claiming import Job, Result, any_due, claim_due, record_results
 from forecasts.notify.sending import ATTEMPT_SECONDS, attempt, body_of, make_client
 
 
@@ -34,8 +34,17 @@ class DeliveryPolicy:
 
 
 class DeliveryWorker:
-    def __init__(self, engine: Engine, clock: Clock, policy: DeliveryPolicy) -> None:
+    """Sends through `engine` (writes); `read_engine`, if given, answers "anything due?"."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        clock: Clock,
+        policy: DeliveryPolicy,
+        read_engine: Engine | None = None,
+    ) -> None:
         self.engine, self.clock, self.policy = engine, clock, policy
+        self.read_engine = read_engine or engine
         self.token = secrets.token_hex(16)
 
     async def run(self, stop: threading.Event) -> None:
@@ -73,6 +82,8 @@ class DeliveryWorker:
         return sent
 
     async def _claim(self, room: int) -> list[Job]:
+        if not await asyncio.to_thread(any_due, self.read_engine, self.clock()):
+            return []
         return await asyncio.to_thread(
             claim_due,
             self.engine,
