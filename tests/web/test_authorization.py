@@ -58,6 +58,13 @@ API: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/me"): FORECASTER,
     ("POST", "/api/v1/me/tokens"): FORECASTER,
     ("DELETE", "/api/v1/me/tokens/{token_id}"): FORECASTER,
+    ("POST", "/api/v1/me/webhooks"): FORECASTER,
+    ("GET", "/api/v1/me/webhooks"): FORECASTER,
+    ("GET", "/api/v1/me/webhooks/{webhook_id}"): FORECASTER,
+    ("PATCH", "/api/v1/me/webhooks/{webhook_id}"): FORECASTER,
+    ("DELETE", "/api/v1/me/webhooks/{webhook_id}"): FORECASTER,
+    ("GET", "/api/v1/me/webhooks/{webhook_id}/deliveries"): FORECASTER,
+    ("POST", "/api/v1/me/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver"): FORECASTER,
     ("GET", "/api/v1/leaderboard"): PUBLIC,
     ("GET", "/api/v1/forecasters/{handle}"): PUBLIC,
     ("GET", "/api/v1/health"): PUBLIC,
@@ -97,7 +104,14 @@ PAGES: dict[tuple[str, str], str] = {
 }
 PASSWORD = "a password for the matrix"
 SLUG = "gen-video-out-of-top-five"
-PATH_VALUES = {"slug": SLUG, "handle": "fay", "token_id": "999999", "snapshot_id": "999999"}
+PATH_VALUES = {
+    "slug": SLUG,
+    "handle": "fay",
+    "token_id": "999999",
+    "snapshot_id": "999999",
+    "webhook_id": "999999",
+    "delivery_id": "nope",
+}
 # forms whose empty version would be refused for reasons other than who is asking
 FORMS = {"/signin": {"handle": "fay", "password": PASSWORD}}
 # routes that can end an account's other sessions: the identity signs in again after them
