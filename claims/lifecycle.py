@@ -205,6 +205,10 @@ def amend_claim(
     window = (claim.opens_at, claim.closes_at, claim.resolves_at)
     _amend_window(claim, patch, changes, forecast_seen=forecast_seen, now=now)
     space_moved = _amend_space(claim, patch, forecast_seen=forecast_seen)
+    option = (claim.source or {}).get("option")
+    kept_source = space_moved and "source" not in changes and option is not None
+    if kept_source and option not in (claim.options or []):
+        raise Invalid(["source", "option"], f"{option!r} is no longer one of the options")
     if patch.rules is not None:
         check_rules(claim.kind, patch.rules)
     criteria_changed = "resolution_criteria" in changes or "rules" in changes

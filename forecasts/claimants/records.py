@@ -92,7 +92,10 @@ def _consensus(conn: Connection, claim: Claim) -> float | None:
 
 def _option_consensus(conn: Connection, claim: Claim) -> float | None:
     assert claim.id is not None
-    option = (claim.options or []).index((claim.source or {})["option"])
+    options, named = claim.options or [], (claim.source or {}).get("option")
+    if named not in options:  # the source is checked against the options; a safety net
+        return None
+    option = options.index(named)
     window = _window(claim)
     steps = option_timeline(_distributions(conn, claim.id), option, closed_at=window.closed_at)
     mean = step_means(

@@ -12,7 +12,6 @@ from playwright.sync_api import Page, expect
 from tests.browser.conftest import LONE_SLUG, Site, screenshot, sign_in, sign_up
 from tests.claims.evidence_server import EvidenceServer
 from tests.web.pages.conftest import RESOLVED_SLUG
-from web.demo.kind_claims import CHART_SLUG, REVENUE_SLUG, VIDEO_SLUG
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -77,11 +76,13 @@ def test_editor_creates_a_claim_and_tests_its_rules(
     expect(page.locator(".claim-card")).to_have_count(1)
 
 
-def _claim_form(page: Page, slug: str, text: str) -> None:
+def _claim_form(page: Page, slug: str, text: str, claimant: str | None = None) -> None:
     page.get_by_label("Slug").fill(slug)
-    # the claimant is a claimant's slug now (SPEC §8): refused like the slug, so left out here
     for label in ("Title", "Resolution criteria", "Background", "Fine print", "Quote"):
         page.get_by_label(label, exact=True).fill(text)
+    if claimant is not None:  # a claimant's slug (SPEC §8): its name carries the text
+        page.get_by_label("Claimant", exact=True).fill(claimant)
+        page.get_by_label("Stance").select_option("asserts")
     opens = datetime.now(UTC) - timedelta(hours=1)
     page.get_by_label("Opens (UTC; empty: on publishing)").fill(opens.strftime("%Y-%m-%dT%H:%M:%S"))
     closes = datetime.now(UTC) + timedelta(days=10)
@@ -127,12 +128,19 @@ def test_hostile_text_in_every_field_renders_inert(
     assert dialogs == [] and page.locator("img").count() == 0
 
     sign_in(page, site, "maria")
+    page.goto(site.at("/desk/claimants"))
+    page.get_by_label("Slug (fixed once added)").fill(slug)
+    page.get_by_label("Name", exact=True).fill(text)
+    page.get_by_label("Description").fill(text)
+    page.get_by_role("button", name="Add claimant").click()
+    expect(page).to_have_url(site.at(f"/claimants/{slug}"))
+    _assert_inert(page, text, dialogs)
     page.goto(site.at("/desk/claims/new"))
-    _claim_form(page, text, text)  # a slug cannot hold it either
+    _claim_form(page, text, text, slug)  # a slug cannot hold it either
     page.get_by_role("button", name="Create claim").click()
     expect(page.locator(".error")).to_contain_text("Slug: use lower-case letters")
     expect(page.get_by_label("Slug")).to_have_value(text)
-    _claim_form(page, slug, text)
+    _claim_form(page, slug, text, slug)
     page.get_by_label("Tags").fill(text)  # refused: tags are slugs
     page.get_by_role("button", name="Create claim").click()
     expect(page.locator(".error")).to_contain_text("Tags #1: use lower-case letters")
@@ -165,7 +173,8 @@ def test_hostile_text_in_every_field_renders_inert(
     expect(page.locator("table").last).to_contain_text(text)  # the revealed rationale
     _assert_inert(page, text, dialogs)
 
-    for path in ("/", "/?tag=hostile", "/desk", "/ledger", "/leaderboard", "/forecasters/maria"):
+    pages = ("/", "/?tag=hostile", "/desk", "/ledger", "/leaderboard", "/forecasters/maria")
+    for path in (*pages, "/claimants", f"/claimants/{slug}", "/desk/claimants"):
         page.goto(site.at(path))
         assert dialogs == [] and page.locator("img").count() == 0, path
 
@@ -199,10 +208,6 @@ PAGES = {
     "account": "/account",
     "new-claim": "/desk/claims/new",
     "claim-form": "/desk/claims/standalone-video-out-of-top-five-2026",
-    "choice-claim": f"/claims/{CHART_SLUG}",
-    "date-claim": f"/claims/{VIDEO_SLUG}",
-    "numeric-claim": f"/claims/{REVENUE_SLUG}",
-    "choice-claim-form": f"/desk/claims/{CHART_SLUG}",
 }
 
 

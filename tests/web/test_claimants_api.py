@@ -250,3 +250,18 @@ def test_a_source_fits_the_claims_kind(
             client.post(f"{API}/claims", json=numeric, headers=auth(tokens.editor)).status_code
             == 201
         )
+
+
+def test_options_cannot_drop_the_option_the_source_cites(
+    client: TestClient, tokens: Tokens
+) -> None:
+    make_claimant(client, tokens.editor, slug="ana")
+    source = {"claimant": "ana", "stance": "asserts", "option": "B"}
+    choice = {"kind": "multiple_choice", "options": ["A", "B"]}
+    make_claim(client, tokens.editor, slug="mc", source=source, **choice)
+    url, headers = f"{API}/claims/mc", auth(tokens.editor)
+    dropped = client.patch(url, json={"options": ["A", "C"]}, headers=headers)
+    assert dropped.status_code == 422, dropped.text
+    assert dropped.json()["detail"][0]["loc"] == ["body", "source", "option"]
+    kept = client.patch(url, json={"options": ["A", "B", "C"]}, headers=headers)
+    assert kept.status_code == 200, kept.text
