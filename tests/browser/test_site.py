@@ -12,6 +12,7 @@ from playwright.sync_api import Page, expect
 from tests.browser.conftest import LONE_SLUG, Site, screenshot, sign_in, sign_up
 from tests.claims.evidence_server import EvidenceServer
 from tests.web.pages.conftest import RESOLVED_SLUG
+from web.demo.kind_claims import CHART_SLUG, REVENUE_SLUG, VIDEO_SLUG
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -208,6 +209,10 @@ PAGES = {
     "account": "/account",
     "new-claim": "/desk/claims/new",
     "claim-form": "/desk/claims/standalone-video-out-of-top-five-2026",
+    "choice-claim": f"/claims/{CHART_SLUG}",
+    "date-claim": f"/claims/{VIDEO_SLUG}",
+    "numeric-claim": f"/claims/{REVENUE_SLUG}",
+    "choice-claim-form": f"/desk/claims/{CHART_SLUG}",
 }
 
 
