@@ -1,13 +1,14 @@
 """Claims that are numbers, dates or choices through the API (SPEC §7): create, check,
 forecast in each body shape, withdraw, read crowd and market, and hide what is hidden."""
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import Tokens
-from tests.factories import auth, claim_body
+from tests.factories import T0, auth, claim_body
 from tests.web.kinds import (
     DATE_MAX,
     DATE_MIN,
@@ -20,6 +21,7 @@ from tests.web.kinds import (
 )
 
 KINDS = list(KIND_FIELDS)
+T_PAST, T_CLOSED = T0 - timedelta(days=30), T0 - timedelta(days=1)
 
 
 def _create(client: TestClient, tokens: Tokens, **fields: Any) -> Any:
@@ -307,3 +309,23 @@ def test_both_lanes_store_distributions_and_keys_replay_them(
     assert client.post(url, json=changed, headers=keyed).status_code == 409
     mine = client.get(f"/api/v1/claims/{slug}/forecasts", headers=auth(tokens.bob)).json()
     assert [len(item["cdf"]) for item in mine["items"]] == [201, 201, 201]
+
+
+def test_imports_take_each_kinds_shape_and_name_bad_fields(
+    client: TestClient, tokens: Tokens
+) -> None:
+    slug = make_kind_claim(client, tokens.editor, "numeric", opens_at=T_PAST, closes_at=T_CLOSED)[
+        "slug"
+    ]
+    row = {"claim": slug, "handle": "alice", "created_at": "2025-12-20T00:00:00Z"}
+    url = "/api/v1/import/forecasts"
+    good = [{**row, **forecast_body("numeric")}]
+    bad = [good[0], {**row, "probability": 0.4}]
+    reply = client.post(url, json=bad, headers=auth(tokens.admin))
+    assert _loc(reply) == ["body", 1, "probability"]
+    with_rationale = [{**good[0], "rationale": "no"}]
+    assert client.post(url, json=with_rationale, headers=auth(tokens.admin)).status_code == 422
+    assert client.post(url, json=good, headers=auth(tokens.admin)).status_code == 201
+    listed = client.get(f"/api/v1/claims/{slug}/forecasts").json()["items"]  # closed: public
+    assert [item["handle"] for item in listed] == ["alice"] and len(listed[0]["cdf"]) == 201
+    assert listed[0]["quantiles"] == [[0.1, 500000.0], [0.5, 2100000.0], [0.9, 20000000.0]]

@@ -1,13 +1,19 @@
 """Rules of claims that are numbers, dates or choices (SPEC §7), against the evidence server:
 values proposed, agreement as values, closed bounds, disputes, re-resolution, the dry run."""
 
+import json
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlmodel import col, select
 
+from claims.models import Proposal
+from forecasts.archive.restore import restore_ledger
+from forecasts.archive.verify import export_lines, verify_database
 from tests.claims.evidence_server import EvidenceServer
-from tests.conftest import Tokens
+from tests.conftest import Tokens, fresh_database
 from tests.factories import FakeClock, auth
 from tests.web.kinds import forecast_body, make_kind_claim, post_forecast, unix
 from tests.web.test_resolution_api import (  # noqa: F401 (fixtures the client uses)
@@ -19,6 +25,7 @@ from tests.web.test_resolution_api import (  # noqa: F401 (fixtures the client u
     settings,
     tick,
 )
+from web.db import Database
 
 LABELS = ["ChatGPT", "Google Gemini", "Another product"]
 
@@ -118,3 +125,46 @@ def test_times_agree_as_instants_and_a_closed_bound_decides_nothing(
     assert rules_run(client).proposed == 1
     assert _read(client, slug)["status"] == "proposed"
     assert _read(client, beyond)["status"] == "closed"
+
+
+def test_a_rule_resolved_claim_of_each_kind_restores_and_verifies(
+    client: TestClient,
+    tokens: Tokens,
+    server: EvidenceServer,
+    clock: FakeClock,
+    db: Database,
+    tmp_path: Path,
+    migrated_template: str,
+) -> None:
+    numeric = _claim(client, tokens, server, "numeric", "`2100000`")
+    choice = _claim(
+        client, tokens, server, "multiple_choice", "feed.results[1].name", options=LABELS
+    )
+    mine = {"probabilities": {"ChatGPT": 0.5, "Google Gemini": 0.4, "Another product": 0.1}}
+    for slug, body in ((numeric, forecast_body("numeric")), (choice, mine)):
+        assert post_forecast(client, tokens.alice, slug, body).status_code == 201
+    clock.set(CLOSES + timedelta(minutes=1))
+    assert rules_run(client).proposed == 2
+    assert client.post(f"/api/v1/claims/{choice}/dispute", headers=auth(tokens.alice)).is_success
+    clock.advance(hours=2)
+    assert tick(client)["finalise_expired"] == 1  # the disputed one waits for the editors
+    with db.reading() as session:
+        assert not verify_database(session).problems
+        exported = [json.loads(json.dumps(x)) for x in export_lines(session, private=True)]
+    folder = tmp_path / "restored"
+    folder.mkdir()
+    with fresh_database(folder, migrated_template) as url:
+        fresh = Database(url)
+        try:
+            with fresh.writing() as session:
+                restore_ledger(session, exported, now=CLOSES + timedelta(days=1))
+            with fresh.reading() as session:
+                assert not verify_database(session).problems
+                proposals = session.exec(select(Proposal).order_by(col(Proposal.id))).all()
+                shown = [(p.outcome, p.outcome_value, p.state) for p in proposals]
+            assert shown == [
+                ("value", 2_100_000.0, "finalised"),
+                ("Google Gemini", None, "disputed"),
+            ]
+        finally:
+            fresh.dispose()
