@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from forecasts.score_math.crowd_batches import crowd_after_each
-from forecasts.score_math.distributions import Scale, pit
+from forecasts.score_math.distributions import Scale, pits
 from forecasts.score_math.kind_scoring import (
     mc_crowd_after_each,
     mc_rules,
@@ -215,10 +215,8 @@ class _ClaimKind:
             ], nothing
         if self.scale is None:
             return nothing, nothing
-        scale, x = self.scale, self.outcome_value
-        return nothing, [
-            pit(scale, v, x) if s else None for v, s in zip(values, standing, strict=True)
-        ]
+        values_at = pits(self.scale, values, self.outcome_value).tolist()
+        return nothing, [v if s else None for v, s in zip(values_at, standing, strict=True)]
 
 
 def _append(

@@ -197,13 +197,25 @@ def cdf_quantile(scale: Scale, cdf: Sequence[float] | _Floats, level: float) -> 
 
 def pit(scale: Scale, cdf: Sequence[float] | _Floats, x: float) -> float:
     """The probability integral transform of outcome x under the CDF (SPEC §7's profiles)."""
-    values = np.asarray(cdf, dtype=np.float64)
+    return float(pits(scale, np.asarray(cdf, dtype=np.float64)[None, :], x)[0])
+
+
+def pits(scale: Scale, cdfs: _Floats, x: float) -> _Floats:
+    """`pit` of each row of CDFs: F(u_o) linear between the points, F_0 / 2 below the range,
+    (1 + F_N) / 2 above."""
     u = scale.u(x)
+    result: _Floats
     if u < 0:
-        return float(values[0]) / 2
+        result = cdfs[:, 0] / 2
+        return result
     if u > 1:
-        return (1 + float(values[-1])) / 2
-    return float(np.interp(u, GRID, values))
+        result = (1 + cdfs[:, -1]) / 2
+        return result
+    i = min(int(u * N_BINS), N_BINS - 1)
+    fraction = (u - GRID[i]) * N_BINS
+    below: _Floats = cdfs[:, i]
+    result = below + (cdfs[:, i + 1] - below) * fraction
+    return result
 
 
 def normalise(probabilities: Sequence[float]) -> list[float]:
