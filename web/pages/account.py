@@ -8,7 +8,7 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import TypeAdapter, ValidationError
 from sqlmodel import Session, col, select
 
-from claims.errors import Conflict, DomainError
+from claims.errors import ClaimNotFound, Conflict, DomainError
 from claims.models import Claim
 from claims.states import ClaimKind
 from claims.text import LongText, ShortText
@@ -172,7 +172,10 @@ def _kind_form(
     """The form of a claim of another kind read into a body; None for a binary claim."""
     rationale = form.get("rationale", "").strip() or None
     with ctx.db.reading() as session:
-        claim = visible_claim(session, slug, me)
+        try:
+            claim = visible_claim(session, slug, me)
+        except ClaimNotFound:
+            return None  # the submission says so, as for any binary forecast
         if claim.kind == ClaimKind.MULTIPLE_CHOICE:
             typed = choice_form(claim.options or [], form, rationale)
         elif (quantity := quantity_of(claim)) is not None:
