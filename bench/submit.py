@@ -68,6 +68,12 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="show wrk's own output")
     parser.add_argument(
+        "--webhooks",
+        type=int,
+        default=0,
+        help="N webhooks on crowd.moved, with a `forecast-ledger worker` beside (bench/notify.py)",
+    )
+    parser.add_argument(
         "--processes",
         metavar="N,N,…",
         help="instead: throughput with N serve processes, SQLite beside PostgreSQL "
@@ -108,6 +114,7 @@ def main() -> int:
     env["FORECAST_LEDGER_RATE_LIMIT"] = "0"
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     servers: list[Server] = []
+    watchers: list[subprocess.Popen[str]] = []
     try:
         print(f"cpus: {os.cpu_count()}; uvicorn --loop {args.loop} --http {args.http}, 1 worker")
         print(f"creating 1 editor and {args.forecasters} forecasters in {db} ...")
@@ -127,6 +134,10 @@ def main() -> int:
         for server in servers:
             server.wait_ready()
         create_claim(real.url, editor)
+        if args.webhooks:
+            from bench.notify import start_crowd_watchers
+
+            watchers = start_crowd_watchers(env, tmp, args.webhooks)
         for server in servers:
             check_submit(server, tokens[0])
         script = wrk_script(tmp, tokens) if args.generator == "wrk" else None
@@ -150,6 +161,11 @@ def main() -> int:
                 if server.proc.poll() is not None:
                     raise RuntimeError(f"{server.name} server died:\n{server.log_tail()}")
         report(args, bares, reals, (rows, acked))
+        if watchers:
+            from bench.notify import stop_crowd_watchers
+
+            print(stop_crowd_watchers(watchers, env["FORECAST_LEDGER_DATABASE_URL"]))
+            watchers = []
         if nologs:
             for k, result in enumerate(nologs, 1):
                 print(result_row(result, f"no-log {k}"))
@@ -166,6 +182,8 @@ def main() -> int:
         print(f"bench aborted: {error}", file=sys.stderr)
         return 1
     finally:
+        for process in watchers:
+            process.kill()
         for server in servers:
             server.stop()
         if args.keep:

@@ -30,10 +30,16 @@ def jobs(ctx: AppContext) -> dict[str, Callable[[], object]]:
         ),
         "finalise_expired": lambda: finalise_expired(ctx.db.write_engine, ctx.clock),
         "send_closing_soon": lambda: send_closing_soon(
-            ctx.db.write_engine, ctx.clock, timedelta(seconds=ctx.settings.closing_soon)
+            ctx.db.write_engine,
+            ctx.clock,
+            timedelta(seconds=ctx.settings.closing_soon),
+            read_engine=ctx.db.read_engine,
         ),
         "send_crowd_moves": lambda: send_crowd_moves(
-            ctx.db.write_engine, ctx.clock, ctx.settings.crowd_move
+            ctx.db.write_engine,
+            ctx.clock,
+            ctx.settings.crowd_move,
+            read_engine=ctx.db.read_engine,
         ),
         "prune_deliveries": lambda: prune_deliveries(ctx.db.write_engine, ctx.clock()),
     }
@@ -44,7 +50,8 @@ def jobs(ctx: AppContext) -> dict[str, Callable[[], object]]:
 
 
 def delivery_worker(ctx: AppContext) -> DeliveryWorker:
-    return DeliveryWorker(ctx.db.write_engine, ctx.clock, delivery_policy(ctx.settings))
+    policy = delivery_policy(ctx.settings)
+    return DeliveryWorker(ctx.db.write_engine, ctx.clock, policy, ctx.db.read_engine)
 
 
 def run_once(ctx: AppContext) -> dict[str, object]:

@@ -50,6 +50,15 @@ def _unleased(now: datetime) -> Any:
     return or_(d.leased_until.is_(None), d.leased_until <= now)
 
 
+def any_due(engine: Engine, now: datetime) -> bool:
+    """Whether a delivery may be due: a read, so that an idle worker never takes SQLite's
+    write lock from the submissions."""
+    d = deliveries_t.c
+    query = select(d.id).where(d.status == "pending", d.next_attempt_at <= now).limit(1)
+    with engine.connect() as conn:
+        return conn.execute(query).first() is not None
+
+
 def claim_due(
     engine: Engine, now: datetime, token: str, *, limit: int, per_webhook: int, lease: timedelta
 ) -> list[Job]:

@@ -37,14 +37,19 @@ def _insert_once(session: Session, table: Any, values: dict[str, Any]) -> bool:
     """Insert the row unless its key is there already; whether this call inserted it."""
     dialect = postgresql if session.connection().dialect.name == "postgresql" else sqlite
     statement = dialect.insert(table).values(**values).on_conflict_do_nothing()
-    return bool(session.connection().execute(statement).rowcount)
+    # RETURNING rather than rowcount, which psycopg does not report for a skipped insert
+    key = next(iter(table.primary_key))
+    return session.connection().execute(statement.returning(key)).first() is not None
 
 
-def send_closing_soon(engine: Engine, clock: Clock, window: timedelta) -> int:
+def send_closing_soon(
+    engine: Engine, clock: Clock, window: timedelta, *, read_engine: Engine | None = None
+) -> int:
     """`claim.closing_soon` for open claims within `window` of `closes_at`, once per claim
-    and `closes_at` value (a claim closed early is no longer open: nothing)."""
+    and `closes_at` value (a claim closed early is no longer open: nothing). The search
+    reads through `read_engine`: only a notice to send takes the write lock."""
     now = clock()
-    with Session(engine) as session:
+    with Session(read_engine or engine) as session:
         query = _open_claims(now).where(col(Claim.closes_at) <= now + window)
         due = [(claim.id, claim.closes_at) for claim in session.exec(query)]
     sent = 0
@@ -60,11 +65,14 @@ def send_closing_soon(engine: Engine, clock: Clock, window: timedelta) -> int:
     return sent
 
 
-def send_crowd_moves(engine: Engine, clock: Clock, threshold: float) -> int:
+def send_crowd_moves(
+    engine: Engine, clock: Clock, threshold: float, *, read_engine: Engine | None = None
+) -> int:
     """`crowd.moved` for each open claim whose crowd is `threshold` or more from its baseline
-    and whose last notice is an hour old; the crowd then becomes the baseline."""
+    and whose last notice is an hour old; the crowd then becomes the baseline. As for
+    `send_closing_soon`, only a write to make takes the write lock."""
     now = clock()
-    with Session(engine) as session:
+    with Session(read_engine or engine) as session:
         claims = {claim.id: claim for claim in session.exec(_open_claims(now))}
         ids = [claim_id for claim_id in claims if claim_id is not None]
         crowds = claims_probabilities(session, ids)
@@ -80,14 +88,16 @@ def send_crowd_moves(engine: Engine, clock: Clock, threshold: float) -> int:
         if crowd is None:
             continue
         baseline = baselines.get(claim_id)
+        if baseline is not None and not _moved(baseline, crowd, threshold, now):
+            continue
         with Session(engine) as session:
             if baseline is None:
                 first = {"claim_id": claim_id, "crowd": crowd, "updated_at": now}
                 _insert_once(session, crowd_baselines_t, first)
-            elif _moved(baseline, crowd, threshold, now):
-                sent += _notice(
-                    session, claims[claim_id], baseline, crowd, crowds[claim_id].forecasters, now
-                )
+            else:
+                claim = session.get(Claim, claim_id)
+                assert claim is not None
+                sent += _notice(session, claim, baseline, crowd, crowds[claim_id].forecasters, now)
             session.commit()
     return sent
 

@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 
 from claims.clock import Clock
 from claims.fetch import FetchPolicy, Resolver
-from forecasts.notify.claiming import Job, Result, claim_due, record_results
+from forecasts.notify.claiming import Job, Result, any_due, claim_due, record_results
 from forecasts.notify.sending import ATTEMPT_SECONDS, attempt, body_of, make_client
 
 
@@ -34,19 +34,29 @@ class DeliveryPolicy:
 
 
 class DeliveryWorker:
-    def __init__(self, engine: Engine, clock: Clock, policy: DeliveryPolicy) -> None:
+    """Sends through `engine` (writes); `read_engine`, if given, answers "anything due?"."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        clock: Clock,
+        policy: DeliveryPolicy,
+        read_engine: Engine | None = None,
+    ) -> None:
         self.engine, self.clock, self.policy = engine, clock, policy
+        self.read_engine = read_engine or engine
         self.token = secrets.token_hex(16)
 
     async def run(self, stop: threading.Event) -> None:
         """Claim and send until `stop` is set; then let the attempts under way finish."""
         tasks: set[asyncio.Task[Result]] = set()
-        async with make_client() as client:
+        async with _Clients() as clients:
             while not stop.is_set() or tasks:
                 room = self.policy.in_flight - len(tasks)
                 if room > 0 and not stop.is_set():
                     for job in await self._claim(room):
-                        tasks.add(asyncio.create_task(self._send(client, job)))
+                        task = self._send(clients.pick(job.webhook_id), job)
+                        tasks.add(asyncio.create_task(task))
                 if not tasks:
                     await asyncio.sleep(self.policy.poll)
                     continue
@@ -63,14 +73,17 @@ class DeliveryWorker:
     async def run_once(self) -> int:
         """Send everything due now, to the end (the `tick` command); returns the attempts."""
         sent = 0
-        async with make_client() as client:
+        async with _Clients() as clients:
             while jobs := await self._claim(self.policy.in_flight):
-                results = await asyncio.gather(*(self._send(client, job) for job in jobs))
+                sending = (self._send(clients.pick(job.webhook_id), job) for job in jobs)
+                results = await asyncio.gather(*sending)
                 await asyncio.to_thread(record_results, self.engine, results, self.token)
                 sent += len(results)
         return sent
 
     async def _claim(self, room: int) -> list[Job]:
+        if not await asyncio.to_thread(any_due, self.read_engine, self.clock()):
+            return []
         return await asyncio.to_thread(
             claim_due,
             self.engine,
@@ -96,6 +109,24 @@ class DeliveryWorker:
             resolver=self.policy.resolver,
         )
         return Result(job, outcome, started, self.clock())
+
+
+class _Clients:
+    """A few clients shared by webhook: httpcore looks through its whole pool for each
+    request, so hundreds of connections in one pool cost more than the requests."""
+
+    def __init__(self, count: int = 16) -> None:
+        self._clients = [make_client() for _ in range(count)]
+
+    def pick(self, webhook_id: int) -> httpx.AsyncClient:
+        return self._clients[webhook_id % len(self._clients)]
+
+    async def __aenter__(self) -> "_Clients":
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        for client in self._clients:
+            await client.aclose()
 
 
 class DeliveryThread:

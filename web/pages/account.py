@@ -18,6 +18,7 @@ from forecasts.accounts.service import (
     sees_drafts,
 )
 from forecasts.ledger.models import ApiToken, Standing
+from forecasts.notify.webhooks import list_webhooks
 from forecasts.resolution.proposals import dispute_proposal
 from forecasts.submit.schemas import ForecastIn
 from forecasts.submit.service import Accepted, Replayed, SubmitRequest
@@ -55,6 +56,7 @@ def _account(
     )
     context = {
         "tokens": list(tokens),
+        "webhooks": list_webhooks(session, account_id),
         "new_token": new_token,
         "email": email_panel(session, ctx, account_id),
         "standing": [

@@ -2,8 +2,9 @@
 
 It speaks just enough HTTP/1.1 over asyncio in a thread of its own, so a thousand webhooks
 or a hanging one cost it nothing. The first path segment says how it answers: `ok` (204),
-`fail` (500), `hang` (never, until the sender gives up), `moved` (302); `answer[path]`
-overrides that per path. Each POST is kept with whether its signature verified.
+`slow` (204 after 0.3 s), `fail` (500), `hang` (never, until the sender gives up), `moved`
+(302); `answer[path]` overrides that per path. Each POST is kept with whether its signature
+verified.
 """
 
 import asyncio
@@ -12,10 +13,12 @@ import hmac
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 TOLERANCE = 300  # seconds a signature's t may be away from now (SPEC §9)
+SLOW_SECONDS = 0.3  # how long `slow` takes to answer 204
 
 
 @dataclass(frozen=True)
@@ -45,11 +48,14 @@ def verify(secret: str, header: str, body: bytes, now: float) -> bool:
 
 
 class Receiver:
-    def __init__(self, host: str = "127.0.0.1") -> None:
+    def __init__(self, host: str = "127.0.0.1", clock: Callable[[], float] = time.time) -> None:
         self.host = host
+        self.clock = clock  # the Unix time signatures are checked against
         self.secrets: dict[str, str] = {}  # path -> the webhook's secret
         self.answer: dict[str, str] = {}  # path -> ok | fail | hang | moved
         self._got: list[Received] = []
+        self._open: dict[str, int] = {}  # path -> requests being answered now
+        self.most_open: dict[str, int] = {}  # path -> the most answered at once
         self._lock = threading.Lock()
         self._ready = threading.Event()
         self._loop = asyncio.new_event_loop()
@@ -81,19 +87,31 @@ class Receiver:
         raise AssertionError(f"{len(got)} of {count} requests arrived in {timeout} s")
 
     def stop(self) -> None:
+        """Close the socket, end the handlers still waiting (hanging ones), close the loop."""
+        asyncio.run_coroutine_threadsafe(self._close(), self._loop).result(10)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(5)
+        self._loop.close()
+
+    async def _close(self) -> None:
+        self._server.close()
+        handlers = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in handlers:
+            task.cancel()
+        await asyncio.gather(*handlers, return_exceptions=True)
+        await self._server.wait_closed()
 
     def _serve(self) -> None:
         asyncio.set_event_loop(self._loop)
-        server = self._loop.run_until_complete(
+        self._server = self._loop.run_until_complete(
             asyncio.start_server(self._handle, self.host, 0, backlog=2048)
         )
-        self.port = server.sockets[0].getsockname()[1]
+        self.port = self._server.sockets[0].getsockname()[1]
         self._ready.set()
         self._loop.run_forever()
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        counted = None
         try:
             head = await reader.readuntil(b"\r\n\r\n")
             lines = head.decode("latin-1").split("\r\n")
@@ -104,19 +122,50 @@ class Receiver:
             }
             body = await reader.readexactly(int(headers.get("content-length", "0")))
             secret = self.secrets.get(path, "")
-            signed = verify(secret, headers.get("forecast-ledger-signature", ""), body, time.time())
+            signed = verify(
+                secret, headers.get("forecast-ledger-signature", ""), body, self.clock()
+            )
             with self._lock:
                 self._got.append(Received(path, headers, body, signed, time.monotonic()))
+                self._open[path] = self._open.get(path, 0) + 1
+                self.most_open[path] = max(self.most_open.get(path, 0), self._open[path])
+            counted = path
             how = self.answer.get(path, path.split("/")[1])
             if how == "hang":
                 await asyncio.sleep(60)
-            status = {"ok": "204 No Content", "moved": "302 Found"}.get(how, "500 Oops")
-            extra = "Location: /ok/elsewhere\r\n" if how == "moved" else ""
-            writer.write(
-                f"HTTP/1.1 {status}\r\n{extra}Content-Length: 0\r\nConnection: close\r\n\r\n".encode()
+            elif how == "slow":
+                await asyncio.sleep(SLOW_SECONDS)
+            status = {"ok": "204 No Content", "slow": "204 No Content", "moved": "302 Found"}.get(
+                how, "500 Oops"
             )
+            extra = "Location: /ok/elsewhere\r\n" if how == "moved" else ""
+            ending = "Content-Length: 0\r\nConnection: close\r\n\r\n"
+            writer.write(f"HTTP/1.1 {status}\r\n{extra}{ending}".encode())
             await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError, IndexError, ValueError):
             pass
         finally:
+            if counted is not None:
+                with self._lock:
+                    self._open[counted] -= 1
             writer.close()
+
+
+def main() -> None:
+    """`python -m tests.forecasts.notify.receiver OUT`: serve on 127.0.0.1, print the port,
+    and when stdin closes write what arrived to OUT (JSON lines; bodies as text)."""
+    import sys
+
+    receiver = Receiver()
+    print(receiver.port, flush=True)
+    sys.stdin.read()
+    got = receiver.received
+    receiver.stop()
+    with open(sys.argv[1], "w") as out:
+        for r in got:
+            line = {"path": r.path, "headers": r.headers, "body": r.body.decode()}
+            out.write(json.dumps(line) + "\n")
+
+
+if __name__ == "__main__":
+    main()
