@@ -18,6 +18,7 @@ from claims.models import Claim
 from claims.states import ClaimState
 from forecasts.notify.events import EventName, emit
 from forecasts.notify.models import CrowdBaseline, closing_notices_t, crowd_baselines_t
+from forecasts.notify.moves import change, crowd_now, shown
 from forecasts.notify.reports import claim_event, claim_view
 from forecasts.submit.probabilities import claims_probabilities
 
@@ -84,11 +85,11 @@ def send_crowd_moves(
         }
     sent = 0
     for claim_id in ids:
-        crowd = crowds[claim_id].crowd
+        crowd = crowd_now(claims[claim_id], crowds[claim_id])
         if crowd is None:
             continue
         baseline = baselines.get(claim_id)
-        if baseline is not None and not _moved(baseline, crowd, threshold, now):
+        if baseline is not None and not _moved(claims[claim_id], baseline, crowd, threshold, now):
             continue
         with Session(engine) as session:
             if baseline is None:
@@ -102,16 +103,18 @@ def send_crowd_moves(
     return sent
 
 
-def _moved(baseline: CrowdBaseline, crowd: float, threshold: float, now: datetime) -> bool:
+def _moved(
+    claim: Claim, baseline: CrowdBaseline, crowd: Any, threshold: float, now: datetime
+) -> bool:
     quiet = baseline.noticed_at is None or now - baseline.noticed_at >= CROWD_QUIET
-    return quiet and abs(crowd - float(baseline.crowd)) >= threshold
+    return quiet and change(claim, baseline.crowd, crowd) >= threshold
 
 
 def _notice(
     session: Session,
     claim: Claim,
     baseline: CrowdBaseline,
-    crowd: float,
+    crowd: Any,
     forecasters: int,
     now: datetime,
 ) -> int:
@@ -126,10 +129,10 @@ def _notice(
         return 0
     data = {
         "claim": claim_view(session, claim, now),
-        "kind": "binary",
-        "crowd": crowd,
-        "previous": baseline.crowd,
-        "change": abs(crowd - float(baseline.crowd)),
+        "kind": claim.kind,
+        "crowd": shown(claim, crowd),
+        "previous": shown(claim, baseline.crowd),
+        "change": change(claim, baseline.crowd, crowd),
         "forecasters": forecasters,
         "at": stamp(now),
     }

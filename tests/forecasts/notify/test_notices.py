@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+import pytest
 from fastapi.testclient import TestClient
 
 from claims.clock import stamp
@@ -9,6 +10,7 @@ from forecasts.notify.notices import send_closing_soon, send_crowd_moves
 from tests.conftest import Tokens
 from tests.factories import T0, FakeClock, auth, make_claim
 from tests.forecasts.notify.test_outbox import API, events, post
+from tests.web.kinds import make_kind_claim
 from web.db import Database
 
 DAYS = timedelta(days=1)
@@ -69,3 +71,33 @@ def test_crowd_moved_from_the_baseline_at_most_hourly(
     assert set(second.data) == {"claim", "kind", "crowd", "previous", "change", "forecasters", "at"}
     assert second.data["forecasters"] == 1 and abs(second.data["change"] - 0.25) < 1e-9
     assert second.data["claim"]["my_forecast"] is None
+
+
+def test_crowd_moved_of_other_kinds_by_the_largest_option_or_the_medians_change(
+    client: TestClient, db: Database, tokens: Tokens, clock: FakeClock
+) -> None:
+    """Multiple choice moves by its largest option change; a numeric claim by its median's
+    change on the internal scale (SPEC §9), shown in real units."""
+    choice = make_kind_claim(client, tokens.editor, "multiple_choice", closes_at=T0 + 30 * DAYS)
+    number = make_kind_claim(client, tokens.editor, "numeric", closes_at=T0 + 30 * DAYS)
+    at_first = {"Sora": 0.2, "Veo": 0.5, "Another product": 0.3}
+    post(client, tokens.alice, f"/claims/{choice['slug']}/forecasts", {"probabilities": at_first})
+    median = [[0.1, 200_000], [0.5, 1_000_000], [0.9, 5_000_000]]
+    post(client, tokens.alice, f"/claims/{number['slug']}/forecasts", {"quantiles": median})
+    assert send_crowd_moves(db.write_engine, clock, 0.1) == 0  # the first crowds: baselines
+    later = {"Sora": 0.25, "Veo": 0.35, "Another product": 0.4}  # Veo moves most: 0.15
+    post(client, tokens.alice, f"/claims/{choice['slug']}/forecasts", {"probabilities": later})
+    higher = [[0.1, 2_000_000], [0.5, 10_000_000], [0.9, 50_000_000]]  # a decade up
+    post(client, tokens.alice, f"/claims/{number['slug']}/forecasts", {"quantiles": higher})
+    assert send_crowd_moves(db.write_engine, clock, 0.2) == 1  # only the median moved 1/3
+    assert send_crowd_moves(db.write_engine, clock, 0.14) == 1  # now the options' 0.15
+    moved = {e.data["kind"]: e.data for e in events(db) if e.name == "crowd.moved"}
+    assert set(moved) == {"multiple_choice", "numeric"}
+    assert moved["multiple_choice"]["crowd"] == pytest.approx(later)
+    assert moved["multiple_choice"]["previous"] == pytest.approx(at_first)
+    assert moved["multiple_choice"]["change"] == pytest.approx(0.15)
+    numeric = moved["numeric"]
+    # the median lands at the quantile's value (0.98 of G plus 0.02 of u keeps it close)
+    assert numeric["previous"] == pytest.approx(1_000_000, rel=0.1)
+    assert numeric["crowd"] == pytest.approx(10_000_000, rel=0.1)
+    assert numeric["change"] == pytest.approx(1 / 3, abs=0.02)  # one decade of three
