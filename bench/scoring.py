@@ -195,6 +195,7 @@ def full_rescore(url: str, workers: int) -> dict[str, Any]:
 def resolve_big(
     url: str, slug: str = BIG_SLUG, outcomes: tuple[Any, Any] = ("yes", "no")
 ) -> dict[str, float]:
+    import web.notifications  # noqa: F401  (a settlement's events take the API's shapes)
     from claims.lifecycle import get_claim
     from forecasts.resolution.settle import settle_claim
     from web.db import Database

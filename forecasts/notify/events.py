@@ -5,6 +5,7 @@ An event goes to the webhooks that are active and subscribed when it is written:
 """
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -12,7 +13,7 @@ from typing import Any
 from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
-from forecasts.notify.models import Delivery, Event, Webhook
+from forecasts.notify.models import Delivery, Webhook, events_t
 
 
 class EventName(StrEnum):
@@ -39,18 +40,45 @@ def emit(
     account_id: int | None = None,
 ) -> int:
     """Add the event and its deliveries to the session's transaction; returns the event id."""
-    event = Event(name=name, created_at=at, claim_id=claim_id, account_id=account_id, data=data)
-    session.add(event)
-    session.flush()
-    assert event.id is not None
-    query = select(Webhook.id, Webhook.events).where(col(Webhook.active).is_(True))
-    if account_id is not None:
-        query = query.where(Webhook.account_id == account_id)
+    [event_id] = emit_many(session, name, [(account_id, data)], at=at, claim_id=claim_id)
+    return event_id
+
+
+def emit_many(
+    session: Session,
+    name: EventName,
+    events: Sequence[tuple[int | None, dict[str, Any]]],
+    *,
+    at: datetime,
+    claim_id: int | None = None,
+) -> list[int]:
+    """`emit` for many events of one kind at once, each `(account_id, data)`: one insert of
+    the events and one of their deliveries, whatever their number (a resolution's
+    `forecast.scored` to each of a thousand forecasters costs two statements, not 2,000)."""
+    if not events:
+        return []
     rows = [
+        {"name": name, "created_at": at, "claim_id": claim_id, "account_id": account, "data": data}
+        for account, data in events
+    ]
+    returning = insert(events_t).returning(events_t.c.id, sort_by_parameter_order=True)
+    ids = [int(event_id) for event_id in session.execute(returning, rows).scalars()]
+    query = select(Webhook.id, Webhook.account_id, Webhook.events).where(
+        col(Webhook.active).is_(True)
+    )
+    accounts = {account for account, _data in events}
+    if None not in accounts:
+        query = query.where(col(Webhook.account_id).in_(accounts))
+    subscribed: dict[int | None, list[int]] = {}
+    for webhook_id, owner, names in session.exec(query):
+        if webhook_id is not None and name in names:
+            subscribed.setdefault(owner, []).append(webhook_id)
+    everyone = [hook for hooks in subscribed.values() for hook in hooks]
+    deliveries = [
         {
             "id": str(uuid.uuid4()),
             "webhook_id": webhook_id,
-            "event_id": event.id,
+            "event_id": event_id,
             "event": name,
             "created_at": at,
             "status": "pending",
@@ -58,9 +86,9 @@ def emit(
             "next_attempt_at": at,
             "single_attempt": False,
         }
-        for webhook_id, events in session.exec(query)
-        if name in events
+        for event_id, (account, _data) in zip(ids, events, strict=True)
+        for webhook_id in (everyone if account is None else subscribed.get(account, []))
     ]
-    if rows:
-        session.execute(insert(Delivery), rows)
-    return event.id
+    if deliveries:
+        session.execute(insert(Delivery), deliveries)
+    return ids

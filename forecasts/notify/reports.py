@@ -14,9 +14,10 @@ from claims.clock import stamp
 from claims.kinds import EntryKind
 from claims.lifecycle import effective_close
 from claims.models import Claim, Proposal
+from claims.outcome_space import recorded_outcome
 from forecasts.ledger import chain
 from forecasts.ledger.models import Score
-from forecasts.notify.events import EventName, emit
+from forecasts.notify.events import EventName, emit, emit_many
 
 
 class Presenter(Protocol):
@@ -107,22 +108,17 @@ def scored_events(
     )
     base = {
         "claim": claim_view(session, claim, now),
-        "outcome": claim.outcome,
+        "outcome": recorded_outcome(claim.kind, claim.outcome, claim.outcome_value),
         "closed_at": stamp(effective_close(claim)),
     }
     scores: dict[int, dict[str, Any] | None] = {account_id: None for account_id in had_rows}
     if rows:
         scores = {int(row.account_id): present.score(row) for row in rows if row.account_id}
-    for account_id, score in scores.items():
-        data = {**base, "score": score, "ledger_seq": ledger_seq}
-        emit(
-            session,
-            EventName.FORECAST_SCORED,
-            data,
-            at=now,
-            claim_id=claim.id,
-            account_id=account_id,
-        )
+    events = [
+        (account_id, {**base, "score": score, "ledger_seq": ledger_seq})
+        for account_id, score in scores.items()
+    ]
+    emit_many(session, EventName.FORECAST_SCORED, events, at=now, claim_id=claim.id)
 
 
 def record(

@@ -11,6 +11,7 @@ from forecasts.notify.models import Event
 from forecasts.scores.rescore import rescore_all
 from tests.conftest import Tokens
 from tests.factories import T0, FakeClock, auth, make_claim
+from tests.web.kinds import forecast_body, make_kind_claim
 from web.db import Database
 
 API = "/api/v1"
@@ -139,3 +140,20 @@ def test_the_page_link_is_under_the_public_url(
     [event] = events(db)
     assert event.data["url"] == "https://ledger.test/claims/e"
     assert event.data["ledger_seq"] > 0
+
+
+def test_events_of_a_numeric_claim_carry_its_outcome_as_the_api_shows_it(
+    client: TestClient, db: Database, tokens: Tokens, clock: FakeClock
+) -> None:
+    """A numeric claim's outcome lives in `outcome_value`: its events show the number."""
+    slug = make_kind_claim(client, tokens.editor, "numeric", closes_at=T0 + 10 * DAYS)["slug"]
+    clock.set(T0 + DAYS)
+    for token in (tokens.alice, tokens.bob):
+        post(client, token, f"/claims/{slug}/forecasts", forecast_body("numeric"))
+    clock.set(T0 + 11 * DAYS)
+    post(client, tokens.editor, f"/claims/{slug}/resolution", {"outcome": 2_100_000})
+    resolved = [e for e in events(db) if e.name == "claim.resolved"]
+    scored = [e for e in events(db) if e.name == "forecast.scored"]
+    assert [e.data["outcome"] for e in resolved] == [2_100_000]
+    assert len(scored) == 2 and all(e.data["outcome"] == 2_100_000 for e in scored)
+    assert all(e.data["score"]["crps"] is not None for e in scored)
