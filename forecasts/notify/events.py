@@ -61,8 +61,7 @@ def emit_many(
         {"name": name, "created_at": at, "claim_id": claim_id, "account_id": account, "data": data}
         for account, data in events
     ]
-    returning = insert(events_t).returning(events_t.c.id, sort_by_parameter_order=True)
-    ids = [int(event_id) for event_id in session.execute(returning, rows).scalars()]
+    ids = _insert_events(session, rows)
     query = select(Webhook.id, Webhook.account_id, Webhook.events).where(
         col(Webhook.active).is_(True)
     )
@@ -92,3 +91,25 @@ def emit_many(
     if deliveries:
         session.execute(insert(Delivery), deliveries)
     return ids
+
+
+def _insert_events(session: Session, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert the events; their ids in order. Many rows (one per account, as for
+    `forecast.scored`) go in as one executemany and their ids are read back by account: a
+    RETURNING in parameter order makes SQLAlchemy send SQLite one statement per row."""
+    if len(rows) == 1:
+        return [int(session.execute(insert(events_t).returning(events_t.c.id), rows).scalar_one())]
+    accounts = [row["account_id"] for row in rows]
+    assert None not in accounts and len(set(accounts)) == len(accounts), "one event per account"
+    session.execute(insert(events_t), rows)
+    first = rows[0]
+    e = events_t.c
+    found = session.execute(
+        select(e.account_id, e.id).where(
+            e.name == first["name"],
+            e.claim_id == first["claim_id"],
+            e.created_at == first["created_at"],
+        )
+    )  # the claim's events of this moment: ours, unless several processes settle it at once
+    by_account = {int(account): int(event_id) for account, event_id in found if account}
+    return [by_account[account] for account in accounts]
