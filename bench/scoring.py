@@ -8,8 +8,8 @@ executemany): 1,000,000 forecasts on 10,000 resolved claims by 5,000 forecasters
 1. the full rescore (`forecasts.scores.rescore.rescore_all`, what `forecast-ledger rescore`
    runs) in a child process: wall time and peak RSS (getrusage maxrss of the child and of
    its largest scoring worker);
-2. resolving the 1,000-forecaster claim (`forecasts.resolution.settle.settle_claim`: close, ledger,
-   scores, incremental totals, one commit), then re-resolving it the other way;
+2. resolving the 1,000-forecaster claim (`settle_claim`: close, ledger, scores, totals,
+   events, one commit), then re-resolving it the other way;
 3. `GET /api/v1/leaderboard` beside `GET /health` in the same app (TestClient, in process):
    the first, cold leaderboard request (bootstrap intervals not yet cached), then medians and
    p95 of interleaved requests, and the ratio;
