@@ -24,8 +24,7 @@ Goals it reports against (figures only): full rescore < 10 s and < 1.5 GiB for b
 claims, < 15 s and < 2 GiB with every kind; one resolution < 100 ms (binary), < 150 ms
 (numeric); leaderboard within 5x health.
 
-Run from the repository root: `.venv/bin/python bench/scoring.py --scale 0.05` for a quick
-run, `--scale 1` for the full size.
+Run from the repository root: `.venv/bin/python bench/scoring.py --scale 0.05` (quick).
 """
 
 from __future__ import annotations
