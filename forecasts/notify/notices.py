@@ -19,7 +19,7 @@ from claims.states import ClaimState
 from forecasts.notify.events import EventName, emit
 from forecasts.notify.models import CrowdBaseline, closing_notices_t, crowd_baselines_t
 from forecasts.notify.moves import change, crowd_now, shown
-from forecasts.notify.reports import claim_event, claim_view
+from forecasts.notify.reports import claim_event
 from forecasts.submit.probabilities import claims_probabilities
 
 CROWD_QUIET = timedelta(seconds=3600)  # at least this long between two notices of a claim
@@ -128,7 +128,7 @@ def _notice(
     if moved.rowcount != 1:
         return 0
     data = {
-        "claim": claim_view(session, claim, now),
+        "claim": claim.slug,
         "kind": claim.kind,
         "crowd": shown(claim, crowd),
         "previous": shown(claim, baseline.crowd),

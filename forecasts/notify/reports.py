@@ -106,8 +106,8 @@ def scored_events(
             select(Score).where(Score.claim_id == claim.id, col(Score.account_id).is_not(None))
         )
     )
-    base = {
-        "claim": claim_view(session, claim, now),
+    base = {  # the claim by its slug: §9 lists its outcome and close beside it
+        "claim": claim.slug,
         "outcome": recorded_outcome(claim.kind, claim.outcome, claim.outcome_value),
         "closed_at": stamp(effective_close(claim)),
     }

@@ -40,7 +40,9 @@ def _subscribers(session: Session, stream: str) -> list[EmailAddress]:
 
 
 def _claim_facts(data: dict[str, Any]) -> dict[str, Any]:
-    claim = data.get("claim") or {}
+    claim = data.get("claim")
+    if not isinstance(claim, dict):  # forecast.scored and crowd.moved name it by slug
+        claim = {}
     return {
         "slug": claim.get("slug"),
         "title": claim.get("title"),
@@ -70,8 +72,15 @@ def _items_for(session: Session, event: Event) -> list[tuple[EmailAddress, dict[
         ]
     if event.name == EventName.FORECAST_SCORED and event.account_id is not None:
         row = session.get(EmailAddress, event.account_id)
-        if row is None or row.confirmed_at is None or row.scores == "off":
+        claim = session.get(Claim, event.claim_id)
+        if row is None or row.confirmed_at is None or row.scores == "off" or claim is None:
             return []
+        facts = {  # the event names its claim by slug
+            "slug": claim.slug,
+            "title": claim.title,
+            "closes_at": stamp(claim.closes_at),
+            "tags": [],
+        }
         score = event.data.get("score")
         return [(row, {**facts, "outcome": event.data.get("outcome"), "score": score})]
     return []
