@@ -101,7 +101,13 @@ def test_four_servers_two_workers_one_chain(
         for process in processes:
             process.terminate()
         for process in processes:
-            process.wait(timeout=20)
+            try:  # a worker first finishes the job it runs (a rule's judging: up to its
+                # 5 s deadline) and its deliveries under way (10 s): slow on a busy machine
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()  # leave no process behind for a later test to trip over
+                process.wait()
+                raise
 
     db = Database(database_url)
     with db.read_engine.connect() as conn:
