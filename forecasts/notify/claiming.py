@@ -45,6 +45,12 @@ class Result:
     ended_at: datetime
 
 
+def retry_delay(failed_attempts: int) -> timedelta:
+    """After failed attempt n (1…9) the next is due 2^(n-1) minutes later (SPEC §9); email
+    retries on the same schedule."""
+    return timedelta(minutes=2 ** (failed_attempts - 1))
+
+
 def _unleased(now: datetime) -> Any:
     d = deliveries_t.c
     return or_(d.leased_until.is_(None), d.leased_until <= now)
@@ -147,7 +153,7 @@ def _settle(conn: Connection, result: Result, token: str) -> bool:
     elif job.single_attempt or tried >= MAX_ATTEMPTS:
         status = "failed"
     else:
-        status, next_at = "pending", result.ended_at + timedelta(minutes=2 ** (tried - 1))
+        status, next_at = "pending", result.ended_at + retry_delay(tried)
     values = {"d_id": job.delivery_id, "token": token, "status": status, "next_at": next_at}
     if conn.execute(_SETTLE, values).rowcount != 1:
         return False

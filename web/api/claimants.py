@@ -39,40 +39,19 @@ class ClaimantOut(BaseModel):
     brier: float | None
 
 
-class CitedClaimOut(BaseModel):
-    claim: str
-    title: str
-    kind: str
-    status: str
-    stance: str | None
-    option: str | None
-    stated_probability: float | None
-    quote: str | None
-    url: str | None
-    published_at: str | None
-    outcome: str | None
-    hit: bool | None
-    crowd: float | None
-    consensus: float | None
-
-
 class ClaimantDetailOut(ClaimantOut):
-    claims: list[CitedClaimOut]
+    claims: list[CitedClaim]  # the domain record as it is: its fields are the contract
 
 
 def claimant_out(row: ClaimantRow) -> ClaimantOut:
     return ClaimantOut.model_validate(row, from_attributes=True)
 
 
-def _cited_out(claim: CitedClaim) -> CitedClaimOut:
-    return CitedClaimOut.model_validate(claim, from_attributes=True)
-
-
 def _detail(session: ReadSession, ctx: Ctx, slug: str) -> ClaimantDetailOut:
     detail = claimant_detail(session, slug, now=ctx.clock(), cache=ctx.crowd_cache)
     return ClaimantDetailOut(
         **claimant_out(detail.row).model_dump(),
-        claims=[_cited_out(claim) for claim in detail.claims],
+        claims=detail.claims,
     )
 
 

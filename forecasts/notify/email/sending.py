@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select, update
 
 from claims.clock import Clock
 from forecasts.ledger.models import Account
+from forecasts.notify.claiming import retry_delay
 from forecasts.notify.email.links import CONFIRM, RESET, UNSUBSCRIBE, arm
 from forecasts.notify.email.models import EmailAddress, EmailItem, EmailMessage, EmailToken
 from forecasts.notify.email.smtp import Outcome, SmtpTarget, send_message
@@ -38,11 +39,6 @@ class Mailer:
     target: SmtpTarget
     sender: str
     public_url: str
-
-
-def retry_delay(attempts: int) -> timedelta:
-    """After failed attempt n (1…9): 2^(n-1) minutes (SPEC §9, as webhooks)."""
-    return timedelta(minutes=2 ** (attempts - 1))
 
 
 def send_due(engine: Engine, clock: Clock, mailer: Mailer, send: Sender = send_message) -> int:
