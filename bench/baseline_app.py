@@ -2,13 +2,16 @@
 
 Same path and the same body model (`forecasts.submit.schemas.ForecastIn`) as
 `POST /api/v1/claims/{slug}/forecasts`, but it only validates the body: no auth, no
-database, no group commit. It answers 201 with a small JSON object, as the real one does.
+database, no group commit. It answers 201 with a small JSON object (with `--kind numeric`,
+the checked CDF), as the real one does, encoded by orjson as the real one's answers are, so
+the ratio measures the ledger's own work rather than two JSON encoders.
 
 Run: `.venv/bin/python -m uvicorn bench.baseline_app:app` (from the repository root).
 """
 
+import orjson
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from bench.ledger import NUMERIC_FIELDS
 from claims.text import Slug
@@ -31,7 +34,8 @@ async def submit_forecast(slug: Slug, body: ForecastIn) -> JSONResponse:
             cdf = checked_cdf(_SCALE, body.cdf)
         except ValueError as error:
             return JSONResponse({"detail": str(error)}, status_code=422)
-        return JSONResponse({"claim": slug, "cdf": cdf}, status_code=201)
+        body = orjson.dumps({"claim": slug, "cdf": cdf})
+        return Response(body, status_code=201, media_type="application/json")
     return JSONResponse({"claim": slug, "probability": body.value}, status_code=201)
 
 

@@ -24,6 +24,7 @@ REF_TAIL = 0.05  # the reference distribution's mass outside an open bound
 _UNITS = 10**10  # the stored CDF's decimals, as integers
 _MIN_STEP_UNITS = round(MIN_STEP * _UNITS)
 _OPEN_TAIL_UNITS = round(OPEN_TAIL * _UNITS)
+_NEAR_HALF = 1e-5  # of a unit: far above x * 1e10's rounding error (2**-20) for |x| <= 1
 QUANTILE_PAIRS = (2, 10)
 
 _Floats = npt.NDArray[np.float64]
@@ -68,8 +69,24 @@ class Scale:
 
 
 def round_cdf(values: Sequence[float] | _Floats) -> list[float]:
-    """Each value rounded to 10 decimals, as Python's round does (half to even, exactly)."""
-    return [round(float(value), 10) for value in values]
+    """Each value rounded to 10 decimals, as Python's round does (half to even, exactly).
+
+    In one numpy pass rather than 201 calls of round: for |x| <= 1, x * 1e10 is within 2**-20
+    of its exact value, so its nearest integer k is the exact rounding unless the fraction
+    lies within `_NEAR_HALF` of a half; k / 1e10 is then the double nearest the rounded
+    decimal, which is what round returns. Values near a half, above 1 or not finite (rare,
+    and refused later) go through round itself.
+    """
+    x = np.asarray(values, dtype=np.float64)
+    with np.errstate(over="ignore", invalid="ignore"):  # those values are among the odd ones
+        scaled = x * _UNITS
+        units = np.rint(scaled)
+        rounded = units / _UNITS
+        odd = ~(np.abs(x) <= 1) | (np.abs(np.abs(scaled - units) - 0.5) < _NEAR_HALF)
+    for i in np.flatnonzero(odd).tolist():
+        rounded[i] = round(float(x[i]), 10)
+    result: list[float] = rounded.tolist()
+    return result
 
 
 def cdf_problem(scale: Scale, cdf: Sequence[float] | _Floats) -> str | None:

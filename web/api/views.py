@@ -1,9 +1,9 @@
 """Response shapes of the API (for OpenAPI and for checking every response against it)."""
 
-import json
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
+import orjson
 from pydantic import BaseModel, Field
 
 from claims.clock import stamp
@@ -61,7 +61,7 @@ def forecast_view(record: ForecastRecord) -> dict[str, Any]:
 
 def forecast_answer(record: ForecastRecord) -> str:
     """The text an Idempotency-Key replays: the view as first sent."""
-    return json.dumps(forecast_view(record), ensure_ascii=False, separators=(",", ":"))
+    return orjson.dumps(forecast_view(record)).decode()
 
 
 class WithdrawalOut(BaseModel):

@@ -201,3 +201,26 @@ def test_quick_cdf_commitment_bytes_are_rfc8785(values: list[float], rationale: 
         "a-claim", "alice", None, "2026-01-01T00:00:00.000000Z", rationale, shape=shape
     )
     assert _commitment_json(body) == canonical(body)
+
+
+@given(
+    inner=st.lists(
+        st.floats(min_value=1e-4, max_value=1, exclude_max=True), min_size=199, max_size=199
+    ),
+    ends=st.tuples(st.sampled_from([0.0, 0.001, 0.5]), st.sampled_from([1.0, 0.999, 0.9995])),
+    claim=st.from_regex(r"[a-z0-9-]{1,20}", fullmatch=True),
+    handle=st.one_of(st.from_regex(r"[a-z0-9_]{1,20}", fullmatch=True), st.text(max_size=5)),
+    rationale=st.one_of(st.none(), st.text()),
+)
+@settings(deadline=None, max_examples=300)
+def test_quick_cdf_commitment_of_full_precision_values_is_rfc8785(
+    inner: list[float], ends: tuple[float, float], claim: str, handle: str, rationale: str | None
+) -> None:
+    # every number of the fast path (orjson's digits) next to the RFC 8785 library's
+    from forecasts.ledger.chain import _commitment_json
+
+    shape = {"cdf": [ends[0], *inner, ends[1]]}
+    body = commitment_body(
+        claim, handle, None, "2026-01-01T00:00:00.000000Z", rationale, shape=shape
+    )
+    assert _commitment_json(body) == canonical(body)

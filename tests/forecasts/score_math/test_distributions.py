@@ -1,9 +1,12 @@
 """SPEC §7's distributions: scale, CDF validation and conversion, buckets, quantiles, crowds."""
 
+import math
 from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from forecasts.score_math.distributions import (
     GRID,
@@ -89,6 +92,33 @@ def test_crowd_median_and_pit_match(example: dict[str, Any]) -> None:
     for handle, want in example["pit_at_close"].items():
         if handle != "@crowd":
             assert pit(scale, standing[handle], outcome) == pytest.approx(want, abs=1e-9)
+
+
+def _same_floats(got: list[float], want: list[float]) -> bool:
+    """Equal value by value, the sign of zero included, NaN where NaN."""
+    return len(got) == len(want) and all(
+        (a != a and b != b) or (a == b and math.copysign(1, a) == math.copysign(1, b))
+        for a, b in zip(got, want, strict=True)
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.floats(allow_nan=True, allow_infinity=True, width=64), max_size=201))
+def test_rounding_agrees_with_round_on_any_float(values: list[float]) -> None:
+    assert _same_floats(round_cdf(values), [round(x, 10) for x in values])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.integers(-(10**10), 10**10), min_size=1, max_size=201),
+    st.lists(st.sampled_from([0.5, 0.5 - 1e-6, 0.5 + 1e-6, 0.49999999, 0.0, 1e-9]), min_size=1),
+)
+def test_rounding_agrees_with_round_at_and_near_halves(
+    units: list[int], offsets: list[float]
+) -> None:
+    # values whose x * 1e10 lies at or about a half: where the one-pass rounding hands over
+    values = [(k + offsets[i % len(offsets)]) / 10**10 for i, k in enumerate(units)]
+    assert _same_floats(round_cdf(values), [round(x, 10) for x in values])
 
 
 def test_rounding_is_pythons_half_to_even_on_the_binary_value() -> None:
