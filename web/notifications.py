@@ -5,6 +5,7 @@ a proposal as `GET .../proposal` shows it and a row of `GET .../scores`: the API
 functions, so an event can never show more than a reader without a token sees.
 """
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -12,11 +13,10 @@ from sqlmodel import Session
 
 from claims.lifecycle import tags_of
 from claims.models import Claim, Proposal
-from forecasts.ledger.models import Score
 from forecasts.notify.reports import present_with
 from forecasts.submit.probabilities import claims_probabilities
 from web.api.resolution import proposal_out
-from web.api.scores import score_out
+from web.api.scores import score_view
 from web.api.views import claim_out
 
 
@@ -35,8 +35,8 @@ class ApiShapes:
     def proposal(self, claim: Claim, proposal: Proposal) -> dict[str, Any]:
         return proposal_out(claim, proposal).model_dump(mode="json")
 
-    def score(self, row: Score) -> dict[str, Any]:
-        return score_out(row).model_dump(mode="json")
+    def score(self, handle: str, figures: Mapping[str, float | None]) -> dict[str, Any]:
+        return score_view(handle, figures)
 
     def url(self, slug: str) -> str | None:
         return f"{self.public_url}/claims/{slug}" if self.public_url else None
