@@ -25,6 +25,8 @@ SPACE_FIELDS = (
     "log_scale",
     "unit",
 )
+# What a forecast's shape and score depend on: all but the unit, which only labels numbers.
+SHAPE_FIELDS = tuple(name for name in SPACE_FIELDS if name != "unit")
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from claims.clock import stamp
 from claims.closing import tc
 from claims.errors import Invalid
 from claims.kinds import EntryKind
+from claims.outcome_space import SPACE_FIELDS
 from claims.states import ClaimState
 from forecasts.archive.replay import CLAIMANT_FIELDS, Replay
 from forecasts.ledger.tables import (
@@ -59,13 +60,7 @@ _CLAIM_FIELDS = (
     "outcome",
     "outcome_value",
     "kind",
-    "options",
-    "range_min",
-    "range_max",
-    "open_lower_bound",
-    "open_upper_bound",
-    "log_scale",
-    "unit",
+    *SPACE_FIELDS,
     "version",
     "published_seq",
 )

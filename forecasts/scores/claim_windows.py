@@ -16,6 +16,7 @@ import numpy.typing as npt
 
 from claims.lifecycle import effective_close
 from claims.models import Claim
+from claims.outcome_space import SHAPE_FIELDS
 from claims.states import RANGE_KINDS, ClaimKind, ClaimState
 from forecasts.ledger.driver import micros, micros_of
 from forecasts.ledger.packing import unpack
@@ -24,17 +25,7 @@ from forecasts.score_math.distributions import N_BINS, Scale, outcome_bucket
 
 OUTCOME_VALUE = {"yes": 1, "no": 0}
 # The claims columns a window is made of, besides the times.
-KIND_COLUMNS = (
-    "kind",
-    "outcome",
-    "outcome_value",
-    "options",
-    "range_min",
-    "range_max",
-    "open_lower_bound",
-    "open_upper_bound",
-    "log_scale",
-)
+KIND_COLUMNS = ("kind", "outcome", "outcome_value", *SHAPE_FIELDS)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, Table
 from sqlalchemy.engine import Dialect
 
-from claims.outcome_space import Space
+from claims.outcome_space import SHAPE_FIELDS, Space
 from claims.states import ClaimKind
 from forecasts.ledger.driver import MultiRowInsert, marks, param_mark, stored_time, time_binder
 from forecasts.ledger.tables import claims_t as _claims
@@ -65,15 +65,7 @@ STANDING_COLUMNS = (
 )
 STATS_COLUMNS = ("claim_id", "market", "market_distribution", "forecasters", "last_seq")
 # A claim's kind and its fields, as `ClaimRow.space` and `Space` name them.
-_SPACE_COLUMNS = (
-    "kind",
-    "options",
-    "range_min",
-    "range_max",
-    "open_lower_bound",
-    "open_upper_bound",
-    "log_scale",
-)
+_SPACE_COLUMNS = ("kind", *SHAPE_FIELDS)
 
 
 # SQLite before 3.32 took at most 999 bound values per statement.
