@@ -265,3 +265,40 @@ def test_options_cannot_drop_the_option_the_source_cites(
     assert dropped.json()["detail"][0]["loc"] == ["body", "source", "option"]
     kept = client.patch(url, json={"options": ["A", "B", "C"]}, headers=headers)
     assert kept.status_code == 200, kept.text
+
+
+def test_a_numeric_or_date_claim_is_listed_with_its_outcome_but_never_counted(
+    client: TestClient, clock: FakeClock, tokens: Tokens
+) -> None:
+    """They take no stance (SPEC §8): their outcome shows as the API shows it, no hit."""
+    make_claimant(client, tokens.editor, slug="ana")
+    window = {"opens_at": T0, "closes_at": T0 + timedelta(days=1)}
+    cited = {"claimant": "ana", "quote": "About five."}
+    number = {"kind": "numeric", "range_min": 0, "range_max": 10}
+    make_claim(client, tokens.editor, slug="n", source=cited, **number, **window)
+    when = {
+        "kind": "date",
+        "range_min": "2026-06-01T00:00:00Z",
+        "range_max": "2027-06-01T00:00:00Z",
+    }
+    make_claim(client, tokens.editor, slug="d", source=cited, **when, **window)
+    clock.advance(days=2)
+    example.resolve(client, tokens, "n", 5.5)
+    example.resolve(client, tokens, "d", "2026-09-01T00:00:00Z")
+    body = client.get(f"{API}/claimants/ana").json()
+    listed = {claim["claim"]: claim for claim in body["claims"]}
+    assert listed["n"]["outcome"] == 5.5 and listed["d"]["outcome"] == "2026-09-01T00:00:00.000000Z"
+    assert {claim["hit"] for claim in listed.values()} == {None}
+    assert body["claims_resolved"] == 0 and body["hit_rate"] is None
+
+
+def test_dropping_the_source_records_a_null_and_leaves_the_record(
+    client: TestClient, tokens: Tokens, db: Database
+) -> None:
+    make_claimant(client, tokens.editor, slug="ana")
+    cited = {"claimant": "ana", "stance": "asserts"}
+    make_claim(client, tokens.editor, slug="c", closes_at=T0 + timedelta(days=2), source=cited)
+    dropped = client.patch(f"{API}/claims/c", json={"source": None}, headers=auth(tokens.editor))
+    assert dropped.status_code == 200 and dropped.json()["source"] is None
+    assert _entries(db, "source_amended") == [{"claim": "c", "source": None}]
+    assert client.get(f"{API}/claimants/ana").json()["claims"] == []
