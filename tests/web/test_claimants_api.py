@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
+from claims.clock import stamp
 from forecasts.archive.verify import verify_database
 from tests import claimant_example as example
 from tests.conftest import Tokens
@@ -302,3 +303,29 @@ def test_dropping_the_source_records_a_null_and_leaves_the_record(
     assert dropped.status_code == 200 and dropped.json()["source"] is None
     assert _entries(db, "source_amended") == [{"claim": "c", "source": None}]
     assert client.get(f"{API}/claimants/ana").json()["claims"] == []
+
+
+def test_an_import_into_a_resolved_claim_moves_the_consensus(
+    client: TestClient, clock: FakeClock, tokens: Tokens
+) -> None:
+    """Imported forecasts count in the crowd (SPEC §8), from the import's transaction on."""
+    make_claimant(client, tokens.editor, slug="ana")
+    cited = {"claimant": "ana", "stance": "denies"}
+    make_claim(
+        client, tokens.editor, slug="c", opens_at=T0, closes_at=T0 + timedelta(days=4), source=cited
+    )
+    clock.set(T0 + timedelta(days=5))
+    example.resolve(client, tokens, "c", "no")
+    [before] = client.get(f"{API}/claimants/ana").json()["claims"]
+    assert before["consensus"] is None and before["hit"] is True
+    row = {
+        "claim": "c",
+        "handle": "bob",
+        "probability": 0.2,
+        "created_at": stamp(T0 + timedelta(days=2)),
+    }
+    imported = client.post(f"{API}/import/forecasts", json=[row], headers=auth(tokens.admin))
+    assert imported.status_code == 201, imported.text
+    body = client.get(f"{API}/claimants/ana").json()
+    assert body["claims"][0]["consensus"] == pytest.approx(0.8)  # 1 - the crowd's 0.2 of yes
+    assert body["mean_consensus"] == pytest.approx(0.8) and body["yield"] == pytest.approx(1.25)
