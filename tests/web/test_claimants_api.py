@@ -329,3 +329,18 @@ def test_an_import_into_a_resolved_claim_moves_the_consensus(
     body = client.get(f"{API}/claimants/ana").json()
     assert body["claims"][0]["consensus"] == pytest.approx(0.8)  # 1 - the crowd's 0.2 of yes
     assert body["mean_consensus"] == pytest.approx(0.8) and body["yield"] == pytest.approx(1.25)
+
+
+def test_a_cited_option_is_matched_after_nfc_like_every_label(
+    client: TestClient, clock: FakeClock, tokens: Tokens
+) -> None:
+    make_claimant(client, tokens.editor, slug="ana")
+    choice = {"kind": "multiple_choice", "options": ["Å", "B"]}
+    cited = {"claimant": "ana", "stance": "asserts", "option": "A\u030a"}  # Å decomposed
+    window = {"opens_at": T0, "closes_at": T0 + timedelta(days=1)}
+    made = make_claim(client, tokens.editor, slug="mc", source=cited, **choice, **window)
+    assert made["source"]["option"] == "Å"
+    clock.advance(days=2)
+    example.resolve(client, tokens, "mc", "A\u030a")
+    [listed] = client.get(f"{API}/claimants/ana").json()["claims"]
+    assert listed["hit"] is True and listed["outcome"] == "Å"
