@@ -5,6 +5,7 @@ or raises `Invalid` naming the field; `space_record` is what the ledger carries 
 `space_of_record` reads that back (replay). A binary claim has none of these fields.
 """
 
+import math
 import unicodedata
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -62,6 +63,8 @@ def check_space(kind: str, given: dict[str, Any], base: Space | None = None) -> 
         values["range_min"], values["range_max"] = _range(kind, values, given)
         if values["log_scale"] and values["range_min"] <= 0:
             raise Invalid("log_scale", "needs range_min > 0")
+        if values["log_scale"] and not math.isfinite(values["range_max"] / values["range_min"]):
+            raise Invalid("log_scale", "needs range_max / range_min to be a finite number")
     return Space(**values)
 
 
@@ -108,6 +111,8 @@ def _range(kind: str, values: dict[str, Any], given: dict[str, Any]) -> tuple[fl
         ends.append(float(value))
     if not ends[0] < ends[1]:
         raise Invalid("range_max", "must be greater than range_min")
+    if not math.isfinite(ends[1] - ends[0]):  # u(x) divides by the span
+        raise Invalid("range_max", "lies too far from range_min")
     return ends[0], ends[1]
 
 

@@ -1,5 +1,6 @@
 """What editors send: the validated shapes of a new claim and of a change to one."""
 
+import unicodedata
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -26,6 +27,9 @@ Number = Annotated[float, Strict(), AllowInfNan(False)]
 # `claims.outcome_space.check_space`, which also checks the options' length after NFC.
 RangeEnd = Number | UTCTime
 OptionLabel = Annotated[str, StringConstraints(max_length=400), AfterValidator(clean)]
+# A source's option names a label as the options are kept: NFC (SPEC §7), like a forecast's
+# labels and an outcome, so the same text typed in another normal form still matches.
+CitedOption = Annotated[ShortText, AfterValidator(lambda text: unicodedata.normalize("NFC", text))]
 Unit = Annotated[str, StringConstraints(max_length=40), AfterValidator(clean)]
 
 
@@ -58,7 +62,7 @@ class ClaimSource(BaseModel):
     # a claimant's slug (SPEC §8); free text survives only on claims from before claimants
     claimant: ShortText | None = None
     stance: Literal["asserts", "denies"] | None = None
-    option: ShortText | None = None
+    option: CitedOption | None = None
     stated_probability: StrictFloat | None = Field(default=None, ge=0, le=1)
     quote: LongText | None = None
     published_at: UTCTime | None = None

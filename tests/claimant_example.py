@@ -77,7 +77,7 @@ def _choose(client: TestClient, token: str, values: tuple[float, float, float]) 
     assert response.status_code == 201, response.text
 
 
-def resolve(client: TestClient, tokens: Tokens, slug: str, outcome: str) -> None:
+def resolve(client: TestClient, tokens: Tokens, slug: str, outcome: str | float) -> None:
     response = client.post(
         f"/api/v1/claims/{slug}/resolution", json={"outcome": outcome}, headers=auth(tokens.editor)
     )

@@ -11,6 +11,7 @@ from sqlmodel import Session
 from claims.claimants import ClaimantNotFound
 from claims.lifecycle import status_at
 from claims.models import Claim, Claimant
+from claims.outcome_space import recorded_outcome
 from claims.states import ClaimKind, ClaimState
 from forecasts.claimants.records import hit_of
 from forecasts.ledger.lru import LRUCache
@@ -64,7 +65,7 @@ class CitedClaim:
     quote: str | None
     url: str | None
     published_at: str | None
-    outcome: str | None
+    outcome: str | float | None  # yes/no, a label, a number or an ISO time, as the API shows
     hit: bool | None
     crowd: float | None  # the crowd's probability of the claimant's side now
     consensus: float | None
@@ -229,7 +230,7 @@ def _cited(
         quote=source.get("quote"),
         url=source.get("url"),
         published_at=source.get("published_at"),
-        outcome=claim.outcome,
+        outcome=recorded_outcome(claim.kind, claim.outcome, claim.outcome_value),
         hit=hit_of(source, claim.outcome) if resolved else None,
         crowd=_side(source, crowd),
         consensus=None if agreed is None or not resolved else agreed.consensus,

@@ -18,7 +18,7 @@ from claims.models import Claim
 from claims.states import ClaimState
 from forecasts.notify.events import EventName, emit
 from forecasts.notify.models import CrowdBaseline, closing_notices_t, crowd_baselines_t
-from forecasts.notify.moves import change, crowd_now, shown
+from forecasts.notify.moves import change, crowd_now, first_crowd, shown
 from forecasts.notify.reports import claim_event
 from forecasts.submit.probabilities import claims_probabilities
 
@@ -70,7 +70,8 @@ def send_crowd_moves(
     engine: Engine, clock: Clock, threshold: float, *, read_engine: Engine | None = None
 ) -> int:
     """`crowd.moved` for each open claim whose crowd is `threshold` or more from its baseline
-    and whose last notice is an hour old; the crowd then becomes the baseline. As for
+    (at first the claim's first crowd, however long ago) and whose last notice is an hour
+    old; the crowd then becomes the baseline. As for
     `send_closing_soon`, only a write to make takes the write lock."""
     now = clock()
     with Session(read_engine or engine) as session:
@@ -92,15 +93,23 @@ def send_crowd_moves(
         if baseline is not None and not _moved(claims[claim_id], baseline, crowd, threshold, now):
             continue
         with Session(engine) as session:
-            if baseline is None:
-                first = {"claim_id": claim_id, "crowd": crowd, "updated_at": now}
-                _insert_once(session, crowd_baselines_t, first)
-            else:
-                claim = session.get(Claim, claim_id)
-                assert claim is not None
-                sent += _notice(session, claim, baseline, crowd, crowds[claim_id].forecasters, now)
+            claim = session.get(Claim, claim_id)
+            assert claim is not None
+            if baseline is None:  # the first look: the claim's first crowd, moved from since?
+                baseline = _first_baseline(session, claim, now)
+                if baseline is None or not _moved(claim, baseline, crowd, threshold, now):
+                    session.commit()
+                    continue
+            sent += _notice(session, claim, baseline, crowd, crowds[claim_id].forecasters, now)
             session.commit()
     return sent
+
+
+def _first_baseline(session: Session, claim: Claim, now: datetime) -> CrowdBaseline | None:
+    """Record the claim's first crowd as its baseline; None if another worker did first."""
+    assert claim.id is not None
+    row = {"claim_id": claim.id, "crowd": first_crowd(session, claim), "updated_at": now}
+    return CrowdBaseline(**row) if _insert_once(session, crowd_baselines_t, row) else None
 
 
 def _moved(

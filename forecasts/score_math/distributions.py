@@ -199,6 +199,12 @@ def reference_pmf(scale: Scale) -> _Floats:
     return ref
 
 
+def reference_cdf(scale: Scale) -> list[float]:
+    """The reference distribution as a CDF (the market before any forecast), rounded like a
+    stored one: a running sum of `reference_pmf` drifts past 1 (1.0000000000000022)."""
+    return round_cdf(np.cumsum(reference_pmf(scale)[:-1]))
+
+
 def cdf_quantile(scale: Scale, cdf: Sequence[float] | _Floats, level: float) -> float | None:
     """x where F equals the level (F linear between the points, so geometric on a log
     scale); None below F_0 or above F_N."""

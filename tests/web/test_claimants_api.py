@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
+from claims.clock import stamp
 from forecasts.archive.verify import verify_database
 from tests import claimant_example as example
 from tests.conftest import Tokens
@@ -265,3 +266,81 @@ def test_options_cannot_drop_the_option_the_source_cites(
     assert dropped.json()["detail"][0]["loc"] == ["body", "source", "option"]
     kept = client.patch(url, json={"options": ["A", "B", "C"]}, headers=headers)
     assert kept.status_code == 200, kept.text
+
+
+def test_a_numeric_or_date_claim_is_listed_with_its_outcome_but_never_counted(
+    client: TestClient, clock: FakeClock, tokens: Tokens
+) -> None:
+    """They take no stance (SPEC §8): their outcome shows as the API shows it, no hit."""
+    make_claimant(client, tokens.editor, slug="ana")
+    window = {"opens_at": T0, "closes_at": T0 + timedelta(days=1)}
+    cited = {"claimant": "ana", "quote": "About five."}
+    number = {"kind": "numeric", "range_min": 0, "range_max": 10}
+    make_claim(client, tokens.editor, slug="n", source=cited, **number, **window)
+    when = {
+        "kind": "date",
+        "range_min": "2026-06-01T00:00:00Z",
+        "range_max": "2027-06-01T00:00:00Z",
+    }
+    make_claim(client, tokens.editor, slug="d", source=cited, **when, **window)
+    clock.advance(days=2)
+    example.resolve(client, tokens, "n", 5.5)
+    example.resolve(client, tokens, "d", "2026-09-01T00:00:00Z")
+    body = client.get(f"{API}/claimants/ana").json()
+    listed = {claim["claim"]: claim for claim in body["claims"]}
+    assert listed["n"]["outcome"] == 5.5 and listed["d"]["outcome"] == "2026-09-01T00:00:00.000000Z"
+    assert {claim["hit"] for claim in listed.values()} == {None}
+    assert body["claims_resolved"] == 0 and body["hit_rate"] is None
+
+
+def test_dropping_the_source_records_a_null_and_leaves_the_record(
+    client: TestClient, tokens: Tokens, db: Database
+) -> None:
+    make_claimant(client, tokens.editor, slug="ana")
+    cited = {"claimant": "ana", "stance": "asserts"}
+    make_claim(client, tokens.editor, slug="c", closes_at=T0 + timedelta(days=2), source=cited)
+    dropped = client.patch(f"{API}/claims/c", json={"source": None}, headers=auth(tokens.editor))
+    assert dropped.status_code == 200 and dropped.json()["source"] is None
+    assert _entries(db, "source_amended") == [{"claim": "c", "source": None}]
+    assert client.get(f"{API}/claimants/ana").json()["claims"] == []
+
+
+def test_an_import_into_a_resolved_claim_moves_the_consensus(
+    client: TestClient, clock: FakeClock, tokens: Tokens
+) -> None:
+    """Imported forecasts count in the crowd (SPEC §8), from the import's transaction on."""
+    make_claimant(client, tokens.editor, slug="ana")
+    cited = {"claimant": "ana", "stance": "denies"}
+    make_claim(
+        client, tokens.editor, slug="c", opens_at=T0, closes_at=T0 + timedelta(days=4), source=cited
+    )
+    clock.set(T0 + timedelta(days=5))
+    example.resolve(client, tokens, "c", "no")
+    [before] = client.get(f"{API}/claimants/ana").json()["claims"]
+    assert before["consensus"] is None and before["hit"] is True
+    row = {
+        "claim": "c",
+        "handle": "bob",
+        "probability": 0.2,
+        "created_at": stamp(T0 + timedelta(days=2)),
+    }
+    imported = client.post(f"{API}/import/forecasts", json=[row], headers=auth(tokens.admin))
+    assert imported.status_code == 201, imported.text
+    body = client.get(f"{API}/claimants/ana").json()
+    assert body["claims"][0]["consensus"] == pytest.approx(0.8)  # 1 - the crowd's 0.2 of yes
+    assert body["mean_consensus"] == pytest.approx(0.8) and body["yield"] == pytest.approx(1.25)
+
+
+def test_a_cited_option_is_matched_after_nfc_like_every_label(
+    client: TestClient, clock: FakeClock, tokens: Tokens
+) -> None:
+    make_claimant(client, tokens.editor, slug="ana")
+    choice = {"kind": "multiple_choice", "options": ["Å", "B"]}
+    cited = {"claimant": "ana", "stance": "asserts", "option": "A\u030a"}  # Å decomposed
+    window = {"opens_at": T0, "closes_at": T0 + timedelta(days=1)}
+    made = make_claim(client, tokens.editor, slug="mc", source=cited, **choice, **window)
+    assert made["source"]["option"] == "Å"
+    clock.advance(days=2)
+    example.resolve(client, tokens, "mc", "A\u030a")
+    [listed] = client.get(f"{API}/claimants/ana").json()["claims"]
+    assert listed["hit"] is True and listed["outcome"] == "Å"

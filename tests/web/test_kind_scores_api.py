@@ -33,6 +33,7 @@ def _create(client: TestClient, clock: FakeClock, editor: str, example: dict[str
         slug=slug,
         opens_at=parse_time(example["opens_at"]),
         closes_at=parse_time(example["closes_at"]),
+        resolves_at=parse_time(example["resolves_at"]) if "resolves_at" in example else None,
         kind=example["kind"],
         **space,
     )
@@ -56,9 +57,11 @@ def _submit_and_resolve(
     tokens: dict[str, str],
     editor: str,
     example: dict[str, Any],
+    crowds: list[Any] | None = None,
 ) -> str:
     """The example's claim and forecasts through the API at the examples' times, then its
-    resolution (with the editor's closed_at for an early close)."""
+    resolution (with the editor's closed_at for an early close); `crowds` gets the crowd
+    that GET /claims/{slug} shows after each event."""
     slug = _create(client, clock, editor, example)
     for event, raw in zip(events_of(example), example["events"], strict=True):
         clock.set(event.at)
@@ -69,6 +72,8 @@ def _submit_and_resolve(
             body = _body(example, raw, event.distribution)
             response = client.post(f"/api/v1/claims/{slug}/forecasts", json=body, headers=headers)
         assert response.status_code == 201, response.text
+        if crowds is not None:
+            crowds.append(client.get(f"/api/v1/claims/{slug}").json()["crowd"])
     clock.set(parse_time(example["closes_at"]) + timedelta(hours=1))
     resolution: dict[str, Any] = {"outcome": example["outcome"]}
     if example["closed_at"] != example["closes_at"]:
@@ -103,8 +108,14 @@ def test_every_figure_through_submission_resolution_rescore_and_the_api(
 ) -> None:
     clock.step = timedelta(0)  # stamps at the examples' very times
     accounts = _accounts(db, tokens, [example])
-    slug = _submit_and_resolve(client, clock, accounts, tokens.editor, example)
+    crowds: list[Any] = []
+    slug = _submit_and_resolve(client, clock, accounts, tokens.editor, example, crowds)
     assert_example_rows(example["name"], _api_rows(client, slug), example["scores"])
+    history = client.get(f"/api/v1/claims/{slug}/history").json()["items"]
+    expected = example["crowd_after_each_event"]  # the list stops at the close
+    assert len(history) == len(crowds) == len(example["events"]) >= len(expected)
+    for live, point, want in zip(crowds, history, expected, strict=False):
+        _assert_crowd(example, live, point["crowd"], want)
     with db.reading() as session:
         stored = {row.handle: row for row in session.exec(select(Score))}
     pits = example.get("pit_at_close", {})
@@ -117,6 +128,22 @@ def test_every_figure_through_submission_resolution_rescore_and_the_api(
     with db.writing() as session:
         rescore_all(session, now=clock())
     assert_example_rows(example["name"], _api_rows(client, slug), example["scores"])
+
+
+def _assert_crowd(example: dict[str, Any], live: Any, point: Any, want: dict[str, Any]) -> None:
+    """The API's crowd (now, and in the history) is the example's after that event."""
+    if example["kind"] == "multiple_choice":
+        assert live == pytest.approx(want["crowd_probabilities"], abs=1e-9, rel=0)
+        assert point == pytest.approx(want["crowd_probabilities"], abs=1e-9, rel=0)
+        return
+    for i, value in want["crowd_cdf_at"].items():
+        assert live["cdf"][int(i)] == pytest.approx(value, abs=1e-9, rel=0)
+    medians = [live["quantiles"]["0.5"], point["quantiles"]["0.5"]]
+    if example["kind"] == "date":  # ISO times, to the microsecond
+        seconds = [parse_time(m).timestamp() for m in [*medians, want["crowd_median"]]]
+        assert seconds[0] == seconds[1] == pytest.approx(seconds[2], abs=2e-6)
+    else:
+        assert medians == pytest.approx([want["crowd_median"]] * 2, abs=1e-9, rel=1e-12)
 
 
 def _totals(db: Database) -> dict[str, tuple[Any, ...]]:
@@ -178,6 +205,26 @@ def test_totals_leaderboard_and_profiles_over_every_kind(
         assert outcomes["mc-three-options-withdrawal"] == "Beta"
         assert outcomes["numeric-linear-open-inside"] == 87.3
         assert outcomes["date-closed-lower"] == "2026-09-14T06:00:00.000000Z"
+
+
+def test_the_pit_histogram_waits_for_resolves_at(
+    client: TestClient, clock: FakeClock, db: Database, tokens: Tokens
+) -> None:
+    """Like calibration, a claim settled before its resolves_at is left out until then."""
+    [example] = [e for e in load() if e["name"] == "numeric-linear-open-inside"]
+    later = parse_time(example["closes_at"]) + timedelta(days=30)
+    example = {**example, "resolves_at": later.isoformat()}
+    clock.step = timedelta(0)
+    _submit_and_resolve(client, clock, _accounts(db, tokens, [example]), tokens.editor, example)
+
+    def counted() -> int:
+        profile = client.get("/api/v1/forecasters/alice")
+        assert profile.status_code == 200, profile.text
+        return sum(cell["count"] for cell in profile.json()["pit"])
+
+    assert counted() == 0
+    clock.set(later)
+    assert counted() == 1
 
 
 def _coverage(scores: list[dict[str, Any]]) -> float:

@@ -2,6 +2,7 @@
 forecast in each body shape, withdraw, read crowd and market, and hide what is hidden."""
 
 from datetime import timedelta
+from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -43,9 +44,12 @@ def test_a_claim_of_each_kind_shows_its_fields(
     if kind == "multiple_choice":
         assert claim["options"] == OPTIONS
         assert claim["market"] == {label: pytest.approx(1 / 3) for label in OPTIONS}
-    else:
-        assert claim["market"]["cdf"][0] == pytest.approx(0.05)
-        assert len(claim["market"]["cdf"]) == 201
+    else:  # the reference distribution: 0.05 beyond each open bound, the rest spread evenly
+        prior = claim["market"]["cdf"]
+        top = 1.0 if kind == "date" else 0.95  # the date claim's upper bound is closed
+        assert len(prior) == 201 and (prior[0], prior[200]) == (0.05, top)
+        steps = [b - a for a, b in pairwise(prior)]
+        assert steps == pytest.approx([(top - 0.05) / 200] * 200, abs=1e-10)
     if kind == "date":
         assert (claim["range_min"], claim["range_max"]) == (
             "2026-06-01T00:00:00.000000Z",
@@ -73,6 +77,11 @@ def test_binary_claims_keep_their_shape(client: TestClient, tokens: Tokens) -> N
         ({"kind": "multiple_choice", "options": ["a", "b"], "unit": "x"}, ["body", "unit"]),
         ({"kind": "numeric", "range_min": 5, "range_max": 5}, ["body", "range_max"]),
         ({"kind": "numeric", "range_max": 5}, ["body", "range_min"]),
+        ({"kind": "numeric", "range_min": -1e308, "range_max": 1e308}, ["body", "range_max"]),
+        (
+            {"kind": "numeric", "range_min": 1e-300, "range_max": 1e300, "log_scale": True},
+            ["body", "log_scale"],
+        ),
         ({"kind": "numeric", "range_min": DATE_MIN, "range_max": 5}, ["body", "range_min"]),
         (
             {"kind": "numeric", "range_min": 0, "range_max": 5, "log_scale": True},

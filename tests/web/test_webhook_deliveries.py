@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from claims.clock import parse_stamp
 from claims.fetch import FetchPolicy
 from forecasts.ledger.chain import canonical
 from forecasts.notify.events import EventName
@@ -80,6 +81,18 @@ def log(client: TestClient, token: str, webhook: dict[str, Any], **query: str) -
     return answer.json()["items"]
 
 
+_CLAIM_DATA = {"claim", "url", "ledger_seq"}
+_MORE_DATA = {
+    "claim.proposed": {"proposal"},
+    "claim.resolved": {"outcome", "previous"},
+    "claim.annulled": {"outcome", "previous"},
+}
+_DATA_FIELDS = {
+    "crowd.moved": {"claim", "kind", "crowd", "previous", "change", "forecasters", "at"},
+    "forecast.scored": {"claim", "outcome", "closed_at", "score", "ledger_seq"},
+}
+
+
 def test_every_event_reaches_a_webhook_signed(
     client: TestClient,
     tokens: Tokens,
@@ -130,6 +143,14 @@ def test_every_event_reaches_a_webhook_signed(
         assert claim["my_forecast"] is None
         if claim["status"] in ("open", "upcoming"):  # nothing names who forecast what
             assert b"alice" not in received.body and b"bob" not in received.body
+    for received in got:  # each event's `data` holds exactly the fields SPEC §9 lists
+        name, data = received.json["event"], received.json["data"]
+        assert set(data) == _DATA_FIELDS.get(name, _CLAIM_DATA | _MORE_DATA.get(name, set()))
+        if name.startswith("claim."):
+            numbered = name != "claim.closing_soon"  # a scheduler's notice: no ledger entry
+            assert isinstance(data["ledger_seq"], int) is numbered, name
+    proposed = next(r.json["data"] for r in got if r.json["event"] == "claim.proposed")
+    assert proposed["proposal"]["outcome"] == "yes"
     in_order = sorted(got, key=lambda r: str(r.json["created_at"]))  # no order is promised
     scored = [r.json["data"] for r in in_order if r.json["event"] == "forecast.scored"]
     assert [s["score"] and s["score"]["handle"] for s in scored] == ["alice", None]
@@ -144,14 +165,16 @@ def test_failures_back_off_then_fail_and_a_webhook_failing_72_hours_is_disabled(
     path = f"/fail/{id(clock)}"
     webhook = hook(client, receiver, tokens.alice, path, ["claim.published"])
     make_claim(client, tokens.editor, slug="f1")
-    waits = []
     for n in range(1, 11):
         assert deliver(db, clock) == 1
         assert deliver(db, clock) == 0  # nothing due before the backoff has passed
         [row] = log(client, tokens.alice, webhook)
         if n < 10:
             assert row["status"] == "pending"
-            waits.append(row["next_attempt_at"])
+            # due 2^(n-1) minutes after the attempt ended (the fake clock: within a second)
+            tried = parse_stamp(row["attempts"][-1]["at"])
+            wait = parse_stamp(row["next_attempt_at"]) - tried - timedelta(minutes=2 ** (n - 1))
+            assert timedelta(0) <= wait < timedelta(seconds=1), (n, wait)
             clock.advance(minutes=2 ** (n - 1))
     assert row["status"] == "failed" and len(row["attempts"]) == 10
     assert all(a["response_status"] == 500 and a["error"] == "HTTP 500" for a in row["attempts"])
@@ -193,6 +216,21 @@ def test_redirects_fail_and_are_not_followed(
     [row] = log(client, tokens.alice, webhook)
     assert row["attempts"][0]["response_status"] == 302 and row["status"] == "pending"
     assert receiver.on("/ok/elsewhere") == []
+
+
+def test_at_most_64_kib_of_an_answer_is_read(
+    client: TestClient, db: Database, tokens: Tokens, receiver: Receiver, clock: FakeClock
+) -> None:
+    """A 2xx succeeds once its status is in; the sender stops reading after 64 KiB rather
+    than wait out the 10 s for a body that never ends."""
+    path = f"/flood/{id(clock)}"
+    webhook = hook(client, receiver, tokens.alice, path, ["claim.published"])
+    make_claim(client, tokens.editor, slug="big-answer")
+    assert deliver(db, clock) == 1
+    [row] = log(client, tokens.alice, webhook)
+    [attempt] = row["attempts"]
+    assert row["status"] == "delivered" and attempt["response_status"] == 200
+    assert attempt["error"] is None and attempt["duration_ms"] < 5000  # not the 10 s cut-off
 
 
 def test_the_address_guard_runs_at_every_attempt(

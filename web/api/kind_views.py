@@ -2,13 +2,11 @@
 
 from typing import Any
 
-import numpy as np
-
 from claims.clock import stamp
 from claims.models import Claim
 from claims.outcome_space import Space, recorded_outcome, space_of, space_record, unix_time
 from claims.states import ClaimKind
-from forecasts.score_math.distributions import cdf_quantile, reference_pmf
+from forecasts.score_math.distributions import cdf_quantile, reference_cdf
 from forecasts.submit.shapes import scale_of
 
 LEVELS = ("0.1", "0.25", "0.5", "0.75", "0.9")
@@ -42,8 +40,7 @@ def prior_values(kind: str, space: Space) -> list[float]:
     if kind == ClaimKind.MULTIPLE_CHOICE:
         count = len(space.options or [])
         return [1 / count] * count
-    pmf = reference_pmf(scale_of(space))
-    return [float(v) for v in np.cumsum(pmf[:-1])]
+    return reference_cdf(scale_of(space))
 
 
 def crowd_and_market(

@@ -11,6 +11,7 @@ from forecasts.claimants.reading import METRICS, CitedClaim, claimant_detail, li
 from forecasts.submit.history import probability_histories
 from web.deps import Ctx, ReadSession
 from web.pages.charts import history_chart
+from web.pages.kind_view import quantity_of
 from web.pages.rendering import render
 from web.pages.routing import page_router
 from web.pages.session import Page
@@ -65,7 +66,7 @@ def claimant_page(
             chart = history_chart(
                 histories.get(claim.id, []), start=claim.opens_at, end=end, said=_said(cited)
             )
-        entries.append((cited, {"cited": cited, "chart": chart}))
+        entries.append((cited, {"cited": cited, "chart": chart, "outcome": _outcome(claim)}))
     void = {"annulled", "ambiguous"}
     context: dict[str, Any] = dict(
         claimant=detail.row,
@@ -73,6 +74,14 @@ def claimant_page(
         void=[entry for cited, entry in entries if cited.status in void],
     )
     return render(request, "claimant.html", context)
+
+
+def _outcome(claim: Claim) -> str | None:
+    """The outcome in words: a label, or a number or date as the claim's page writes it."""
+    quantity = quantity_of(claim)
+    if quantity is not None and claim.outcome_value is not None:
+        return quantity.text(claim.outcome_value)
+    return claim.outcome
 
 
 def _said(cited: CitedClaim) -> float | None:

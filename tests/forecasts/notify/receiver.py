@@ -3,7 +3,8 @@
 It speaks just enough HTTP/1.1 over asyncio in a thread of its own, so a thousand webhooks
 or a hanging one cost it nothing. The first path segment says how it answers: `ok` (204),
 `slow` (204 after 0.3 s), `fail` (500), `hang` (never, until the sender gives up), `moved`
-(302); `answer[path]` overrides that per path. Each POST is kept with whether its signature
+(302), `flood` (200 promising 10 MiB, sending 1 MiB, then nothing more until the sender
+gives up); `answer[path]` overrides that per path. Each POST is kept with whether its signature
 verified.
 """
 
@@ -131,6 +132,9 @@ class Receiver:
                 self.most_open[path] = max(self.most_open.get(path, 0), self._open[path])
             counted = path
             how = self.answer.get(path, path.split("/")[1])
+            if how == "flood":
+                await self._flood(writer)
+                return
             if how == "hang":
                 await asyncio.sleep(60)
             elif how == "slow":
@@ -149,6 +153,15 @@ class Receiver:
                 with self._lock:
                     self._open[counted] -= 1
             writer.close()
+
+    @staticmethod
+    async def _flood(writer: asyncio.StreamWriter) -> None:
+        """A 2xx whose body never ends: a sender that read it all would wait for the rest."""
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 10485760\r\n\r\n")
+        for _ in range(16):
+            writer.write(b"x" * 65536)
+            await writer.drain()
+        await asyncio.sleep(60)
 
 
 def main() -> None:

@@ -73,6 +73,20 @@ def test_crowd_moved_from_the_baseline_at_most_hourly(
     assert second.data["claim"] == "m" and "alice" not in str(second.data)
 
 
+def test_the_first_baseline_is_the_claims_first_crowd_not_the_first_the_job_saw(
+    client: TestClient, db: Database, tokens: Tokens, clock: FakeClock
+) -> None:
+    """A crowd that moved before the job first looked is a move from its first crowd."""
+    make_claim(client, tokens.editor, slug="f", closes_at=T0 + 30 * DAYS)
+    post(client, tokens.alice, "/claims/f/forecasts", {"probability": 0.2})
+    post(client, tokens.bob, "/claims/f/forecasts", {"probability": 0.9})  # the newer: 0.9
+    assert send_crowd_moves(db.write_engine, clock, 0.1) == 1
+    assert send_crowd_moves(db.write_engine, clock, 0.1) == 0
+    [moved] = [e.data for e in events(db) if e.name == "crowd.moved"]
+    assert (moved["previous"], moved["crowd"], moved["forecasters"]) == (0.2, 0.9, 2)
+    assert moved["change"] == pytest.approx(0.7)
+
+
 def test_crowd_moved_of_other_kinds_by_the_largest_option_or_the_medians_change(
     client: TestClient, db: Database, tokens: Tokens, clock: FakeClock
 ) -> None:

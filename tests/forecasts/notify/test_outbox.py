@@ -7,6 +7,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import col, select
 
+from claims.clock import stamp
 from forecasts.notify.models import Event
 from forecasts.scores.rescore import rescore_all
 from tests.conftest import Tokens
@@ -77,6 +78,34 @@ def test_publish_resolve_reresolve_and_annul_each_write_their_events(
     assert annulled[0].data["outcome"] == "ambiguous" and annulled[0].data["previous"] == "no"
     assert all(e.data["score"] is None for e in annulled[1:])
     assert {e.account_id for e in annulled[1:]} == {e.account_id for e in scored}
+
+
+def test_an_import_into_a_resolved_claim_scores_again_and_says_so(
+    client: TestClient, db: Database, tokens: Tokens, clock: FakeClock
+) -> None:
+    """`forecast.scored` to each forecaster with a row after the rescore, the new one too,
+    with the claim's outcome and close (SPEC §9); nothing for an import into a closed one."""
+    make_claim(client, tokens.editor, slug="h", opens_at=T0, closes_at=T0 + 10 * DAYS)
+    clock.set(T0 + DAYS)
+    post(client, tokens.alice, "/claims/h/forecasts", {"probability": 0.3})
+    clock.set(T0 + 11 * DAYS)
+    post(client, tokens.editor, "/claims/h/resolution", {"outcome": "yes"})
+    before = len(events(db))
+    row = {"claim": "h", "handle": "bob", "probability": 0.8, "created_at": stamp(T0 + 2 * DAYS)}
+    post(client, tokens.admin, "/import/forecasts", [row])
+    scored = events(db)[before:]
+    assert [e.name for e in scored] == ["forecast.scored", "forecast.scored"]
+    rows = client.get(f"{API}/claims/h/scores").json()["items"]
+    assert sorted(e.data["score"]["handle"] for e in scored) == ["alice", "bob"]
+    imported = client.get(f"{API}/ledger").json()["items"][-1]
+    for event in scored:
+        assert event.data["score"] in rows
+        assert event.data["outcome"] == "yes" and event.data["closed_at"] == stamp(T0 + 10 * DAYS)
+        assert event.data["ledger_seq"] == imported["seq"]
+    make_claim(client, tokens.editor, slug="k", opens_at=T0, closes_at=T0 + 10 * DAYS)
+    before = len(events(db))
+    post(client, tokens.admin, "/import/forecasts", [{**row, "claim": "k"}])
+    assert [e.name for e in events(db)[before:]] == []  # closed, not resolved: no scores
 
 
 def test_the_close_job_writes_claim_closed_once(

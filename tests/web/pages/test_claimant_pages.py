@@ -2,12 +2,13 @@
 their claimant."""
 
 import re
+from datetime import timedelta
 
 from fastapi.testclient import TestClient
 
 from tests import claimant_example as example
 from tests.conftest import Tokens
-from tests.factories import FakeClock
+from tests.factories import T0, FakeClock, make_claim, make_claimant
 from web.db import Database
 
 
@@ -46,3 +47,22 @@ def test_the_worked_example_on_the_pages(
         claim_page
     )
     assert client.get("/claimants/nobody").status_code == 404
+
+
+def test_a_numeric_claims_outcome_is_written_as_its_page_writes_it(
+    client: TestClient, clock: FakeClock, tokens: Tokens
+) -> None:
+    make_claimant(client, tokens.editor, slug="ana")
+    window = {"opens_at": T0, "closes_at": T0 + timedelta(days=1)}
+    number = {"kind": "numeric", "range_min": 0, "range_max": 10_000_000, "unit": "USD"}
+    cited = {"claimant": "ana", "quote": "About two million."}
+    make_claim(client, tokens.editor, slug="n", source=cited, **number, **window)
+    make_claim(
+        client, tokens.editor, slug="b", source={"claimant": "ana", "stance": "asserts"}, **window
+    )
+    clock.advance(days=2)
+    example.resolve(client, tokens, "n", 2_100_000)
+    example.resolve(client, tokens, "b", "yes")
+    page = client.get("/claimants/ana")
+    assert page.status_code == 200, page.text
+    assert "resolved: 2.1M USD" in page.text and "resolved: yes" in page.text
