@@ -8,6 +8,7 @@ from fastapi.testclient import TestClient
 
 from claims.clock import stamp
 from forecasts.accounts.service import create_account, issue_token
+from forecasts.notify.email.addresses import set_address
 from web.db import Database
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -38,6 +39,15 @@ def make_account(db: Database, *, handle: str, role: str = "forecaster", now: da
     with db.writing() as session:
         account = create_account(session, handle, role=role, now=now)
         return issue_token(session, account, now=now)
+
+
+def queue_confirmation(db: Database, *, handle: str, now: datetime) -> int:
+    """An account with an unconfirmed address, its confirmation email due; its id."""
+    with db.writing() as session:
+        account = create_account(session, handle, role="forecaster", now=now)
+        assert account.id is not None
+        set_address(session, account.id, f"{handle}@example.org", now=now)
+        return account.id
 
 
 def auth(token: str) -> dict[str, str]:

@@ -16,7 +16,9 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
+from forecasts.notify.email.sending import Mailer
 from tests.e2e.conftest import free_port
+from web.settings import Settings
 
 USER, PASSWORD = "mailer", "s3cret-smtp-password"
 
@@ -127,6 +129,14 @@ class SmtpServer:
         user = f"{USER}:{PASSWORD}@" if login else ""
         query = "?tls=none" if plain and self.security == "none" else ""
         return f"{scheme}://{user}127.0.0.1:{self.port}{query}"
+
+
+def mailer_for(settings: Settings, url: str, ca_file: Path | None = None) -> Mailer:
+    """The mailer the app builds from these settings, sending to `url`."""
+    update = {"smtp_url": url, "public_url": "http://testserver", "smtp_ca_file": ca_file or ""}
+    mailer = settings.model_copy(update={k: str(v) for k, v in update.items()}).mailer()
+    assert mailer is not None
+    return mailer
 
 
 def _server_context(pair: tuple[Path, Path]) -> ssl.SSLContext:

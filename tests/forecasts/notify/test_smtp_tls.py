@@ -7,32 +7,25 @@ import pytest
 from pydantic import ValidationError
 from sqlmodel import select
 
-from forecasts.accounts.service import create_account
-from forecasts.notify.email.addresses import set_address
 from forecasts.notify.email.models import EmailMessage
-from forecasts.notify.email.sending import Mailer
 from forecasts.notify.email.worker import run_email
-from tests.factories import FakeClock
-from tests.smtp_server import PASSWORD, USER, Certificates, certificates, running_smtp
+from tests.factories import FakeClock, queue_confirmation
+from tests.smtp_server import (
+    PASSWORD,
+    USER,
+    Certificates,
+    certificates,
+    mailer_for,
+    running_smtp,
+)
 from web.db import Database
 from web.settings import Settings
 
 __all__ = ["certificates"]
 
 
-def mailer_for(settings: Settings, url: str, ca_file: Path | None = None) -> Mailer:
-    """The mailer the app would build from these settings."""
-    update = {"smtp_url": url, "public_url": "http://testserver", "smtp_ca_file": ca_file or ""}
-    mailer = settings.model_copy(update={k: str(v) for k, v in update.items()}).mailer()
-    assert mailer is not None
-    return mailer
-
-
-def queue_confirmation(db: Database, clock: FakeClock, handle: str = "maria") -> None:
-    with db.writing() as session:
-        account = create_account(session, handle, role="forecaster", now=clock())
-        assert account.id is not None
-        set_address(session, account.id, f"{handle}@example.org", now=clock())
+def queue(db: Database, clock: FakeClock) -> None:
+    queue_confirmation(db, handle="maria", now=clock())
 
 
 def the_message(db: Database) -> EmailMessage:
@@ -47,7 +40,7 @@ def test_tls_delivers_with_the_private_ca_and_logs_in_only_over_tls(
     scheme = "smtps" if security == "tls" else "smtp"
     with running_smtp(security, certificates.loopback, auth=True) as server:
         mailer = mailer_for(settings, server.url_as(scheme, login=True), certificates.ca)
-        queue_confirmation(db, clock)
+        queue(db, clock)
         assert run_email(db.write_engine, clock, mailer) == 1
         [message] = server.mailbox.take()
     assert message["To"] == "maria@example.org" and "/confirm/" in message.get_content()
@@ -90,7 +83,7 @@ def test_an_unverified_server_gets_no_password_and_the_email_is_retried(
     with running_smtp(security, getattr(certificates, pair), auth=True) as server:
         url = server.url_as(scheme, login=True)
         mailer = mailer_for(settings, url, certificates.ca if trusted else None)
-        queue_confirmation(db, clock)
+        queue(db, clock)
         assert run_email(db.write_engine, clock, mailer) == 0
     assert server.mailbox.messages == [] and server.mailbox.logins == []
     _assert_retried_without_sending(db, caplog, reason)
@@ -101,7 +94,7 @@ def test_a_server_without_starttls_is_refused_unless_the_url_says_tls_none(
 ) -> None:
     caplog.set_level("INFO")
     with running_smtp("none", auth=True) as server:  # offers AUTH in plain text, no STARTTLS
-        queue_confirmation(db, clock)
+        queue(db, clock)
         mailer = mailer_for(settings, server.url_as("smtp", login=True))
         assert run_email(db.write_engine, clock, mailer) == 0
         assert server.mailbox.messages == [] and server.mailbox.logins == []
