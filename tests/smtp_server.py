@@ -55,7 +55,7 @@ class Mailbox:
         assert isinstance(data, LoginPassword)
         self.logins.append((data.login.decode(), _encrypted(server)))
         right = (data.login.decode(), data.password.decode()) == (USER, PASSWORD)
-        return AuthResult(success=right)
+        return AuthResult(success=right, handled=False)  # False: aiosmtpd answers the 535
 
     def take(self) -> list[EmailMessage]:
         taken, self.messages = self.messages, []

@@ -63,14 +63,22 @@ def tls_context(ca_file: str | None) -> ssl.SSLContext:
 
 class Outcome(Enum):
     SENT = "sent"
-    RETRY = "retry"  # a 4xx reply, a lost or refused connection, a timeout, a TLS failure
-    DROP = "drop"  # a 5xx reply: the server will never take it
+    # a 4xx reply, a lost or refused connection, a timeout, a TLS failure, or a refusal of
+    # the session itself (greeting, STARTTLS, AUTH): a setting to fix, not this message's
+    RETRY = "retry"
+    DROP = "drop"  # a 5xx reply to the message (MAIL, RCPT, DATA): it will never be taken
+
+
+class SessionRefused(smtplib.SMTPResponseException):
+    """The server refused STARTTLS or the login, whatever the message."""
 
 
 def send_message(target: SmtpTarget, message: EmailMessage) -> tuple[Outcome, str | None]:
     """Hand the message over; the outcome and, when it failed, why."""
     try:
         _send(target, message)
+    except (smtplib.SMTPConnectError, SessionRefused) as error:
+        return Outcome.RETRY, _said(error.smtp_code, error.smtp_error)
     except smtplib.SMTPRecipientsRefused as error:
         code, text = next(iter(error.recipients.values()))
         return _by_code(code, text)
@@ -82,9 +90,12 @@ def send_message(target: SmtpTarget, message: EmailMessage) -> tuple[Outcome, st
 
 
 def _by_code(code: int, text: bytes | str) -> tuple[Outcome, str]:
+    return Outcome.DROP if 500 <= code < 600 else Outcome.RETRY, _said(code, text)
+
+
+def _said(code: int, text: bytes | str) -> str:
     said = text.decode(errors="replace") if isinstance(text, bytes) else text
-    outcome = Outcome.DROP if 500 <= code < 600 else Outcome.RETRY
-    return outcome, f"{code} {said}"[:500]
+    return f"{code} {said}"[:500]
 
 
 def _send(target: SmtpTarget, message: EmailMessage) -> None:
@@ -95,9 +106,12 @@ def _send(target: SmtpTarget, message: EmailMessage) -> None:
     else:
         smtp = smtplib.SMTP(target.host, target.port, timeout=TIMEOUT)
     with smtp:
-        if target.security == "starttls":
-            # raises SMTPNotSupportedError when the server offers no STARTTLS: no downgrade
-            smtp.starttls(context=tls_context(target.ca_file))
-        if target.user is not None and target.security != "none":
-            smtp.login(target.user, target.password or "")
+        try:
+            if target.security == "starttls":
+                # raises SMTPNotSupportedError when the server offers no STARTTLS: no downgrade
+                smtp.starttls(context=tls_context(target.ca_file))
+            if target.user is not None and target.security != "none":
+                smtp.login(target.user, target.password or "")
+        except smtplib.SMTPResponseException as error:
+            raise SessionRefused(error.smtp_code, error.smtp_error) from None
         smtp.send_message(message)

@@ -121,3 +121,25 @@ def test_the_ca_file_must_be_a_readable_pem_bundle(
             Settings(smtp_ca_file=str(bad))
         assert "smtp_ca_file" in str(error.value) and "PEM" in str(error.value)
     assert Settings(smtp_ca_file=str(certificates.ca)).smtp_ca_file == str(certificates.ca)
+
+
+def test_a_refused_login_is_retried_not_dropped(
+    db: Database,
+    clock: FakeClock,
+    settings: Settings,
+    certificates: Certificates,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A 535 to AUTH is a setting to fix, not a message the server will never take: the
+    queue waits for the right password (a 5xx to RCPT still drops, tests/web/test_email.py)."""
+    caplog.set_level("INFO")
+    with running_smtp("starttls", certificates.loopback, auth=True) as server:
+        wrong = f"smtp://{USER}:not-{PASSWORD}@127.0.0.1:{server.port}"
+        queue(db, clock)
+        assert run_email(db.write_engine, clock, mailer_for(settings, wrong, certificates.ca)) == 0
+        # smtplib tries each mechanism offered (PLAIN, then LOGIN), each over TLS
+        assert set(server.mailbox.logins) == {(USER, True)} and server.mailbox.messages == []
+        _assert_retried_without_sending(db, caplog, "535")
+        clock.advance(minutes=1, seconds=1)
+        right = mailer_for(settings, server.url_as("smtp", login=True), certificates.ca)
+        assert run_email(db.write_engine, clock, right) == 1
