@@ -4,13 +4,17 @@ once; the one resend the design allows (a lost acknowledgement) keeps its Messag
 import threading
 from collections import Counter
 from email.message import EmailMessage as Mime
+from typing import Any
 
+import pytest
 from sqlmodel import col, select, update
 
 from forecasts.notify.email.models import EmailAddress, EmailItem, EmailMessage
 from forecasts.notify.email.sending import send_due
 from forecasts.notify.email.smtp import Outcome, SmtpTarget, send_message
 from forecasts.notify.email.worker import run_email
+from forecasts.notify.events import EventName, emit
+from tests.conftest import ON_POSTGRES
 from tests.factories import FakeClock, queue_confirmation
 from tests.smtp_server import SmtpServer, mailer_for, smtp
 from web.db import Database
@@ -89,22 +93,56 @@ def test_a_message_that_breaks_the_sender_does_not_stop_the_others(
     assert broken.attempts == 1 and "UnicodeEncodeError" in (broken.last_error or "")
 
 
+def _subscriber(db: Database, handle: str, clock: FakeClock) -> int:
+    """A confirmed address that gets new claims tagged video at once; its account id."""
+    account_id = queue_confirmation(db, handle=handle, now=clock())
+    with db.writing() as session:
+        session.exec(update(EmailMessage).values(status="sent"))  # its confirmation
+        session.exec(
+            update(EmailAddress)
+            .where(col(EmailAddress.account_id) == account_id)
+            .values(confirmed_at=clock(), new_claims="immediate", tags=["video"])
+        )
+        session.commit()
+    return account_id
+
+
 def _waiting_items(db: Database, handles: list[str], clock: FakeClock) -> None:
-    """Confirmed addresses, each with an immediate stream item not yet in a message."""
+    """Subscribers, each with an immediate stream item not yet in a message."""
     for handle in handles:
-        account_id = queue_confirmation(db, handle=handle, now=clock())
+        account_id = _subscriber(db, handle, clock)
         with db.writing() as session:
-            session.exec(update(EmailMessage).values(status="sent"))  # its confirmation
-            session.exec(
-                update(EmailAddress)
-                .where(col(EmailAddress.account_id) == account_id)
-                .values(confirmed_at=clock(), new_claims="immediate")
-            )
             facts = {"slug": f"claim-{handle}", "title": "A claim", "closes_at": None, "tags": []}
             item = EmailItem(account_id=account_id, stream="new_claims", data=facts)
             item.created_at = clock()
             session.add(item)
             session.commit()
+
+
+def test_an_event_committed_after_a_later_one_still_reaches_email(
+    db: Database, clock: FakeClock, settings: Settings, smtp: SmtpServer
+) -> None:
+    """On PostgreSQL an event's id is drawn at insert: a slow transaction's event can commit
+    after a later id. Reading past it while it was uncommitted lost its email for good."""
+    if not ON_POSTGRES:
+        pytest.skip("SQLite's writers take turns: events commit in id order")
+    _subscriber(db, "ana", clock)
+    mailer = mailer_for(settings, smtp.url)
+
+    def published(slug: str) -> dict[str, Any]:
+        return {"claim": {"slug": slug, "title": slug, "closes_at": None, "tags": ["video"]}}
+
+    with db.writing() as slow:
+        emit(slow, EventName.CLAIM_PUBLISHED, published("first"), at=clock())
+        with db.writing() as quick:
+            emit(quick, EventName.CLAIM_PUBLISHED, published("second"), at=clock())
+            quick.commit()
+        run_email(db.write_engine, clock, mailer)  # "first" is not committed yet
+        slow.commit()
+    run_email(db.write_engine, clock, mailer)
+    bodies = [message.get_content() for message in smtp.mailbox.take()]
+    assert len(bodies) == 2
+    assert all(any(f"/claims/{slug}" in body for body in bodies) for slug in ("first", "second"))
 
 
 def test_two_workers_at_once_send_every_email_exactly_once(
