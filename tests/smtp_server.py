@@ -25,14 +25,17 @@ USER, PASSWORD = "mailer", "s3cret-smtp-password"
 
 @dataclass
 class Mailbox:
-    """What the server received; `refuse` (like "451 try later") answers every RCPT with it.
+    """What the server received; `refuse` (like "451 try later") answers every RCPT with it,
+    `refuse_data` every DATA.
     `logins` records each AUTH as (user, whether the connection was encrypted then), and
-    `encrypted` whether each kept message came over TLS."""
+    `encrypted` whether each kept message came over TLS, `helo` its EHLO name."""
 
     messages: list[EmailMessage] = field(default_factory=list)
     refuse: str | None = None
+    refuse_data: str | None = None
     logins: list[tuple[str, bool]] = field(default_factory=list)
     encrypted: list[bool] = field(default_factory=list)
+    helo: list[str] = field(default_factory=list)  # the name each sender's EHLO gave
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, options: Any
@@ -43,10 +46,13 @@ class Mailbox:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.refuse_data is not None:
+            return self.refuse_data
         parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
         assert isinstance(parsed, EmailMessage)
         self.messages.append(parsed)
         self.encrypted.append(_encrypted(server))
+        self.helo.append(session.host_name)
         return "250 Message accepted"
 
     def authenticate(

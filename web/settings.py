@@ -103,8 +103,11 @@ class Settings(BaseSettings):
         """Where email goes, or None when email is off."""
         if not self.email_on:
             return None
-        sender = self.email_from or f"forecast-ledger@{urlsplit(self.public_url).hostname}"
-        target = parse_smtp_url(self.smtp_url, ca_file=self.smtp_ca_file)
+        host = urlsplit(self.public_url).hostname
+        sender = self.email_from or f"forecast-ledger@{host}"
+        # EHLO names the site (smtplib's default, the machine's FQDN, may be a DNS wait or
+        # a name the server refuses)
+        target = parse_smtp_url(self.smtp_url, ca_file=self.smtp_ca_file, helo=host)
         return Mailer(target, sender, self.public_url)
 
     @field_validator("public_url")

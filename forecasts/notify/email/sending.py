@@ -74,10 +74,11 @@ def _send_one(
         return 1
     if outcome is Outcome.DROP:
         _finish(engine, message_id, lease, "dropped", error, clock())
+        status = "dropped"
     else:
-        _retry(engine, message_id, lease, error, clock())
+        status = _retry(engine, message_id, lease, error, clock())
     # the reason is the server's reply or the connection's error: never the message or a link
-    log.warning("email %s: %s: %s", message_id, outcome.value, error)
+    log.warning("email %s: %s: %s", message_id, status, error)
     return 0
 
 
@@ -194,11 +195,12 @@ def _finish(
         session.commit()
 
 
-def _retry(engine: Engine, message_id: int, lease: str, error: str | None, now: datetime) -> None:
+def _retry(engine: Engine, message_id: int, lease: str, error: str | None, now: datetime) -> str:
+    """Due again on the schedule, or `failed` after the last attempt: which ("retry", "failed")."""
     with Session(engine) as session:
         message = session.get(EmailMessage, message_id)
         if message is None or message.lease != lease:
-            return
+            return "retry"  # not ours any more: the worker that has it decides
         message.attempts += 1
         message.last_error = error
         message.lease = message.leased_until = None
@@ -208,3 +210,4 @@ def _retry(engine: Engine, message_id: int, lease: str, error: str | None, now: 
             message.next_attempt_at = now + retry_delay(message.attempts)
         session.add(message)
         session.commit()
+        return "failed" if message.status == "failed" else "retry"

@@ -28,9 +28,10 @@ class SmtpTarget:
     user: str | None = None
     password: str | None = None
     ca_file: str | None = None  # a PEM bundle trusted instead of the system's CAs
+    helo: str | None = None  # the name EHLO gives (the site's host); None: socket.getfqdn()
 
 
-def parse_smtp_url(url: str, ca_file: str | None = None) -> SmtpTarget:
+def parse_smtp_url(url: str, ca_file: str | None = None, helo: str | None = None) -> SmtpTarget:
     """The setting's parts; a ValueError says what is wrong (never echoing a password)."""
     try:
         parts = urlsplit(url.strip())
@@ -52,6 +53,7 @@ def parse_smtp_url(url: str, ca_file: str | None = None) -> SmtpTarget:
         user=unquote(parts.username) if parts.username else None,
         password=unquote(parts.password) if parts.password else None,
         ca_file=ca_file or None,
+        helo=helo or None,
     )
 
 
@@ -102,9 +104,11 @@ def _send(target: SmtpTarget, message: EmailMessage) -> None:
     smtp: smtplib.SMTP
     if target.security == "tls":
         context = tls_context(target.ca_file)
-        smtp = smtplib.SMTP_SSL(target.host, target.port, timeout=TIMEOUT, context=context)
+        smtp = smtplib.SMTP_SSL(
+            target.host, target.port, target.helo, timeout=TIMEOUT, context=context
+        )
     else:
-        smtp = smtplib.SMTP(target.host, target.port, timeout=TIMEOUT)
+        smtp = smtplib.SMTP(target.host, target.port, target.helo, timeout=TIMEOUT)
     with smtp:
         try:
             if target.security == "starttls":

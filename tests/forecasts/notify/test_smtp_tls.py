@@ -5,11 +5,9 @@ from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
-from sqlmodel import select
 
-from forecasts.notify.email.models import EmailMessage
 from forecasts.notify.email.worker import run_email
-from tests.factories import FakeClock, queue_confirmation
+from tests.factories import FakeClock, queue_confirmation, the_email
 from tests.smtp_server import (
     PASSWORD,
     USER,
@@ -28,11 +26,6 @@ def queue(db: Database, clock: FakeClock) -> None:
     queue_confirmation(db, handle="maria", now=clock())
 
 
-def the_message(db: Database) -> EmailMessage:
-    with db.reading() as session:
-        return session.exec(select(EmailMessage)).one()
-
-
 @pytest.mark.parametrize("security", ["starttls", "tls"])
 def test_tls_delivers_with_the_private_ca_and_logs_in_only_over_tls(
     db: Database, clock: FakeClock, settings: Settings, certificates: Certificates, security: str
@@ -44,15 +37,15 @@ def test_tls_delivers_with_the_private_ca_and_logs_in_only_over_tls(
         assert run_email(db.write_engine, clock, mailer) == 1
         [message] = server.mailbox.take()
     assert message["To"] == "maria@example.org" and "/confirm/" in message.get_content()
-    assert server.mailbox.encrypted == [True]
+    assert server.mailbox.encrypted == [True] and server.mailbox.helo == ["testserver"]
     assert server.mailbox.logins == [(USER, True)]
-    assert the_message(db).status == "sent"
+    assert the_email(db).status == "sent"
 
 
 def _assert_retried_without_sending(
     db: Database, caplog: pytest.LogCaptureFixture, reason: str
 ) -> None:
-    queued = the_message(db)
+    queued = the_email(db)
     assert queued.status == "pending" and queued.attempts == 1
     assert reason in (queued.last_error or "")
     assert f"email {queued.id}: retry: " in caplog.text and reason in caplog.text
