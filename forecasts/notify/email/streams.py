@@ -92,7 +92,10 @@ def collect_events(session: Session, now: datetime) -> int:
     cursor = session.get(EmailCursor, 1)
     if cursor is None:
         session.add(EmailCursor(id=1, event_id=0))
-        session.commit()
+        try:
+            session.commit()
+        except IntegrityError:  # another worker's first run made it at the same moment
+            session.rollback()
         cursor = session.get(EmailCursor, 1)
         assert cursor is not None
     start = cursor.event_id

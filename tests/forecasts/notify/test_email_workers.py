@@ -7,11 +7,13 @@ from email.message import EmailMessage as Mime
 from typing import Any
 
 import pytest
-from sqlmodel import col, select, update
+from sqlalchemy import event
+from sqlmodel import Session, col, select, update
 
-from forecasts.notify.email.models import EmailAddress, EmailItem, EmailMessage
+from forecasts.notify.email.models import EmailAddress, EmailCursor, EmailItem, EmailMessage
 from forecasts.notify.email.sending import send_due
 from forecasts.notify.email.smtp import Outcome, SmtpTarget, send_message
+from forecasts.notify.email.streams import collect_events
 from forecasts.notify.email.worker import run_email
 from forecasts.notify.events import EventName, emit
 from tests.conftest import ON_POSTGRES
@@ -143,6 +145,31 @@ def test_an_event_committed_after_a_later_one_still_reaches_email(
     bodies = [message.get_content() for message in smtp.mailbox.take()]
     assert len(bodies) == 2
     assert all(any(f"/claims/{slug}" in body for body in bodies) for slug in ("first", "second"))
+
+
+def test_two_first_runs_at_once_make_one_cursor(db: Database, clock: FakeClock) -> None:
+    """The email job's first run makes the outbox cursor's row; another worker's first run
+    may make it between this one's read and its insert (PostgreSQL: SQLite's writers take
+    turns). That was an IntegrityError out of the job."""
+    if not ON_POSTGRES:
+        pytest.skip("SQLite's writers take turns")
+    other = Database(db.url)
+
+    def the_other_first(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.startswith("INSERT INTO email_cursor"):
+            with other.writing() as session:
+                session.add(EmailCursor(id=1, event_id=0))
+                session.commit()
+
+    event.listen(db.write_engine, "before_cursor_execute", the_other_first)
+    try:
+        with Session(db.write_engine) as session:
+            assert collect_events(session, clock()) == 0
+    finally:
+        event.remove(db.write_engine, "before_cursor_execute", the_other_first)
+        other.dispose()
+    with db.reading() as session:
+        assert session.exec(select(EmailCursor)).one().event_id == 0
 
 
 def test_two_workers_at_once_send_every_email_exactly_once(
