@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import event
 from sqlmodel import Session, col, select, update
 
+from claims.clock import Clock
 from forecasts.notify.email.models import EmailAddress, EmailCursor, EmailItem, EmailMessage
 from forecasts.notify.email.sending import send_due
 from forecasts.notify.email.smtp import Outcome, SmtpTarget, send_message
@@ -95,7 +96,7 @@ def test_a_message_that_breaks_the_sender_does_not_stop_the_others(
     assert broken.attempts == 1 and "UnicodeEncodeError" in (broken.last_error or "")
 
 
-def _subscriber(db: Database, handle: str, clock: FakeClock) -> int:
+def subscriber(db: Database, handle: str, clock: Clock) -> int:
     """A confirmed address that gets new claims tagged video at once; its account id."""
     account_id = queue_confirmation(db, handle=handle, now=clock())
     with db.writing() as session:
@@ -109,10 +110,10 @@ def _subscriber(db: Database, handle: str, clock: FakeClock) -> int:
     return account_id
 
 
-def _waiting_items(db: Database, handles: list[str], clock: FakeClock) -> None:
+def waiting_items(db: Database, handles: list[str], clock: Clock) -> None:
     """Subscribers, each with an immediate stream item not yet in a message."""
     for handle in handles:
-        account_id = _subscriber(db, handle, clock)
+        account_id = subscriber(db, handle, clock)
         with db.writing() as session:
             facts = {"slug": f"claim-{handle}", "title": "A claim", "closes_at": None, "tags": []}
             item = EmailItem(account_id=account_id, stream="new_claims", data=facts)
@@ -128,7 +129,7 @@ def test_an_event_committed_after_a_later_one_still_reaches_email(
     after a later id. Reading past it while it was uncommitted lost its email for good."""
     if not ON_POSTGRES:
         pytest.skip("SQLite's writers take turns: events commit in id order")
-    _subscriber(db, "ana", clock)
+    subscriber(db, "ana", clock)
     mailer = mailer_for(settings, smtp.url)
 
     def published(slug: str) -> dict[str, Any]:
@@ -176,7 +177,7 @@ def test_two_workers_at_once_send_every_email_exactly_once(
     db: Database, clock: FakeClock, settings: Settings, smtp: SmtpServer
 ) -> None:
     streamed = [f"s{n}" for n in range(12)]
-    _waiting_items(db, streamed, clock)
+    waiting_items(db, streamed, clock)
     confirming = [f"c{n}" for n in range(12)]
     for handle in confirming:
         queue_confirmation(db, handle=handle, now=clock())
