@@ -26,16 +26,31 @@ USER, PASSWORD = "mailer", "s3cret-smtp-password"
 @dataclass
 class Mailbox:
     """What the server received; `refuse` (like "451 try later") answers every RCPT with it,
-    `refuse_data` every DATA.
+    `refuse_data` every DATA, `refuse_helo` every EHLO and HELO.
     `logins` records each AUTH as (user, whether the connection was encrypted then), and
     `encrypted` whether each kept message came over TLS, `helo` its EHLO name."""
 
     messages: list[EmailMessage] = field(default_factory=list)
     refuse: str | None = None
     refuse_data: str | None = None
+    refuse_helo: str | None = None
     logins: list[tuple[str, bool]] = field(default_factory=list)
     encrypted: list[bool] = field(default_factory=list)
     helo: list[str] = field(default_factory=list)  # the name each sender's EHLO gave
+
+    async def handle_EHLO(
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        if self.refuse_helo is not None:
+            return [self.refuse_helo]
+        session.host_name = hostname
+        return responses
+
+    async def handle_HELO(self, server: Any, session: Any, envelope: Any, hostname: str) -> str:
+        if self.refuse_helo is not None:
+            return self.refuse_helo
+        session.host_name = hostname
+        return f"250 {server.hostname}"
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, options: Any

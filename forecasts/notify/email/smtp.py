@@ -72,14 +72,15 @@ class Outcome(Enum):
 
 
 class SessionRefused(smtplib.SMTPResponseException):
-    """The server refused STARTTLS or the login, whatever the message."""
+    """The server refused STARTTLS or the login, whatever the message (as it may refuse
+    the greeting or EHLO: SMTPConnectError, SMTPHeloError)."""
 
 
 def send_message(target: SmtpTarget, message: EmailMessage) -> tuple[Outcome, str | None]:
     """Hand the message over; the outcome and, when it failed, why."""
     try:
         _send(target, message)
-    except (smtplib.SMTPConnectError, SessionRefused) as error:
+    except (smtplib.SMTPConnectError, smtplib.SMTPHeloError, SessionRefused) as error:
         return Outcome.RETRY, _said(error.smtp_code, error.smtp_error)
     except smtplib.SMTPRecipientsRefused as error:
         code, text = next(iter(error.recipients.values()))

@@ -20,6 +20,8 @@ __all__ = ["smtp"]
         ("refuse_data", "554 5.7.1 Message rejected as spam", "dropped"),
         ("refuse", "450 4.2.1 Mailbox busy", "pending"),
         ("refuse", "550 5.1.1 No such user", "dropped"),
+        # a refused EHLO is about the sender's setting, not the message: retried
+        ("refuse_helo", "550 5.7.1 Your HELO name is not welcome", "pending"),
     ],
 )
 def test_a_reply_to_the_message_retries_a_4xx_and_drops_a_5xx(
