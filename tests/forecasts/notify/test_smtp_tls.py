@@ -136,3 +136,20 @@ def test_a_refused_login_is_retried_not_dropped(
         clock.advance(minutes=1, seconds=1)
         right = mailer_for(settings, server.url_as("smtp", login=True), certificates.ca)
         assert run_email(db.write_engine, clock, right) == 1
+
+
+def test_smtps_to_a_starttls_port_is_retried_with_the_reason(
+    db: Database,
+    clock: FakeClock,
+    settings: Settings,
+    certificates: Certificates,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A common slip: smtps:// with port 587. The server's plain greeting is no TLS."""
+    caplog.set_level("INFO")
+    with running_smtp("starttls", certificates.loopback, auth=True) as server:
+        queue(db, clock)
+        mailer = mailer_for(settings, server.url_as("smtps", login=True), certificates.ca)
+        assert run_email(db.write_engine, clock, mailer) == 0
+    assert server.mailbox.logins == []
+    _assert_retried_without_sending(db, caplog, "WRONG_VERSION_NUMBER")
