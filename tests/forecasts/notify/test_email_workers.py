@@ -115,10 +115,12 @@ def waiting_items(db: Database, handles: list[str], clock: Clock) -> None:
     for handle in handles:
         account_id = subscriber(db, handle, clock)
         with db.writing() as session:
-            facts = {"slug": f"claim-{handle}", "title": "A claim", "closes_at": None, "tags": []}
-            item = EmailItem(account_id=account_id, stream="new_claims", data=facts)
-            item.created_at = clock()
-            session.add(item)
+            facts: dict[str, Any] = {"slug": f"claim-{handle}", "title": "A claim", "tags": []}
+            session.add(
+                EmailItem(
+                    account_id=account_id, stream="new_claims", data=facts, created_at=clock()
+                )
+            )
             session.commit()
 
 
