@@ -5,9 +5,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlmodel import select
 
 from claims.clock import stamp
 from forecasts.accounts.service import create_account, issue_token
+from forecasts.notify.email.addresses import set_address
+from forecasts.notify.email.models import EmailMessage
 from web.db import Database
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -38,6 +41,21 @@ def make_account(db: Database, *, handle: str, role: str = "forecaster", now: da
     with db.writing() as session:
         account = create_account(session, handle, role=role, now=now)
         return issue_token(session, account, now=now)
+
+
+def queue_confirmation(db: Database, *, handle: str, now: datetime) -> int:
+    """An account with an unconfirmed address, its confirmation email due; its id."""
+    with db.writing() as session:
+        account = create_account(session, handle, role="forecaster", now=now)
+        assert account.id is not None
+        set_address(session, account.id, f"{handle}@example.org", now=now)
+        return account.id
+
+
+def the_email(db: Database) -> EmailMessage:
+    """The one email queued (a test that queued one)."""
+    with db.reading() as session:
+        return session.exec(select(EmailMessage)).one()
 
 
 def auth(token: str) -> dict[str, str]:

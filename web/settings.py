@@ -3,6 +3,7 @@
 Each field's description says what it accepts: the CLI quotes it when a value is refused.
 """
 
+import ssl
 from functools import lru_cache
 from typing import Literal
 from urllib.parse import urlsplit
@@ -12,7 +13,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from claims.fetch import parse_allow_list
 from forecasts.notify.email.sending import Mailer
-from forecasts.notify.email.smtp import parse_smtp_url
+from forecasts.notify.email.smtp import parse_smtp_url, tls_context
 from web.hosts import public_base_url
 
 CIDRS = "comma-separated CIDRs such as 10.0.0.0/8,127.0.0.1/32, or empty"
@@ -66,6 +67,10 @@ class Settings(BaseSettings):
         default="", description="smtp://[user:password@]host[:port][?tls=none], smtps://…, or empty"
     )
     email_from: str = Field(default="", description="an email address, or empty")
+    # the CAs TLS to the SMTP server trusts instead of the system's (a private CA)
+    smtp_ca_file: str = Field(
+        default="", description="the path of a readable PEM file of CA certificates, or empty"
+    )
 
     @field_validator("fetch_allow", "metrics_allow")
     @classmethod
@@ -80,6 +85,16 @@ class Settings(BaseSettings):
             parse_smtp_url(value)  # the ValueError says what is wrong, never the password
         return value.strip()
 
+    @field_validator("smtp_ca_file")
+    @classmethod
+    def _smtp_ca_file(cls, value: str) -> str:
+        if value.strip():
+            try:
+                tls_context(value.strip())
+            except (OSError, ssl.SSLError):
+                raise ValueError("must be a readable PEM file of CA certificates") from None
+        return value.strip()
+
     @property
     def email_on(self) -> bool:
         return bool(self.smtp_url and self.public_url)
@@ -88,8 +103,12 @@ class Settings(BaseSettings):
         """Where email goes, or None when email is off."""
         if not self.email_on:
             return None
-        sender = self.email_from or f"forecast-ledger@{urlsplit(self.public_url).hostname}"
-        return Mailer(parse_smtp_url(self.smtp_url), sender, self.public_url)
+        host = urlsplit(self.public_url).hostname
+        sender = self.email_from or f"forecast-ledger@{host}"
+        # EHLO names the site (smtplib's default, the machine's FQDN, may be a DNS wait or
+        # a name the server refuses)
+        target = parse_smtp_url(self.smtp_url, ca_file=self.smtp_ca_file, helo=host)
+        return Mailer(target, sender, self.public_url)
 
     @field_validator("public_url")
     @classmethod

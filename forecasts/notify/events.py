@@ -1,7 +1,9 @@
 """The outbox (SPEC §9): `emit` writes an event in the caller's transaction and fans it out.
 
 An event goes to the webhooks that are active and subscribed when it is written: one
-`deliveries` row each, due at once. Other consumers (email) read `events` by id.
+`deliveries` row each, due at once. Other consumers (email) read `events` by id, up to
+`settled_event_id`: on PostgreSQL ids are drawn at insert and committed in any order, so a
+reader that passed id n + 1 while n was uncommitted would never see n.
 """
 
 import uuid
@@ -10,10 +12,14 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import func, insert, text
 from sqlmodel import Session, col, select
 
 from forecasts.notify.models import Delivery, Webhook, events_t
+
+# PostgreSQL advisory lock: each transaction that writes events holds it shared until it
+# ends; `settled_event_id` takes it exclusively for an instant, when no writer is under way
+WRITING_EVENTS = 0x466C4F42
 
 
 class EventName(StrEnum):
@@ -57,6 +63,8 @@ def emit_many(
     `forecast.scored` to each of a thousand forecasters costs two statements, not 2,000)."""
     if not events:
         return []
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock_shared(:key)"), {"key": WRITING_EVENTS})
     rows = [
         {"name": name, "created_at": at, "claim_id": claim_id, "account_id": account, "data": data}
         for account, data in events
@@ -91,6 +99,23 @@ def emit_many(
     if deliveries:
         session.execute(insert(Delivery), deliveries)
     return ids
+
+
+def settled_event_id(session: Session) -> int | None:
+    """The highest event id below which no event can still appear (0: none yet); None on
+    PostgreSQL while a transaction writing events is under way (try again later). Ends the
+    session's transaction."""
+    if session.get_bind().dialect.name == "postgresql":
+        free = session.execute(
+            text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": WRITING_EVENTS}
+        ).scalar_one()
+        if not free:
+            session.rollback()
+            return None
+    # on SQLite writers take turns (BEGIN IMMEDIATE): what is committed is all there is
+    highest = session.execute(select(func.max(events_t.c.id))).scalar_one()
+    session.commit()  # lets the writers waiting for the lock go on
+    return int(highest or 0)
 
 
 def _insert_events(session: Session, rows: list[dict[str, Any]]) -> list[int]:

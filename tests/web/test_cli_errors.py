@@ -34,6 +34,18 @@ CASES = [
         "FORECAST_LEDGER_SMTP_URL is not accepted: it takes smtp://",  # never the password
     ),
     (
+        {"FORECAST_LEDGER_SMTP_URL": "smtp://ana:hunter2@mail.example.org?tls=none"},
+        ["migrate"],
+        "FORECAST_LEDGER_SMTP_URL is not accepted: it takes smtp://[user:password@]host[:port]"
+        "[?tls=none], smtps://…, or empty (a user and password need TLS",
+    ),
+    (
+        {"FORECAST_LEDGER_SMTP_CA_FILE": "no-such-ca.pem"},
+        ["migrate"],
+        "FORECAST_LEDGER_SMTP_CA_FILE='no-such-ca.pem' is not accepted: it takes the path of a "
+        "readable PEM file of CA certificates, or empty (must be a readable PEM file",
+    ),
+    (
         {},
         ["user", "role", "carol", "superuser"],
         "forecast-ledger user role: Invalid value for 'role': 'superuser' is not one of "

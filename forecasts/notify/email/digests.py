@@ -16,20 +16,31 @@ STREAM = "stream"
 
 
 def compose_immediate(session: Session, now: datetime) -> int:
-    """A message for each waiting item of an immediate stream; commits."""
+    """A message for each waiting item of an immediate stream; commits; returns how many.
+    An item is tied to its message by a conditional UPDATE: of two workers that read the
+    same item, the second makes no message (it would have sent the item twice)."""
     items = session.exec(
-        select(EmailItem).where(
+        select(EmailItem.id, EmailItem.account_id).where(
             col(EmailItem.message_id).is_(None), col(EmailItem.digest).is_(False)
         )
     ).all()
-    for item in items:
-        message = queued(item.account_id, STREAM, now)
+    made = 0
+    for item_id, account_id in items:
+        message = queued(account_id, STREAM, now)
         session.add(message)
         session.flush()
-        item.message_id = message.id
-        session.add(item)
+        tied = session.exec(
+            update(EmailItem)
+            .where(col(EmailItem.id) == item_id, col(EmailItem.message_id).is_(None))
+            .values(message_id=message.id)
+        )
+        if tied.rowcount == 1:
+            made += 1
+        else:
+            session.delete(message)
+            session.flush()
     session.commit()
-    return len(items)
+    return made
 
 
 def local_day(row: EmailAddress, now: datetime) -> tuple[str, int]:

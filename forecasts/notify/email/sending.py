@@ -1,9 +1,11 @@
 """The email worker's sending: claim due messages, write them, hand them to SMTP.
 
 A message is written when it is sent: a link's token gets its text then (only its hash is
-stored), so no database row holds a working link. A 4xx reply or a lost connection is
-retried on the webhooks' schedule (2^(n-1) minutes after failure n, 10 attempts); a 5xx
-reply drops the message.
+stored), so no database row holds a working link. A 4xx reply, a lost connection or a
+failed TLS check is retried on the webhooks' schedule (2^(n-1) minutes after failure n, 10
+attempts); a 5xx reply drops the message. Delivery is at least once: a worker that dies
+after the server took a message sends it again when its lease runs out, with the same
+Message-ID (and a fresh link).
 """
 
 import logging
@@ -12,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage as MimeMessage
-from email.utils import formatdate, make_msgid
+from email.utils import formatdate
 
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select, update
@@ -42,63 +44,90 @@ class Mailer:
 
 
 def send_due(engine: Engine, clock: Clock, mailer: Mailer, send: Sender = send_message) -> int:
-    """Send every due message this worker can claim; returns how many were sent."""
+    """Send the due messages, claiming each just before it is written and sent (so a lease
+    never runs out while it waits behind others); returns how many were sent."""
     sent = 0
-    for message_id, lease in _claim_due(engine, clock()):
-        with Session(engine, expire_on_commit=False) as session:
-            written = _write(session, message_id, mailer, clock())
-            session.commit()
-        if written is None:
-            _finish(engine, message_id, lease, "dropped", "nothing to send any more", clock())
-            continue
-        outcome, error = send(mailer.target, written)
-        if outcome is Outcome.SENT:
-            sent += 1
-            _finish(engine, message_id, lease, "sent", None, clock())
-        elif outcome is Outcome.DROP:
-            _finish(engine, message_id, lease, "dropped", error, clock())
-        else:
-            _retry(engine, message_id, lease, error, clock())
-        log.info("email %s: %s", message_id, outcome.value)
+    for _ in range(BATCH):
+        claimed = _claim_next(engine, clock())
+        if claimed is None:
+            break
+        sent += _send_one(engine, clock, mailer, send, *claimed)
     return sent
 
 
-def _claim_due(engine: Engine, now: datetime) -> list[tuple[int, str]]:
+def _send_one(
+    engine: Engine, clock: Clock, mailer: Mailer, send: Sender, message_id: int, lease: str
+) -> int:
+    with Session(engine, expire_on_commit=False) as session:
+        written = _write(session, message_id, mailer, clock())
+        session.commit()
+    if written is None:
+        _finish(engine, message_id, lease, "dropped", "nothing to send any more", clock())
+        return 0
+    try:
+        outcome, error = send(mailer.target, written)
+    except Exception as unexpected:  # one odd message must not stop the ones after it
+        outcome, error = Outcome.RETRY, f"{type(unexpected).__name__}: {unexpected}"[:500]
+    if outcome is Outcome.SENT:
+        _finish(engine, message_id, lease, "sent", None, clock())
+        log.info("email %s: sent", message_id)
+        return 1
+    if outcome is Outcome.DROP:
+        _finish(engine, message_id, lease, "dropped", error, clock())
+        status = "dropped"
+    else:
+        status = _retry(engine, message_id, lease, error, clock())
+    # the reason is the server's reply or the connection's error: never the message or a link
+    log.warning("email %s: %s: %s", message_id, status, error)
+    return 0
+
+
+def _claim_next(engine: Engine, now: datetime) -> tuple[int, str] | None:
+    """The oldest due message with no live lease, leased to this worker; None when none is.
+    The conditional UPDATE lets only one of two workers that chose the same row take it."""
+    unleased = col(EmailMessage.leased_until).is_(None) | (col(EmailMessage.leased_until) < now)
     with Session(engine) as session:
-        due = session.exec(
-            select(EmailMessage.id)
-            .where(
-                EmailMessage.status == "pending",
-                col(EmailMessage.next_attempt_at) <= now,
-                col(EmailMessage.leased_until).is_(None) | (col(EmailMessage.leased_until) < now),
-            )
-            .order_by(col(EmailMessage.id))
-            .limit(BATCH)
-        ).all()
-        claimed = []
-        for message_id in due:
+        for _ in range(5):  # another worker may take the one chosen; then choose again
+            message_id = session.exec(
+                select(EmailMessage.id)
+                .where(
+                    EmailMessage.status == "pending",
+                    col(EmailMessage.next_attempt_at) <= now,
+                    unleased,
+                )
+                .order_by(col(EmailMessage.id))
+                .limit(1)
+            ).first()
+            if message_id is None:
+                return None
             lease = uuid.uuid4().hex
             taken = session.exec(
                 update(EmailMessage)
                 .where(
                     col(EmailMessage.id) == message_id,
                     col(EmailMessage.status) == "pending",
-                    col(EmailMessage.leased_until).is_(None)
-                    | (col(EmailMessage.leased_until) < now),
+                    unleased,
                 )
                 .values(lease=lease, leased_until=now + LEASE)
             )
             session.commit()
-            if taken.rowcount == 1 and message_id is not None:
-                claimed.append((message_id, lease))
-        return claimed
+            if taken.rowcount == 1:
+                return message_id, lease
+    return None
 
 
-def _mime(mailer: Mailer, to: str, subject: str, body: str) -> MimeMessage:
+def message_id_of(message: EmailMessage, mailer: Mailer) -> str:
+    """The Message-ID: the same for every attempt of one message (a resend after a lost
+    acknowledgement can be told apart from a new email), unique by row and creation time."""
+    domain = mailer.sender.rpartition("@")[2] or "localhost"
+    return f"<{message.id}.{message.created_at:%Y%m%d%H%M%S%f}@{domain}>"
+
+
+def _mime(mailer: Mailer, message: EmailMessage, to: str, subject: str, body: str) -> MimeMessage:
     mime = MimeMessage()
     mime["From"], mime["To"], mime["Subject"] = mailer.sender, to, subject
     mime["Date"] = formatdate(usegmt=True)
-    mime["Message-ID"] = make_msgid(domain=mailer.sender.rpartition("@")[2] or None)
+    mime["Message-ID"] = message_id_of(message, mailer)
     mime.set_content(body)
     return mime
 
@@ -117,7 +146,7 @@ def _write(session: Session, message_id: int, mailer: Mailer, now: datetime) -> 
         if row is None or row.address != token.address:
             return None
         subject, body = confirm_text(f"{base}/confirm/{arm(session, token)}")
-        return _mime(mailer, row.address, subject, body)
+        return _mime(mailer, message, row.address, subject, body)
     if row is None or row.confirmed_at is None:
         return None
     if message.purpose == RESET:
@@ -127,7 +156,7 @@ def _write(session: Session, message_id: int, mailer: Mailer, now: datetime) -> 
         if account is None or account.session_epoch != token.epoch:
             return None
         subject, body = reset_text(account.handle, f"{base}/reset/{arm(session, token)}")
-        return _mime(mailer, row.address, subject, body)
+        return _mime(mailer, message, row.address, subject, body)
     return _stream_mime(session, message, row, mailer, now)
 
 
@@ -146,7 +175,7 @@ def _stream_mime(
     link = f"{mailer.public_url}/unsubscribe/{arm(session, token)}"
     pairs = [(item.stream, item.data) for item in items]
     subject, body = stream_text(pairs, mailer.public_url, link)
-    mime = _mime(mailer, row.address, subject, body)
+    mime = _mime(mailer, message, row.address, subject, body)
     mime["List-Unsubscribe"] = f"<{link}>"
     mime["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"  # RFC 8058
     return mime
@@ -166,11 +195,12 @@ def _finish(
         session.commit()
 
 
-def _retry(engine: Engine, message_id: int, lease: str, error: str | None, now: datetime) -> None:
+def _retry(engine: Engine, message_id: int, lease: str, error: str | None, now: datetime) -> str:
+    """Due again on the schedule, or `failed` after the last attempt: which ("retry", "failed")."""
     with Session(engine) as session:
         message = session.get(EmailMessage, message_id)
         if message is None or message.lease != lease:
-            return
+            return "retry"  # not ours any more: the worker that has it decides
         message.attempts += 1
         message.last_error = error
         message.lease = message.leased_until = None
@@ -180,3 +210,4 @@ def _retry(engine: Engine, message_id: int, lease: str, error: str | None, now: 
             message.next_attempt_at = now + retry_delay(message.attempts)
         session.add(message)
         session.commit()
+        return "failed" if message.status == "failed" else "retry"

@@ -1,7 +1,8 @@
 """The streams of SPEC §9 turned into email items: from the outbox and from standings.
 
-`closing_soon`, `scores` and `new_claims` read outbox events after the cursor; the cursor
-moves by a conditional UPDATE, so of two workers only one turns a batch into items.
+`closing_soon`, `scores` and `new_claims` read outbox events after the cursor, up to the
+last id no uncommitted event lies below; the cursor moves by a conditional UPDATE, so of
+two workers only one turns a batch into items.
 `stale_forecasts` reads standings: each standing forecast is reported once (StaleNotice).
 An item carries the recipient's own standing probability at most, nobody else's.
 """
@@ -17,7 +18,7 @@ from claims.models import Claim
 from claims.states import ClaimState
 from forecasts.ledger.models import Standing
 from forecasts.notify.email.models import EmailAddress, EmailCursor, EmailItem, StaleNotice
-from forecasts.notify.events import EventName
+from forecasts.notify.events import EventName, settled_event_id
 from forecasts.notify.models import Event
 
 BATCH = 500
@@ -91,12 +92,21 @@ def collect_events(session: Session, now: datetime) -> int:
     cursor = session.get(EmailCursor, 1)
     if cursor is None:
         session.add(EmailCursor(id=1, event_id=0))
-        session.commit()
+        try:
+            session.commit()
+        except IntegrityError:  # another worker's first run made it at the same moment
+            session.rollback()
         cursor = session.get(EmailCursor, 1)
         assert cursor is not None
     start = cursor.event_id
+    settled = settled_event_id(session)
+    if settled is None or settled <= start:
+        return 0
     events = session.exec(
-        select(Event).where(col(Event.id) > start).order_by(col(Event.id)).limit(BATCH)
+        select(Event)
+        .where(col(Event.id) > start, col(Event.id) <= settled)
+        .order_by(col(Event.id))
+        .limit(BATCH)
     ).all()
     if not events:
         return 0
