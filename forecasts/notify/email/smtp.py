@@ -65,23 +65,17 @@ def tls_context(ca_file: str | None) -> ssl.SSLContext:
 
 class Outcome(Enum):
     SENT = "sent"
-    # a 4xx reply, a lost or refused connection, a timeout, a TLS failure, or a refusal of
-    # the session itself (greeting, STARTTLS, AUTH): a setting to fix, not this message's
+    # a 4xx reply, a lost or refused connection, a timeout, a TLS failure, or a server that
+    # offers no STARTTLS (no downgrade: the setting is wrong, not the message)
     RETRY = "retry"
-    DROP = "drop"  # a 5xx reply to the message (MAIL, RCPT, DATA): it will never be taken
-
-
-class SessionRefused(smtplib.SMTPResponseException):
-    """The server refused STARTTLS or the login, whatever the message (as it may refuse
-    the greeting or EHLO: SMTPConnectError, SMTPHeloError)."""
+    # a 5xx reply at any step, greeting, EHLO, STARTTLS and AUTH included (SPEC §9)
+    DROP = "drop"
 
 
 def send_message(target: SmtpTarget, message: EmailMessage) -> tuple[Outcome, str | None]:
     """Hand the message over; the outcome and, when it failed, why."""
     try:
         _send(target, message)
-    except (smtplib.SMTPConnectError, smtplib.SMTPHeloError, SessionRefused) as error:
-        return Outcome.RETRY, _said(error.smtp_code, error.smtp_error)
     except smtplib.SMTPRecipientsRefused as error:
         code, text = next(iter(error.recipients.values()))
         return _by_code(code, text)
@@ -111,12 +105,9 @@ def _send(target: SmtpTarget, message: EmailMessage) -> None:
     else:
         smtp = smtplib.SMTP(target.host, target.port, target.helo, timeout=TIMEOUT)
     with smtp:
-        try:
-            if target.security == "starttls":
-                # raises SMTPNotSupportedError when the server offers no STARTTLS: no downgrade
-                smtp.starttls(context=tls_context(target.ca_file))
-            if target.user is not None and target.security != "none":
-                smtp.login(target.user, target.password or "")
-        except smtplib.SMTPResponseException as error:
-            raise SessionRefused(error.smtp_code, error.smtp_error) from None
+        if target.security == "starttls":
+            # raises SMTPNotSupportedError when the server offers no STARTTLS: no downgrade
+            smtp.starttls(context=tls_context(target.ca_file))
+        if target.user is not None and target.security != "none":
+            smtp.login(target.user, target.password or "")
         smtp.send_message(message)

@@ -1,5 +1,5 @@
 """What each SMTP reply does to an email (SPEC §9): 4xx retried on the schedule, 5xx to the
-message dropped, the tenth failure final; each logged with the server's reason."""
+message dropped (at any step), the tenth failure final; each logged with the server's reason."""
 
 import pytest
 
@@ -20,8 +20,9 @@ __all__ = ["smtp"]
         ("refuse_data", "554 5.7.1 Message rejected as spam", "dropped"),
         ("refuse", "450 4.2.1 Mailbox busy", "pending"),
         ("refuse", "550 5.1.1 No such user", "dropped"),
-        # a refused EHLO is about the sender's setting, not the message: retried
-        ("refuse_helo", "550 5.7.1 Your HELO name is not welcome", "pending"),
+        # SPEC §9: a 5xx drops the message at any step, EHLO included (a 4xx there retries)
+        ("refuse_helo", "550 5.7.1 Your HELO name is not welcome", "dropped"),
+        ("refuse_helo", "421 4.7.0 Try again later", "pending"),
     ],
 )
 def test_a_reply_to_the_message_retries_a_4xx_and_drops_a_5xx(

@@ -116,15 +116,15 @@ def test_the_ca_file_must_be_a_readable_pem_bundle(
     assert Settings(smtp_ca_file=str(certificates.ca)).smtp_ca_file == str(certificates.ca)
 
 
-def test_a_refused_login_is_retried_not_dropped(
+def test_a_refused_login_drops_the_email_and_logs_why(
     db: Database,
     clock: FakeClock,
     settings: Settings,
     certificates: Certificates,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """A 535 to AUTH is a setting to fix, not a message the server will never take: the
-    queue waits for the right password (a 5xx to RCPT still drops, tests/web/test_email.py)."""
+    """SPEC §9: a 5xx drops the message, a 535 to AUTH too; the log line says why, without
+    the password, and the login was tried only over TLS."""
     caplog.set_level("INFO")
     with running_smtp("starttls", certificates.loopback, auth=True) as server:
         wrong = f"smtp://{USER}:not-{PASSWORD}@127.0.0.1:{server.port}"
@@ -132,10 +132,11 @@ def test_a_refused_login_is_retried_not_dropped(
         assert run_email(db.write_engine, clock, mailer_for(settings, wrong, certificates.ca)) == 0
         # smtplib tries each mechanism offered (PLAIN, then LOGIN), each over TLS
         assert set(server.mailbox.logins) == {(USER, True)} and server.mailbox.messages == []
-        _assert_retried_without_sending(db, caplog, "535")
-        clock.advance(minutes=1, seconds=1)
-        right = mailer_for(settings, server.url_as("smtp", login=True), certificates.ca)
-        assert run_email(db.write_engine, clock, right) == 1
+    dropped = the_email(db)
+    assert dropped.status == "dropped" and dropped.attempts == 1
+    assert (dropped.last_error or "").startswith("535")
+    assert f"email {dropped.id}: dropped: 535" in caplog.text
+    assert PASSWORD not in caplog.text and "/confirm/" not in caplog.text
 
 
 def test_smtps_to_a_starttls_port_is_retried_with_the_reason(
