@@ -4,7 +4,7 @@
 last id no uncommitted event lies below; the cursor moves by a conditional UPDATE, so of
 two workers only one turns a batch into items.
 `stale_forecasts` reads standings: each standing forecast is reported once (StaleNotice).
-An item carries the recipient's own standing probability at most, nobody else's.
+An item carries the recipient's own standing forecast at most, nobody else's.
 """
 
 from datetime import datetime, timedelta
@@ -18,6 +18,7 @@ from claims.models import Claim
 from claims.states import ClaimState
 from forecasts.ledger.models import Standing
 from forecasts.notify.email.models import EmailAddress, EmailCursor, EmailItem, StaleNotice
+from forecasts.notify.email.own import own_forecast
 from forecasts.notify.events import EventName, settled_event_id
 from forecasts.notify.models import Event
 
@@ -59,15 +60,19 @@ def _items_for(session: Session, event: Event) -> list[tuple[EmailAddress, dict[
         tags = set(facts["tags"])
         return [(r, facts) for r in _subscribers(session, "new_claims") if tags & set(r.tags)]
     if event.name == EventName.CLAIM_CLOSING_SOON:
-        mine = dict(
-            session.exec(
-                select(Standing.account_id, Standing.probability).where(
-                    Standing.claim_id == event.claim_id, col(Standing.probability).is_not(None)
+        claim = session.get(Claim, event.claim_id)
+        if claim is None:
+            return []
+        mine = {
+            account_id: _mine(claim, probability, distribution)
+            for account_id, probability, distribution in session.exec(
+                select(Standing.account_id, Standing.probability, Standing.distribution).where(
+                    Standing.claim_id == event.claim_id, _standing()
                 )
-            ).all()
-        )
+            )
+        }
         return [
-            (r, {**facts, "probability": mine[r.account_id]})
+            (r, {**facts, **mine[r.account_id]})
             for r in _subscribers(session, "closing_soon")
             if r.account_id in mine
         ]
@@ -85,6 +90,16 @@ def _items_for(session: Session, event: Event) -> list[tuple[EmailAddress, dict[
         score = event.data.get("score")
         return [(row, {**facts, "outcome": event.data.get("outcome"), "score": score})]
     return []
+
+
+def _standing() -> Any:
+    """A forecast stands: a probability (binary) or a distribution (other kinds, SPEC §7)."""
+    return col(Standing.probability).is_not(None) | col(Standing.distribution).is_not(None)
+
+
+def _mine(claim: Claim, probability: float | None, distribution: bytes | None) -> dict[str, Any]:
+    """The recipient's own standing in an item: its probability (binary) and its words."""
+    return {"probability": probability, "forecast": own_forecast(claim, probability, distribution)}
 
 
 def collect_events(session: Session, now: datetime) -> int:
@@ -139,53 +154,75 @@ def _item(row: EmailAddress, stream: str, data: dict[str, Any], now: datetime) -
 
 def collect_stale(session: Session, now: datetime) -> int:
     """An item for each standing forecast on an open claim older than its owner's
-    `stale_after_days`, once per standing forecast; commits; returns how many."""
-    rows = session.exec(
-        select(Standing, Claim, EmailAddress)
-        .join(Claim, col(Claim.id) == Standing.claim_id)
-        .join(EmailAddress, col(EmailAddress.account_id) == Standing.account_id)
-        .outerjoin(
-            StaleNotice,
-            (col(StaleNotice.account_id) == Standing.account_id)
-            & (col(StaleNotice.claim_id) == Standing.claim_id)
-            & (col(StaleNotice.ledger_seq) == Standing.ledger_seq),
-        )
+    `stale_after_days`, once per standing forecast; commits; returns how many.
+
+    One read per `stale_after_days` value in use (a handful), each with its own cut-off,
+    so standings that are not yet stale for their owners never fill a batch and keep
+    stale ones of other owners from being read."""
+    days_in_use = session.exec(
+        select(EmailAddress.stale_after_days)
         .where(
-            col(StaleNotice.ledger_seq).is_(None),
-            col(Standing.probability).is_not(None),
-            col(Standing.at) <= now - timedelta(days=1),
             col(EmailAddress.confirmed_at).is_not(None),
             col(EmailAddress.stale_forecasts) != "off",
-            Claim.state == ClaimState.PUBLISHED,
-            col(Claim.opens_at) <= now,
-            col(Claim.closes_at) > now,
-            col(Claim.closed_early_at).is_(None),
         )
-        .limit(BATCH)
+        .distinct()
     ).all()
     made = 0
-    for standing, claim, row in rows:
-        if standing.at > now - timedelta(days=row.stale_after_days):
-            continue
-        session.add(
-            StaleNotice(
-                account_id=standing.account_id,
-                claim_id=standing.claim_id,
-                ledger_seq=standing.ledger_seq,
+    for days in sorted(days_in_use):
+        for standing, claim, row in _stale(session, now, days, BATCH - made):
+            session.add(
+                StaleNotice(
+                    account_id=standing.account_id,
+                    claim_id=standing.claim_id,
+                    ledger_seq=standing.ledger_seq,
+                )
             )
-        )
-        facts = {
-            "slug": claim.slug,
-            "title": claim.title,
-            "closes_at": stamp(claim.closes_at),
-            "probability": standing.probability,
-            "forecast_at": stamp(standing.at),
-        }
-        session.add(_item(row, "stale_forecasts", facts, now))
-        made += 1
+            facts = {
+                "slug": claim.slug,
+                "title": claim.title,
+                "closes_at": stamp(claim.closes_at),
+                **_mine(claim, standing.probability, standing.distribution),
+                "forecast_at": stamp(standing.at),
+            }
+            session.add(_item(row, "stale_forecasts", facts, now))
+            made += 1
+        if made >= BATCH:
+            break
     try:
         session.commit()
     except IntegrityError:  # another worker reported them first
         session.rollback()
         return 0
     return made
+
+
+def _stale(
+    session: Session, now: datetime, days: int, limit: int
+) -> list[tuple[Standing, Claim, EmailAddress]]:
+    """Unreported standings at least `days` old of owners whose setting is `days`."""
+    return list(
+        session.exec(
+            select(Standing, Claim, EmailAddress)
+            .join(Claim, col(Claim.id) == Standing.claim_id)
+            .join(EmailAddress, col(EmailAddress.account_id) == Standing.account_id)
+            .outerjoin(
+                StaleNotice,
+                (col(StaleNotice.account_id) == Standing.account_id)
+                & (col(StaleNotice.claim_id) == Standing.claim_id)
+                & (col(StaleNotice.ledger_seq) == Standing.ledger_seq),
+            )
+            .where(
+                col(StaleNotice.ledger_seq).is_(None),
+                _standing(),
+                EmailAddress.stale_after_days == days,
+                col(Standing.at) <= now - timedelta(days=days),
+                col(EmailAddress.confirmed_at).is_not(None),
+                col(EmailAddress.stale_forecasts) != "off",
+                Claim.state == ClaimState.PUBLISHED,
+                col(Claim.opens_at) <= now,
+                col(Claim.closes_at) > now,
+                col(Claim.closed_early_at).is_(None),
+            )
+            .limit(limit)
+        ).all()
+    )

@@ -2,6 +2,8 @@
 
 from typing import Any
 
+from forecasts.notify.email.own import number, percent
+
 STREAM_NAMES = {
     "closing_soon": "Claims closing soon",
     "stale_forecasts": "Forecasts you may want to update",
@@ -28,26 +30,38 @@ def reset_text(handle: str, link: str) -> tuple[str, str]:
     return "Set a new password", body
 
 
-def _percent(p: float | None) -> str:
-    return "—" if p is None else f"{100 * p:.4f}".rstrip("0").rstrip(".") + "%"
+def _mine(data: dict[str, Any]) -> str:
+    # items made before the kinds' own words (#15) carry a probability only
+    said = data.get("forecast")
+    return said if isinstance(said, str) else percent(data.get("probability"))
+
+
+def _outcome(outcome: Any) -> str:
+    """yes/no, a label or an ISO time as they are; a number as people write it."""
+    is_number = isinstance(outcome, int | float) and not isinstance(outcome, bool)
+    return number(outcome) if is_number else str(outcome)
+
+
+def _score(score: dict[str, Any]) -> str:
+    """A binary or multiple-choice claim's Brier score, a numeric or date claim's CRPS."""
+    if score.get("brier") is None and score.get("crps") is not None:
+        return f"your CRPS: {score['crps']}"
+    return f"your Brier score: {score.get('brier')}"
 
 
 def item_line(stream: str, data: dict[str, Any], base_url: str) -> str:
     """One item: what happened, the recipient's own forecast at most, and the claim's page."""
     title, link = data.get("title") or data.get("slug"), f"{base_url}/claims/{data.get('slug')}"
     if stream == "closing_soon":
-        said = (
-            f"closes at {data.get('closes_at')}; your forecast: {_percent(data.get('probability'))}"
-        )
+        said = f"closes at {data.get('closes_at')}; your forecast: {_mine(data)}"
     elif stream == "stale_forecasts":
-        mine = _percent(data.get("probability"))
-        said = f"your forecast of {mine} dates from {data.get('forecast_at')}"
+        said = f"your forecast of {_mine(data)} dates from {data.get('forecast_at')}"
     elif stream == "scores":
         score = data.get("score")
         if score is None:
             said = "annulled: it is not scored"
         else:
-            said = f"resolved {data.get('outcome')}; your Brier score: {score.get('brier')}"
+            said = f"resolved {_outcome(data.get('outcome'))}; {_score(score)}"
     else:
         said = f"new claim, open until {data.get('closes_at')}"
     return f"- {title}: {said}\n  {link}"
