@@ -5,6 +5,8 @@ or raises `Invalid` naming the field; `space_record` is what the ledger carries 
 `space_of_record` reads that back (replay). A binary claim has none of these fields.
 """
 
+import math
+import sys
 import unicodedata
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -16,6 +18,7 @@ from claims.states import LABEL_MAX, RANGE_KINDS, ClaimKind
 
 # Outcomes a resolution body names besides a label (decisions.md: labels may not take them).
 RESERVED_LABELS = frozenset({"annulled", "ambiguous"})
+BINS = 200  # SPEC §7's N (forecasts.score_math.distributions.N_BINS; claims/ cannot import it)
 SPACE_FIELDS = (
     "options",
     "range_min",
@@ -60,6 +63,7 @@ def check_space(kind: str, given: dict[str, Any], base: Space | None = None) -> 
         values["range_min"], values["range_max"] = _range(kind, values, given)
         if values["log_scale"] and values["range_min"] <= 0:
             raise Invalid("log_scale", "needs range_min > 0")
+        _refuse_degenerate(values["range_min"], values["range_max"], values["log_scale"])
     return Space(**values)
 
 
@@ -107,6 +111,22 @@ def _range(kind: str, values: dict[str, Any], given: dict[str, Any]) -> tuple[fl
     if not ends[0] < ends[1]:
         raise Invalid("range_max", "must be greater than range_min")
     return ends[0], ends[1]
+
+
+def _refuse_degenerate(low: float, high: float, log_scale: bool) -> None:
+    """A range whose width overflows, or whose 200 bins (SPEC §7's N) are not distinct
+    numbers, cannot be scaled, scored or drawn (decisions.md, hostile user session 6)."""
+    if log_scale:
+        ratio = high / low
+        first, last = low * ratio ** (1 / BINS), high / ratio ** (1 / BINS)
+    else:
+        width = high - low
+        first, last = low + width / BINS, high - width / BINS
+        ratio = width
+    if not math.isfinite(ratio):
+        raise Invalid("range_max", "is too far from range_min: the range's width overflows")
+    if not low < first <= last < high or (high - low) / BINS < sys.float_info.min:
+        raise Invalid("range_max", f"is too close to range_min to split into {BINS} bins")
 
 
 def _end(kind: str, name: str, value: Any) -> float:

@@ -77,6 +77,9 @@ def test_another_accounts_webhook_is_a_404_even_for_admins(
         ({"url": "http://10.0.0.1/x", "events": ["claim.closed"]}, "url"),  # private
         ({"url": "http://127.0.0.1/" + "x" * 2000, "events": ["claim.closed"]}, "url"),
         ({"url": "not a url", "events": ["claim.closed"]}, "url"),
+        # names the idna codec refuses (an empty label, one over 63 characters) were a 500
+        ({"url": "https://a..example/x", "events": ["claim.closed"]}, "url"),
+        ({"url": f"https://{'a' * 64}.example/x", "events": ["claim.closed"]}, "url"),
     ],
 )
 def test_bad_input_is_a_422_naming_the_field(
