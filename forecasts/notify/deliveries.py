@@ -63,7 +63,8 @@ def redeliver(
     """
     webhook = get_webhook(session, account_id, webhook_id)
     delivery = session.get(Delivery, delivery_id)
-    if delivery is None or delivery.webhook_id != webhook_id:
+    # one past the log's 30 days is gone, whether or not the prune job has deleted it yet
+    if delivery is None or delivery.webhook_id != webhook_id or delivery.created_at < now - KEEP:
         raise NotFound(f"no delivery {delivery_id}")
     if not webhook.active:
         raise Conflict("the webhook is disabled: enable it first")

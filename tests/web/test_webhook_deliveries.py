@@ -331,4 +331,7 @@ def test_sixty_redeliveries_an_hour_and_a_log_of_thirty_days(
     assert deliver(db, clock) == 60
     clock.advance(days=31)
     assert log(client, tokens.alice, webhook) == []  # kept 30 days
+    # and not redelivered either, though the prune job has not run yet (it was a 202)
+    gone = client.post(f"{base}/{rows[0]['id']}/redeliver", headers=auth(tokens.alice))
+    assert gone.status_code == 404, gone.text
     assert prune_deliveries(db.write_engine, clock()) == 61
