@@ -134,7 +134,7 @@ def _end(kind: str, name: str, value: Any) -> float:
     if kind == ClaimKind.DATE:
         if not isinstance(value, datetime):
             raise Invalid(name, "must be an ISO-8601 time with a zone")
-        return value.timestamp()
+        return _date_seconds(name, value)
     if isinstance(value, datetime | bool):
         raise Invalid(name, "must be a number")
     return float(value)
@@ -172,6 +172,24 @@ def space_of_record(payload: dict[str, Any]) -> tuple[str, Space]:
 def unix_time(seconds: float) -> datetime:
     """A date claim's stored value as a UTC time."""
     return datetime.fromtimestamp(seconds, UTC)
+
+
+# Unix seconds of 0001-01-01 and of 10000-01-01: a date claim's values lie in between. The
+# last microseconds of year 9999 are seconds that round up to the year 10000 as a double,
+# which no time can show (decisions.md, hostile user session 6).
+FIRST_SECOND, END_SECOND = -62135596800.0, 253402300800.0
+
+
+def in_calendar(seconds: float) -> bool:
+    """Whether Unix seconds name a time that `unix_time` can give back."""
+    return FIRST_SECOND <= seconds < END_SECOND
+
+
+def _date_seconds(name: str | list[Any], moment: datetime) -> float:
+    seconds = moment.timestamp()
+    if not in_calendar(seconds):
+        raise Invalid(name, "lies too close to the end of year 9999 to be stored")
+    return seconds
 
 
 def check_rules(kind: str, rules: list[Any]) -> None:
@@ -218,7 +236,7 @@ def _outcome_value(kind: str, outcome: Any) -> float:
             moment = outcome if isinstance(outcome, datetime) else parse_stamp(str(outcome))
         except ValueError:
             raise Invalid("outcome", "must be an ISO-8601 time with a zone") from None
-        return moment.timestamp()
+        return _date_seconds("outcome", moment)
     if isinstance(outcome, bool) or not isinstance(outcome, int | float):
         raise Invalid("outcome", "must be a number, annulled or ambiguous")
     if outcome != outcome or outcome in (float("inf"), float("-inf")):

@@ -1,14 +1,17 @@
 """Claims of other kinds at the edges of floating point (SPEC §7): ranges too wide or too
 narrow for 200 bins, quantiles the scale cannot place. Each was a 500 or a Python message."""
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import Tokens
-from tests.factories import auth, claim_body, make_claim
-from tests.web.kinds import post_forecast
+from tests.factories import T0, FakeClock, auth, claim_body, make_claim
+from tests.web.kinds import DATE_MIN, make_kind_claim, post_forecast
+
+T_CLOSE = T0 + timedelta(days=1)
 
 
 @pytest.mark.parametrize(
@@ -60,3 +63,31 @@ def test_quantiles_the_scale_cannot_place_are_a_422_in_plain_words(
     [detail] = refused.json()["detail"]
     assert detail["loc"] == ["body", "quantiles"]
     assert "distinct points of the claim's scale" in detail["msg"]
+
+
+LAST_MICROSECOND = "9999-12-31T23:59:59.999999Z"  # as Unix seconds, a double rounds it to 10000
+
+
+def test_a_time_at_the_end_of_year_9999_is_a_422_naming_the_field(
+    client: TestClient, tokens: Tokens, clock: FakeClock
+) -> None:
+    body = claim_body(slug="far", kind="date", range_min=DATE_MIN, range_max=LAST_MICROSECOND)
+    refused = client.post("/api/v1/claims", json=body, headers=auth(tokens.editor))
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["detail"][0]["loc"] == ["body", "range_max"]
+    claim = make_kind_claim(client, tokens.editor, "date", open_upper_bound=True, closes_at=T_CLOSE)
+    slug = claim["slug"]
+    quantiles = {"quantiles": [[0.2, "2027-01-01T00:00:00Z"], [0.8, LAST_MICROSECOND]]}
+    refused = post_forecast(client, tokens.alice, slug, quantiles)
+    assert refused.status_code == 422 and refused.json()["detail"][0]["loc"] == [
+        "body",
+        "quantiles",
+    ]
+    clock.set(T_CLOSE + timedelta(days=1))
+    path = f"/api/v1/claims/{slug}/resolution"
+    refused = client.post(path, json={"outcome": LAST_MICROSECOND}, headers=auth(tokens.editor))
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["detail"][0]["loc"] == ["body", "outcome"]
+    almost = "9999-12-31T23:59:59.9999Z"  # a double still tells it from the year 10000
+    settled = client.post(path, json={"outcome": almost}, headers=auth(tokens.editor))
+    assert settled.status_code == 200 and settled.json()["outcome"].startswith("9999-12-31T23:59")
