@@ -1,6 +1,7 @@
 """A claim's `source` under the rules of SPEC §8: who said it, on which side, and when it may
 change."""
 
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +40,8 @@ def checked_source(
     """
     if source is None:
         return Source(None, None)
+    if source.option is not None:  # a label is an exact string after NFC, as options are (§7)
+        source = source.model_copy(update={"option": unicodedata.normalize("NFC", source.option)})
     value = source.model_dump(mode="json", exclude_none=True)
     if source.claimant is None:
         for name in ("stance", "option", "stated_probability"):

@@ -265,3 +265,23 @@ def test_options_cannot_drop_the_option_the_source_cites(
     assert dropped.json()["detail"][0]["loc"] == ["body", "source", "option"]
     kept = client.patch(url, json={"options": ["A", "B", "C"]}, headers=headers)
     assert kept.status_code == 200, kept.text
+
+
+def test_the_cited_option_is_a_label_after_nfc_as_options_are(
+    client: TestClient, tokens: Tokens, clock: FakeClock
+) -> None:
+    """Options, forecasts and outcomes compare labels after NFC; the source's option did
+    not, so "A" + combining ring was refused for the option "Å" (and after the close, a
+    PATCH resending it as typed would have been a change)."""
+    make_claimant(client, tokens.editor, slug="ana")
+    source = {"claimant": "ana", "stance": "asserts", "option": "A\u030a"}
+    choice = {"kind": "multiple_choice", "options": ["\u00c5", "B"]}
+    made = make_claim(
+        client, tokens.editor, slug="mc", closes_at=T0 + timedelta(days=1), source=source, **choice
+    )
+    assert made["source"]["option"] == "\u00c5"
+    clock.advance(days=2)
+    again = {"source": {**source, "quote": "Said on the radio."}}
+    patched = client.patch(f"{API}/claims/mc", json=again, headers=auth(tokens.editor))
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["source"]["option"] == "\u00c5"
