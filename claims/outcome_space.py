@@ -114,17 +114,16 @@ def _range(kind: str, values: dict[str, Any], given: dict[str, Any]) -> tuple[fl
 
 
 def _refuse_degenerate(low: float, high: float, log_scale: bool) -> None:
-    """A range whose width overflows, or whose 200 bins (SPEC §7's N) are not distinct
+    """A range whose spread overflows, or whose 200 bins (SPEC §7's N) are not distinct
     numbers, cannot be scaled, scored or drawn (decisions.md, hostile user session 6)."""
     if log_scale:
-        ratio = high / low
-        first, last = low * ratio ** (1 / BINS), high / ratio ** (1 / BINS)
+        spread, what = high / low, "range_max / range_min"
+        first, last = low * spread ** (1 / BINS), high / spread ** (1 / BINS)
     else:
-        width = high - low
-        first, last = low + width / BINS, high - width / BINS
-        ratio = width
-    if not math.isfinite(ratio):
-        raise Invalid("range_max", "is too far from range_min: the range's width overflows")
+        spread, what = high - low, "range_max - range_min"
+        first, last = low + spread / BINS, high - spread / BINS
+    if not math.isfinite(spread):
+        raise Invalid("range_max", f"is too far from range_min: {what} overflows")
     if not low < first <= last < high or (high - low) / BINS < sys.float_info.min:
         raise Invalid("range_max", f"is too close to range_min to split into {BINS} bins")
 
