@@ -236,7 +236,7 @@ async def _vet(target: httpx.URL, policy: FetchPolicy, resolve: Resolver) -> Add
     else:
         try:
             found = await resolve(host, port)
-        except OSError as exc:
+        except (OSError, UnicodeError) as exc:  # UnicodeError: a label the idna codec refuses
             raise _Failure(f"cannot resolve {host!r}: {exc}") from None
         addresses = [_normalise(ipaddress.ip_address(item)) for item in found]
     if not addresses:

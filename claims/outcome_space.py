@@ -6,6 +6,7 @@ or raises `Invalid` naming the field; `space_record` is what the ledger carries 
 """
 
 import math
+import sys
 import unicodedata
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -17,6 +18,7 @@ from claims.states import LABEL_MAX, RANGE_KINDS, ClaimKind
 
 # Outcomes a resolution body names besides a label (decisions.md: labels may not take them).
 RESERVED_LABELS = frozenset({"annulled", "ambiguous"})
+BINS = 200  # SPEC §7's N (forecasts.score_math.distributions.N_BINS; claims/ cannot import it)
 SPACE_FIELDS = (
     "options",
     "range_min",
@@ -63,8 +65,7 @@ def check_space(kind: str, given: dict[str, Any], base: Space | None = None) -> 
         values["range_min"], values["range_max"] = _range(kind, values, given)
         if values["log_scale"] and values["range_min"] <= 0:
             raise Invalid("log_scale", "needs range_min > 0")
-        if values["log_scale"] and not math.isfinite(values["range_max"] / values["range_min"]):
-            raise Invalid("log_scale", "needs range_max / range_min to be a finite number")
+        _refuse_degenerate(values["range_min"], values["range_max"], values["log_scale"])
     return Space(**values)
 
 
@@ -111,9 +112,22 @@ def _range(kind: str, values: dict[str, Any], given: dict[str, Any]) -> tuple[fl
         ends.append(float(value))
     if not ends[0] < ends[1]:
         raise Invalid("range_max", "must be greater than range_min")
-    if not math.isfinite(ends[1] - ends[0]):  # u(x) divides by the span
-        raise Invalid("range_max", "lies too far from range_min")
     return ends[0], ends[1]
+
+
+def _refuse_degenerate(low: float, high: float, log_scale: bool) -> None:
+    """A range whose spread overflows, or whose 200 bins (SPEC §7's N) are not distinct
+    numbers, cannot be scaled, scored or drawn (decisions.md, hostile user session 6)."""
+    if log_scale:
+        spread, what = high / low, "range_max / range_min"
+        first, last = low * spread ** (1 / BINS), high / spread ** (1 / BINS)
+    else:
+        spread, what = high - low, "range_max - range_min"
+        first, last = low + spread / BINS, high - spread / BINS
+    if not math.isfinite(spread):
+        raise Invalid("range_max", f"is too far from range_min: {what} overflows")
+    if not low < first <= last < high or (high - low) / BINS < sys.float_info.min:
+        raise Invalid("range_max", f"is too close to range_min to split into {BINS} bins")
 
 
 def _end(kind: str, name: str, value: Any) -> float:
@@ -121,7 +135,7 @@ def _end(kind: str, name: str, value: Any) -> float:
     if kind == ClaimKind.DATE:
         if not isinstance(value, datetime):
             raise Invalid(name, "must be an ISO-8601 time with a zone")
-        return value.timestamp()
+        return _date_seconds(name, value)
     if isinstance(value, datetime | bool):
         raise Invalid(name, "must be a number")
     return float(value)
@@ -159,6 +173,24 @@ def space_of_record(payload: dict[str, Any]) -> tuple[str, Space]:
 def unix_time(seconds: float) -> datetime:
     """A date claim's stored value as a UTC time."""
     return datetime.fromtimestamp(seconds, UTC)
+
+
+# Unix seconds of 0001-01-01 and of 10000-01-01: a date claim's values lie in between. The
+# last microseconds of year 9999 are seconds that round up to the year 10000 as a double,
+# which no time can show (decisions.md, hostile user session 6).
+FIRST_SECOND, END_SECOND = -62135596800.0, 253402300800.0
+
+
+def in_calendar(seconds: float) -> bool:
+    """Whether Unix seconds name a time that `unix_time` can give back."""
+    return FIRST_SECOND <= seconds < END_SECOND
+
+
+def _date_seconds(name: str | list[Any], moment: datetime) -> float:
+    seconds = moment.timestamp()
+    if not in_calendar(seconds):
+        raise Invalid(name, "lies too close to the end of year 9999 to be stored")
+    return seconds
 
 
 def check_rules(kind: str, rules: list[Any]) -> None:
@@ -205,7 +237,7 @@ def _outcome_value(kind: str, outcome: Any) -> float:
             moment = outcome if isinstance(outcome, datetime) else parse_stamp(str(outcome))
         except ValueError:
             raise Invalid("outcome", "must be an ISO-8601 time with a zone") from None
-        return moment.timestamp()
+        return _date_seconds("outcome", moment)
     if isinstance(outcome, bool) or not isinstance(outcome, int | float):
         raise Invalid("outcome", "must be a number, annulled or ambiguous")
     if outcome != outcome or outcome in (float("inf"), float("-inf")):

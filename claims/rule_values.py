@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from claims.clock import parse_stamp
-from claims.outcome_space import VALUE, Space, bound_problem
+from claims.outcome_space import VALUE, Space, bound_problem, in_calendar
 from claims.states import ClaimKind
 
 # (outcome token, value): a label and None, or VALUE and the number (dates: Unix seconds)
@@ -36,12 +36,17 @@ def rule_value(kind: str, space: Space, value: Any) -> Proposed | None:
 def _number(kind: str, value: Any) -> float | None:
     if kind == ClaimKind.DATE and isinstance(value, str):
         try:
-            return parse_stamp(value).timestamp()
+            value = parse_stamp(value).timestamp()
         except (ValueError, OverflowError):
             return None
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an integer beyond any double
+        return None
+    if kind == ClaimKind.DATE and not in_calendar(number):
+        return None  # seconds that name no time (e.g. 1e15) decide nothing
     return number if math.isfinite(number) else None
 
 

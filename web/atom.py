@@ -5,6 +5,7 @@ serializer. The ETag is a digest of the document; Last-Modified is its newest en
 """
 
 import hashlib
+import re
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Sequence
@@ -33,9 +34,19 @@ class FeedMeta:
     page: str
 
 
+# What XML 1.0 cannot hold even escaped (C0 controls but tab, LF and CR; U+FFFE, U+FFFF).
+# Titles and names may contain them; one of them made every feed showing it unreadable.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _xml_text(text: str) -> str:
+    return _NOT_XML.sub("\ufffd", text)
+
+
 def _el(parent: ET.Element, name: str, text: str | None = None, **attrs: str) -> ET.Element:
-    element = ET.SubElement(parent, f"{{{ATOM_NS}}}{name}", attrs)
-    element.text = text
+    clean = {key: _xml_text(value) for key, value in attrs.items()}
+    element = ET.SubElement(parent, f"{{{ATOM_NS}}}{name}", clean)
+    element.text = None if text is None else _xml_text(text)
     return element
 
 

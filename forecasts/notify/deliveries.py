@@ -8,7 +8,7 @@ from sqlmodel import Session, col, delete, func, select
 
 from claims.errors import Conflict, NotFound, TooMany
 from forecasts.notify.models import Delivery, DeliveryAttempt, Redelivery
-from forecasts.notify.webhooks import get_webhook
+from forecasts.notify.webhooks import get_webhook, lock_account
 
 KEEP = timedelta(days=30)
 REDELIVERIES_PER_HOUR = 60
@@ -62,8 +62,10 @@ def redeliver(
     A 409 while an attempt is pending or the webhook is disabled; 60 an hour per account.
     """
     webhook = get_webhook(session, account_id, webhook_id)
+    lock_account(session, account_id)  # two at once must not both count 59 (or both pass)
     delivery = session.get(Delivery, delivery_id)
-    if delivery is None or delivery.webhook_id != webhook_id:
+    # one past the log's 30 days is gone, whether or not the prune job has deleted it yet
+    if delivery is None or delivery.webhook_id != webhook_id or delivery.created_at < now - KEEP:
         raise NotFound(f"no delivery {delivery_id}")
     if not webhook.active:
         raise Conflict("the webhook is disabled: enable it first")

@@ -10,6 +10,7 @@ from sqlmodel import Session, col, delete, func, select
 
 from claims.errors import Conflict, Invalid, NotFound
 from claims.fetch import FetchPolicy, Refused, Resolver, vet_url
+from forecasts.ledger.models import Account
 from forecasts.notify.events import EventName
 from forecasts.notify.models import Delivery, DeliveryAttempt, Webhook
 
@@ -61,6 +62,7 @@ def create_webhook(
     """Register a webhook with a new secret; commits. More than 10, or a URL twice: 409."""
     subscribed = _check_events(events)
     check_url(url, policy, resolver)
+    lock_account(session, account_id)
     held = session.exec(select(func.count()).where(Webhook.account_id == account_id)).one()
     if held >= MAX_WEBHOOKS:
         raise Conflict(f"an account may hold at most {MAX_WEBHOOKS} webhooks")
@@ -72,6 +74,12 @@ def create_webhook(
     session.commit()
     session.refresh(webhook)
     return webhook
+
+
+def lock_account(session: Session, account_id: int) -> None:
+    """Serialise an account's registrations (and redeliveries), so that two at once cannot
+    both count 9 or both insert one URL (SQLite's write transactions are serial already)."""
+    session.exec(select(Account.id).where(Account.id == account_id).with_for_update()).one()
 
 
 def _refuse_taken(session: Session, account_id: int, url: str, but: int | None = None) -> None:
@@ -112,6 +120,7 @@ def update_webhook(
         webhook.events = _check_events(events)
     if url is not None and url != webhook.url:
         check_url(url, policy, resolver)
+        lock_account(session, account_id)
         _refuse_taken(session, account_id, url, but=webhook_id)
         webhook.url = url
     if active is True and not webhook.active:

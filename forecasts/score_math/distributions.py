@@ -53,9 +53,10 @@ class Scale:
         """
         if not self.log_scale:
             return (x - self.range_min) / (self.range_max - self.range_min)
-        if x <= 0:
+        ratio = x / self.range_min
+        if ratio <= 0:  # x <= 0, or so far below range_min that the ratio underflows
             return -math.inf
-        return math.log(x / self.range_min) / math.log(self.range_max / self.range_min)
+        return math.log(ratio) / math.log(self.range_max / self.range_min)
 
     def x(self, u: float) -> float:
         """The real value at u (geometric on a log scale)."""
@@ -144,6 +145,13 @@ def _quantile_problem(scale: Scale, pairs: Sequence[tuple[float, float]]) -> str
         return "a quantile value lies below range_min, and the lower bound is closed"
     if not scale.open_upper and xs[-1] > scale.range_max:
         return "a quantile value lies above range_max, and the upper bound is closed"
+    us = [scale.u(x) for x in xs]
+    # values far outside the range, or too close together for floats to tell apart on the
+    # internal scale, leave no segment to draw G along (a slope of 0/0, or infinite)
+    if not all(math.isfinite(u) for u in us) or not all(
+        b > a and math.isfinite(1 / (b - a)) for a, b in pairwise(us)
+    ):
+        return "quantile values must be distinct points of the claim's scale, not this far out"
     return None
 
 
@@ -163,7 +171,8 @@ def cdf_from_quantiles(scale: Scale, pairs: Sequence[tuple[float, float]]) -> li
     # nearest segment goes on (only open sides have room there: closed ones end at 0 and 1).
     segment = np.clip(np.searchsorted(us, GRID, side="right") - 1, 0, len(us) - 2)
     u0, u1, q0, q1 = us[segment], us[segment + 1], qs[segment], qs[segment + 1]
-    g = np.clip(q0 + (q1 - q0) * (GRID - u0) / (u1 - u0), 0.0, 1.0)
+    with np.errstate(over="ignore"):  # a steep slope far from its segment: clipped anyway
+        g = np.clip(q0 + (q1 - q0) * (GRID - u0) / (u1 - u0), 0.0, 1.0)
     if not scale.open_lower:
         g[0] = 0.0
     if not scale.open_upper:

@@ -13,7 +13,7 @@ from typing import Any
 
 from claims.clock import stamp
 from claims.errors import Invalid
-from claims.outcome_space import Space
+from claims.outcome_space import Space, in_calendar
 from claims.states import ClaimKind
 from forecasts.ledger.packing import pack, unpack
 from forecasts.score_math.distributions import Scale, cdf_from_quantiles, checked_cdf, normalise
@@ -79,6 +79,8 @@ def _real(kind: str, x: Any) -> float:
     if kind == ClaimKind.DATE:
         if not isinstance(x, datetime):
             raise ValueError("a date claim's quantile values are ISO-8601 times")
+        if not in_calendar(x.timestamp()):
+            raise ValueError("a quantile value lies too close to the end of year 9999")
         return x.timestamp()
     if isinstance(x, datetime):
         raise ValueError("quantile values must be numbers")

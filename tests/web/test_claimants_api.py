@@ -344,3 +344,23 @@ def test_a_cited_option_is_matched_after_nfc_like_every_label(
     example.resolve(client, tokens, "mc", "A\u030a")
     [listed] = client.get(f"{API}/claimants/ana").json()["claims"]
     assert listed["hit"] is True and listed["outcome"] == "Å"
+
+
+def test_the_cited_option_is_a_label_after_nfc_as_options_are(
+    client: TestClient, tokens: Tokens, clock: FakeClock
+) -> None:
+    """Options, forecasts and outcomes compare labels after NFC; the source's option did
+    not, so "A" + combining ring was refused for the option "Å" (and after the close, a
+    PATCH resending it as typed would have been a change)."""
+    make_claimant(client, tokens.editor, slug="ana")
+    source = {"claimant": "ana", "stance": "asserts", "option": "A\u030a"}
+    choice = {"kind": "multiple_choice", "options": ["\u00c5", "B"]}
+    made = make_claim(
+        client, tokens.editor, slug="mc", closes_at=T0 + timedelta(days=1), source=source, **choice
+    )
+    assert made["source"]["option"] == "\u00c5"
+    clock.advance(days=2)
+    again = {"source": {**source, "quote": "Said on the radio."}}
+    patched = client.patch(f"{API}/claims/mc", json=again, headers=auth(tokens.editor))
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["source"]["option"] == "\u00c5"

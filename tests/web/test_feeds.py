@@ -12,7 +12,7 @@ from lxml import etree
 
 from forecasts.archive.restore import restore_ledger
 from tests.conftest import Tokens, fresh_database
-from tests.factories import T0, FakeClock, make_claim
+from tests.factories import T0, FakeClock, make_claim, make_claimant
 from tests.forecasts.archive.test_restore import _empty_dir, _export, _populate
 from web.app import create_app
 from web.db import Database
@@ -211,3 +211,16 @@ def test_a_claimant_feed_has_the_public_entries_of_its_claims(populated: TestCli
         "forecast_imported",
     }
     assert populated.get("/claimants/nobody/feed.atom").status_code == 404
+
+
+def test_characters_xml_cannot_hold_leave_every_feed_readable(
+    client: TestClient, tokens: Tokens
+) -> None:
+    """A title with a C0 control or U+FFFE is kept as typed, but no feed may carry it: one
+    such claim made all three feeds showing it unparseable."""
+    make_claimant(client, tokens.editor, slug="odd")
+    source = {"claimant": "odd", "stance": "asserts"}
+    make_claim(client, tokens.editor, slug="odd-title", title="Bell\x07 and \ufffe", source=source)
+    for path in ("/feeds/claims.atom", "/claims/odd-title/feed.atom", "/claimants/odd/feed.atom"):
+        feed = _valid(client.get(path).content)
+        assert "Bell\ufffd and \ufffd" in feed.entries[0].title, path

@@ -78,9 +78,9 @@ def test_binary_claims_keep_their_shape(client: TestClient, tokens: Tokens) -> N
         ({"kind": "numeric", "range_min": 5, "range_max": 5}, ["body", "range_max"]),
         ({"kind": "numeric", "range_max": 5}, ["body", "range_min"]),
         ({"kind": "numeric", "range_min": -1e308, "range_max": 1e308}, ["body", "range_max"]),
-        (
+        (  # the ratio overflows (tests/web/test_kind_edges.py has the other degenerate ranges)
             {"kind": "numeric", "range_min": 1e-300, "range_max": 1e300, "log_scale": True},
-            ["body", "log_scale"],
+            ["body", "range_max"],
         ),
         ({"kind": "numeric", "range_min": DATE_MIN, "range_max": 5}, ["body", "range_min"]),
         (

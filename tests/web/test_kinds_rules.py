@@ -169,3 +169,18 @@ def test_a_rule_resolved_claim_of_each_kind_restores_and_verifies(
             }
         finally:
             fresh.dispose()
+
+
+def test_seconds_that_name_no_time_decide_nothing(
+    client: TestClient, tokens: Tokens, server: EvidenceServer, clock: FakeClock
+) -> None:
+    """1e15 Unix seconds lie after year 9999: on an open bound it was proposed, and showing
+    it was a 500 (the dry run, the claim, the job's own event)."""
+    slug = _claim(client, tokens, server, "date", "`1000000000000000`", open_upper_bound=True)
+    clock.set(CLOSES + timedelta(minutes=1))
+    check = client.post(f"/api/v1/claims/{slug}/check", headers=auth(tokens.editor))
+    assert check.status_code == 200, check.text
+    assert check.json()["outcome"] == "none"
+    assert check.json()["snapshots"][0]["extracted"] is None
+    assert rules_run(client).proposed == 0
+    assert _read(client, slug)["status"] == "closed"

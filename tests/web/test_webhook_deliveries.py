@@ -5,6 +5,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
@@ -369,4 +370,34 @@ def test_sixty_redeliveries_an_hour_and_a_log_of_thirty_days(
     assert deliver(db, clock) == 60
     clock.advance(days=31)
     assert log(client, tokens.alice, webhook) == []  # kept 30 days
+    # and not redelivered either, though the prune job has not run yet (it was a 202)
+    gone = client.post(f"{base}/{rows[0]['id']}/redeliver", headers=auth(tokens.alice))
+    assert gone.status_code == 404, gone.text
     assert prune_deliveries(db.write_engine, clock()) == 61
+
+
+def test_redeliveries_at_once_stay_within_sixty_an_hour(
+    client: TestClient, db: Database, tokens: Tokens, receiver: Receiver, clock: FakeClock
+) -> None:
+    """On PostgreSQL redeliveries at once each counted the same hour's requests and all got
+    past the limit; the account's row is now locked while counting."""
+    path = f"/ok/at-once-{id(clock)}"
+    webhook = hook(client, receiver, tokens.alice, path, ["claim.published"])
+    for n in range(66):
+        make_claim(client, tokens.editor, slug=f"at-once-{n}")
+    assert deliver(db, clock) == 66
+    base = f"{HOOKS}/{webhook['id']}/deliveries"
+    rows = log(client, tokens.alice, webhook, limit="100")
+    for row in rows[:58]:
+        answer = client.post(f"{base}/{row['id']}/redeliver", headers=auth(tokens.alice))
+        assert answer.status_code == 202, answer.text
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(
+            pool.map(
+                lambda row: client.post(
+                    f"{base}/{row['id']}/redeliver", headers=auth(tokens.alice)
+                ),
+                rows[58:],
+            )
+        )
+    assert sorted(a.status_code for a in answers) == [202, 202] + [429] * 6

@@ -1,6 +1,7 @@
 """`/me/webhooks` (SPEC §9): registration, the one-time secret, limits, URL rules, ownership."""
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -77,6 +78,9 @@ def test_another_accounts_webhook_is_a_404_even_for_admins(
         ({"url": "http://10.0.0.1/x", "events": ["claim.closed"]}, "url"),  # private
         ({"url": "http://127.0.0.1/" + "x" * 2000, "events": ["claim.closed"]}, "url"),
         ({"url": "not a url", "events": ["claim.closed"]}, "url"),
+        # names the idna codec refuses (an empty label, one over 63 characters) were a 500
+        ({"url": "https://a..example/x", "events": ["claim.closed"]}, "url"),
+        ({"url": f"https://{'a' * 64}.example/x", "events": ["claim.closed"]}, "url"),
     ],
 )
 def test_bad_input_is_a_422_naming_the_field(
@@ -102,3 +106,24 @@ def test_patch_changes_and_disables_and_delete_removes(client: TestClient, token
     assert bad.status_code == 422
     assert client.delete(path, headers=auth(tokens.alice)).status_code == 204
     assert client.get(path, headers=auth(tokens.alice)).status_code == 404
+
+
+def test_registrations_at_once_stay_within_ten_and_each_url_once(
+    client: TestClient, tokens: Tokens
+) -> None:
+    """On PostgreSQL two registrations counted 9 at once and both made a tenth (or both
+    inserted the same URL: a 500); the account's row is now locked while counting."""
+    for n in range(9):
+        assert register(client, tokens.alice, url=f"{URL}{n}").status_code == 201
+    for attempt in range(5):  # a race: five chances to lose it
+        urls = [f"{URL}r{attempt}-{n % 3}" for n in range(12)]  # three URLs, four times each
+        with ThreadPoolExecutor(max_workers=12) as pool:
+            answers = list(pool.map(lambda url: register(client, tokens.alice, url=url), urls))
+        statuses = sorted(a.status_code for a in answers)
+        assert statuses == [201] + [409] * 11, [a.text for a in answers]
+        held = client.get(HOOKS, headers=auth(tokens.alice)).json()["items"]
+        assert len(held) == 10
+        assert (
+            client.delete(f"{HOOKS}/{held[-1]['id']}", headers=auth(tokens.alice)).status_code
+            == 204
+        )
