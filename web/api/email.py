@@ -3,16 +3,18 @@
 Off (no FORECAST_LEDGER_SMTP_URL or no FORECAST_LEDGER_PUBLIC_URL), every route is a 409.
 """
 
-from typing import Annotated, Literal
+from dataclasses import fields
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from fastapi import APIRouter, Body, Depends, Response
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
 
 from claims.errors import Conflict, Forbidden, Invalid, TooMany
 from claims.text import SLUG_PATTERN
 from forecasts.accounts.service import check_password
 from forecasts.ledger.models import Account
 from forecasts.notify.email.addresses import (
+    EmailSettings,
     address_of,
     delete_address,
     set_address,
@@ -68,14 +70,12 @@ class EmailPatch(BaseModel):
         return value
 
 
-class EmailOut(BaseModel):
-    address: str
-    confirmed: bool
-    streams: dict[str, str]
-    tags: list[str]
-    stale_after_days: int
-    digest_hour: int
-    time_zone: str
+# What GET /me/email shows is declared once, by the domain's EmailSettings; mypy cannot see
+# fields made at run time, so to it this is a plain model.
+if TYPE_CHECKING:
+    EmailOut = BaseModel
+else:
+    EmailOut = create_model("EmailOut", **{f.name: f.type for f in fields(EmailSettings)})
 
 
 def _out(row: EmailAddress) -> EmailOut:
