@@ -6,6 +6,7 @@ The database work (claiming, recording) runs in threads beside the loop.
 """
 
 import asyncio
+import logging
 import secrets
 import threading
 from dataclasses import dataclass, field
@@ -18,6 +19,8 @@ from claims.clock import Clock
 from claims.fetch import FetchPolicy, Resolver
 from forecasts.notify.claiming import Job, Result, any_due, claim_due, record_results
 from forecasts.notify.sending import ATTEMPT_SECONDS, attempt, body_of, make_client
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -54,7 +57,7 @@ class DeliveryWorker:
             while not stop.is_set() or tasks:
                 room = self.policy.in_flight - len(tasks)
                 if room > 0 and not stop.is_set():
-                    for job in await self._claim(room):
+                    for job in await self._claim_or_wait(room):
                         task = self._send(clients.pick(job.webhook_id), job)
                         tasks.add(asyncio.create_task(task))
                 if not tasks:
@@ -67,8 +70,7 @@ class DeliveryWorker:
                 done |= {task for task in tasks if task.done()}
                 tasks -= done
                 if done:
-                    results = [task.result() for task in done]
-                    await asyncio.to_thread(record_results, self.engine, results, self.token)
+                    await self._record([task.result() for task in done])
 
     async def run_once(self) -> int:
         """Send everything due now, to the end (the `tick` command); returns the attempts."""
@@ -80,6 +82,24 @@ class DeliveryWorker:
                 await asyncio.to_thread(record_results, self.engine, results, self.token)
                 sent += len(results)
         return sent
+
+    async def _claim_or_wait(self, room: int) -> list[Job]:
+        """`_claim`; when the database fails (a restart, say), log it and claim nothing this
+        turn: the loop goes on, so one error does not end deliveries for everybody."""
+        try:
+            return await self._claim(room)
+        except Exception:
+            log.exception("could not claim deliveries; trying again")
+            await asyncio.sleep(self.policy.poll)
+            return []
+
+    async def _record(self, results: list[Result]) -> None:
+        """Record the attempts; when that fails their leases run out and they are sent again
+        (at least once, with the same delivery id and body: SPEC §9)."""
+        try:
+            await asyncio.to_thread(record_results, self.engine, results, self.token)
+        except Exception:
+            log.exception("could not record %d attempts; their leases will run out", len(results))
 
     async def _claim(self, room: int) -> list[Job]:
         if not await asyncio.to_thread(any_due, self.read_engine, self.clock()):

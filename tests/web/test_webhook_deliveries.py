@@ -401,3 +401,37 @@ def test_redeliveries_at_once_stay_within_sixty_an_hour(
             )
         )
     assert sorted(a.status_code for a in answers) == [202, 202] + [429] * 6
+
+
+def test_a_database_error_does_not_end_deliveries(
+    client: TestClient,
+    db: Database,
+    tokens: Tokens,
+    receiver: Receiver,
+    clock: FakeClock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The outbox's table gone for a moment (as in a restart of the database): the worker
+    logs each failed turn and delivers once it is back, instead of its thread ending."""
+    from sqlalchemy import text
+
+    path = f"/ok/after-an-error-{id(clock)}"
+    hook(client, receiver, tokens.alice, path, ["claim.published"])
+    make_claim(client, tokens.editor, slug="after-an-error")
+    with db.write_engine.begin() as conn:
+        conn.execute(text("ALTER TABLE deliveries RENAME TO deliveries_away"))
+    stop = threading.Event()
+    running = threading.Thread(target=lambda: asyncio.run(worker(db, clock).run(stop)), daemon=True)
+    running.start()
+    try:
+        deadline = time.monotonic() + 20
+        while "could not claim deliveries" not in caplog.text and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert "could not claim deliveries" in caplog.text
+        with db.write_engine.begin() as conn:
+            conn.execute(text("ALTER TABLE deliveries_away RENAME TO deliveries"))
+        receiver.wait_for(1, path=path, timeout=20)
+        assert running.is_alive()
+    finally:
+        stop.set()
+        running.join(30)
