@@ -2,6 +2,7 @@
 
 import threading
 import time
+from datetime import UTC, datetime
 
 from web.scheduler import _Scheduler
 
@@ -28,7 +29,9 @@ def test_deliveries_are_told_to_stop_while_a_job_still_runs_and_joined_after_it(
     scheduler = _Scheduler(timezone="UTC")
     deliveries = _Deliveries(running)
     scheduler.deliveries = deliveries  # type: ignore[assignment]  # a recording stand-in
-    scheduler.add_job(job, "date")  # due now
+    # an interval job due now: a one-off "date" job is removed by the scheduler's thread
+    # after its run, which can race the shutdown (JobLookupError in that thread)
+    scheduler.add_job(job, "interval", hours=1, next_run_time=datetime.now(UTC))
     scheduler.start()
     assert running.wait(10), "the job never started"
     stopping = threading.Thread(target=scheduler.shutdown, kwargs={"wait": True})
