@@ -5,10 +5,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
+from typer.testing import CliRunner
 
 from claims.clock import stamp
 from forecasts.accounts.service import create_account, issue_token
+from web.cli import app
 from web.db import Database
+from web.settings import get_settings
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -177,3 +180,15 @@ def make_free_text_claim(
         claim.published_seq = record(session, EntryKind.CLAIM_PUBLISHED, now, entry, claim.id)
         session.add(claim)
         session.commit()
+
+
+def run_cli(database_url: str, *args: str) -> tuple[int, str]:
+    """`forecast-ledger ARGS` on `database_url`, in this process: (exit status, output)."""
+    get_settings.cache_clear()  # the command reads its settings from the environment given
+    try:
+        result = CliRunner().invoke(
+            app, list(args), env={"FORECAST_LEDGER_DATABASE_URL": database_url}
+        )
+    finally:
+        get_settings.cache_clear()
+    return result.exit_code, result.output
