@@ -2,89 +2,18 @@
 read against the settings: a new user's first commands must do what the text says."""
 
 import re
-import shlex
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
 from pydantic_core import PydanticUndefined
 
 from tests.factories import FakeClock, run_cli
+from tests.web.docs_examples import HOST, code_block, commands, section, send
 from web.app import create_app
 from web.db import Database
 from web.demo import seed_demo
 from web.settings import Settings
-
-README = Path(__file__).parents[2] / "README.md"
-HOST = "http://127.0.0.1:8000"
-
-
-@dataclass
-class Curl:
-    method: str = "GET"
-    url: str = ""
-    headers: dict[str, str] = field(default_factory=dict)
-    body: str | None = None
-
-
-def section(heading: str) -> str:
-    text = README.read_text(encoding="utf-8")
-    start = text.index(f"\n## {heading}\n")
-    end = text.find("\n## ", start + 1)
-    return text[start : end if end > 0 else None]
-
-
-def shell_block(heading: str) -> str:
-    """The first ```sh block under `heading`."""
-    match = re.search(r"```sh\n(.*?)```", section(heading), re.S)
-    assert match is not None, f"no sh block under {heading}"
-    return match.group(1)
-
-
-def commands(block: str) -> list[list[str]]:
-    """Each command of a shell block as words: continued lines and open quotes joined,
-    comments dropped, `a; b` split."""
-    found: list[list[str]] = []
-    pending = ""
-    for line in block.splitlines():
-        pending += line + "\n"
-        if line.endswith("\\"):
-            continue
-        try:
-            words = shlex.split(pending.replace("\\\n", " "), comments=True)
-        except ValueError:
-            continue  # a quote still open: the next line belongs to this command
-        pending = ""
-        current: list[str] = []
-        for word in words:
-            current.append(word.removesuffix(";"))
-            if word.endswith(";"):
-                found.append(current)
-                current = []
-        if current:
-            found.append(current)
-    return found
-
-
-def curl(words: list[str]) -> Curl:
-    request = Curl()
-    options = iter(words[1:])
-    for word in options:
-        if word == "-X":
-            request.method = next(options)
-        elif word == "-H":
-            name, _, value = next(options).partition(": ")
-            request.headers[name] = value
-        elif word == "-d":
-            request.body = next(options)
-            request.method = "POST" if request.method == "GET" else request.method
-        elif word != "-s":
-            assert not word.startswith("-"), f"an option the test does not know: {word}"
-            request.url = word
-    assert request.url.startswith(HOST), request.url
-    return request
 
 
 def test_the_walk_through_the_api_runs_as_written_on_the_demo(
@@ -94,7 +23,7 @@ def test_the_walk_through_the_api_runs_as_written_on_the_demo(
     seed_demo(db, now=now)
     names: dict[str, str] = {"API": f"{HOST}/api/v1"}
     requests = []
-    for words in commands(shell_block("A walk through the API")):
+    for words in commands(code_block("README.md", "A walk through the API")):
         assignment = re.fullmatch(
             r"(\w+)=\$\(\.venv/bin/forecast-ledger (.*) \| tail -n 1\)", " ".join(words)
         )
@@ -112,15 +41,16 @@ def test_the_walk_through_the_api_runs_as_written_on_the_demo(
     answers: list[tuple[str, Any]] = []
     with TestClient(app, base_url=HOST) as client:
         for words in requests:
-            line = " ".join(words)
-            for name, value in names.items():
-                words = [word.replace(f"${name}", value) for word in words]
-            request = curl(words)
-            response = client.request(
-                request.method, request.url, headers=request.headers, content=request.body
+            response = send(client, words, names)
+            assert response.status_code < 400, (
+                f"{' '.join(words)}\n-> {response.status_code} {response.text}"
             )
-            assert response.status_code < 400, f"{line}\n-> {response.status_code} {response.text}"
-            answers.append((f"{request.method} {request.url.removeprefix(HOST)}", response.json()))
+            answers.append(
+                (
+                    f"{response.request.method} {response.request.url.raw_path.decode()}",
+                    response.json(),
+                )
+            )
     # what the comments promise: odds 1:3 are a probability of 0.25, yours is shown with the
     # crowd, the numeric claim takes quantiles, the claimant's claim is listed under it
     forecasts = [answer for asked, answer in answers if asked.endswith("/forecasts")]
@@ -134,7 +64,9 @@ def test_the_walk_through_the_api_runs_as_written_on_the_demo(
 
 
 def test_the_settings_table_names_every_setting_with_its_default() -> None:
-    rows = re.findall(r"^\| `FORECAST_LEDGER_(\w+)` \| (.*?) \|", section("Settings"), re.M)
+    rows = re.findall(
+        r"^\| `FORECAST_LEDGER_(\w+)` \| (.*?) \|", section("README.md", "Settings"), re.M
+    )
     documented = {name.lower(): default.strip("`") for name, default in rows}
     fields = Settings.model_fields
     assert set(documented) == set(fields)
