@@ -1,0 +1,63 @@
+"""What a new visitor meets on the demo: outcomes in words wherever a claim's outcome is shown,
+and no request of a page that fails (the browser's icon)."""
+
+import re
+
+from fastapi.testclient import TestClient
+from lxml import html
+
+from claims.lifecycle import get_claim
+from forecasts.resolution.settle import settle_claim
+from tests.factories import FakeClock
+from web.db import Database
+from web.demo.kind_claims import REVENUE_SLUG, VIDEO_SLUG
+
+REVENUE_WORDS = "2.1M USD"  # the demo's outcome, 2,100,000 (USD), as the claim page says it
+
+
+def _text(page: str) -> str:
+    return " ".join(html.fromstring(page).text_content().split())
+
+
+def test_the_claims_list_says_a_numeric_outcome_in_words(site: TestClient) -> None:
+    text = _text(site.get("/").text)
+    assert f"resolved: {REVENUE_WORDS}" in text
+    assert "2100000" not in text
+
+
+def test_a_forecasters_scores_name_a_numeric_outcome_and_its_crps(site: TestClient) -> None:
+    page = site.get("/forecasters/ana")
+    assert page.status_code == 200
+    row = html.fromstring(page.text).xpath(f"//tr[td/a[@href='/claims/{REVENUE_SLUG}']]")[0]
+    cells = [" ".join(td.text_content().split()) for td in row.xpath("td")]
+    assert cells[1] == REVENUE_WORDS  # was "no": the row's outcome read as a binary 0/1
+    crps = site.get(f"/api/v1/claims/{REVENUE_SLUG}/scores").json()["items"]
+    (ana,) = [s for s in crps if s["handle"] == "ana"]
+    assert cells[3] == f"{ana['crps']:.3f}"  # was "—": numeric claims have no Brier
+
+
+def test_the_timeline_says_the_recorded_outcome_in_words(
+    site: TestClient, db: Database, demo_clock: FakeClock
+) -> None:
+    text = _text(site.get(f"/claims/{REVENUE_SLUG}").text)
+    assert re.search(rf"Resolution Finalised: {re.escape(REVENUE_WORDS)}", text, re.I), text
+    assert "2100000" not in text
+    with db.writing() as session:  # a date claim settled early: its day, not an ISO time
+        claim = get_claim(session, VIDEO_SLUG)
+        demo_clock.advance(seconds=1)
+        settle_claim(
+            session, claim, "2027-03-01T00:00:00Z", now=demo_clock.now, closed_at=demo_clock.now
+        )
+    claim_page = _text(site.get(f"/claims/{VIDEO_SLUG}").text)
+    assert "resolution finalised: 1 Mar 2027" in claim_page
+    assert "2027-03-01T00:00:00" not in claim_page
+    assert "resolved: 1 Mar 2027" in _text(site.get("/").text)
+
+
+def test_every_page_names_an_icon_that_is_served(site: TestClient) -> None:
+    # without one, every browser asks for /favicon.ico and gets a 404 on its first visit
+    for path in ("/", "/leaderboard", "/signup", f"/claims/{REVENUE_SLUG}"):
+        icons = html.fromstring(site.get(path).text).xpath("//link[@rel='icon']/@href")
+        assert len(icons) == 1, path
+        icon = site.get(icons[0])
+        assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/")
