@@ -9,6 +9,7 @@ from lxml import html
 from claims.lifecycle import get_claim
 from forecasts.resolution.settle import settle_claim
 from tests.factories import FakeClock
+from tests.web.pages.conftest import sign_in
 from web.db import Database
 from web.demo.kind_claims import REVENUE_SLUG, VIDEO_SLUG
 
@@ -61,3 +62,12 @@ def test_every_page_names_an_icon_that_is_served(site: TestClient) -> None:
         assert len(icons) == 1, path
         icon = site.get(icons[0])
         assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/")
+
+
+def test_the_home_page_tells_a_visitor_what_the_site_is(site: TestClient) -> None:
+    lead = html.fromstring(site.get("/").text).xpath("//p[@class='lead']")
+    assert len(lead) == 1
+    assert {"/signup", "/leaderboard", "/claimants"} <= set(lead[0].xpath(".//a/@href"))
+    assert "hidden until their claim closes" in lead[0].text_content()
+    sign_in(site, "maria")
+    assert 'class="lead"' not in site.get("/").text  # signed in: straight to the claims
