@@ -28,11 +28,11 @@ def section(document: str, heading: str) -> str:
     return text[start : end if end > 0 else None]
 
 
-def code_block(document: str, heading: str, language: str = "sh") -> str:
-    """The first ```language block under `heading`."""
-    match = re.search(rf"```{language}\n(.*?)```", section(document, heading), re.S)
-    assert match is not None, f"no {language} block under {heading}"
-    return match.group(1)
+def code_block(document: str, heading: str, language: str = "sh", occurrence: int = 0) -> str:
+    """The ```language block under `heading` (the first, or the one `occurrence` counts)."""
+    found = re.findall(rf"```{language}\n(.*?)```", section(document, heading), re.S)
+    assert len(found) > occurrence, f"no {language} block {occurrence} under {heading}"
+    return str(found[occurrence])
 
 
 def commands(block: str) -> list[list[str]]:

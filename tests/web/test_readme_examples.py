@@ -3,6 +3,7 @@ read against the settings: a new user's first commands must do what the text say
 
 import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -61,6 +62,28 @@ def test_the_walk_through_the_api_runs_as_written_on_the_demo(
     assert mine["my_forecast"]["probability"] == 0.25 and mine["crowd_probability"] == 0.25
     cited = answer["GET /api/v1/claims?claimant=ana-lyst"]["items"]
     assert [c["slug"] for c in cited] == ["capcut-top-grossing-2027"]
+    scores = answer["GET /api/v1/claims/gemini-omni-announced-at-io-2026/scores"]["items"]
+    assert {"@crowd", "ana"} <= {row["handle"] for row in scores}
+    assert all(row["brier"] is not None for row in scores)
+
+
+def test_the_verify_and_export_commands_run_as_written(
+    database_url: str, db: Database, tmp_path: Path
+) -> None:
+    seed_demo(db, now=datetime.now(UTC))
+    code, output = run_cli(database_url, "verify")
+    head = re.search(r"head ([0-9a-f]{64})", output)
+    assert code == 0 and head is not None, output
+    block = code_block("README.md", "A walk through the API", occurrence=1)
+    ran = []
+    for words in commands(block.replace("<published head hash>", head.group(1))):
+        assert words[0] == ".venv/bin/forecast-ledger", words
+        args = [str(tmp_path / w) if w.endswith(".jsonl") else w for w in words[1:]]
+        code, output = run_cli(database_url, *args)
+        assert code == 0 and "FAILED" not in output, f"{' '.join(words)}\n{output}"
+        ran.append(args[0])
+    assert ran == ["verify", "export", "verify"]
+    assert (tmp_path / "ledger.jsonl").stat().st_size > 0
 
 
 def test_the_settings_table_names_every_setting_with_its_default() -> None:
