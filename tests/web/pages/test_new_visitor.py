@@ -9,9 +9,9 @@ from lxml import html
 from claims.lifecycle import get_claim
 from forecasts.resolution.settle import settle_claim
 from tests.factories import FakeClock
-from tests.web.pages.conftest import sign_in
+from tests.web.pages.conftest import csrf_of, sign_in
 from web.db import Database
-from web.demo.kind_claims import REVENUE_SLUG, VIDEO_SLUG
+from web.demo.kind_claims import PRICE_SLUG, REVENUE_SLUG, VIDEO_SLUG
 
 REVENUE_WORDS = "2.1M USD"  # the demo's outcome, 2,100,000 (USD), as the claim page says it
 
@@ -71,3 +71,27 @@ def test_the_home_page_tells_a_visitor_what_the_site_is(site: TestClient) -> Non
     assert "hidden until their claim closes" in lead[0].text_content()
     sign_in(site, "maria")
     assert 'class="lead"' not in site.get("/").text  # signed in: straight to the claims
+
+
+def _forecast(site: TestClient, slug: str, data: dict[str, str]) -> tuple[int, str]:
+    token = csrf_of(site.get(f"/claims/{slug}").text)
+    response = site.post(f"/claims/{slug}/forecast", data={**data, "csrf_token": token})
+    return response.status_code, response.text
+
+
+def test_quantile_rows_may_come_in_any_order_and_problems_speak_the_forms_words(
+    site: TestClient,
+) -> None:
+    sign_in(site, "maria")
+    # a visitor fills the 90% row first; the chances say which row is which
+    rows = {"q_0": "90", "x_0": "4", "q_1": "10", "x_1": "0.4", "q_2": "50", "x_2": "1.5"}
+    status, page = _forecast(site, PRICE_SLUG, rows)
+    assert status == 200 and "Your forecast is recorded in the ledger." in page
+    assert 'You stand at <strong class="mine">median 1.49 USD; 80% between 0.391 USD' in page
+    same = {"q_0": "50", "x_0": "1", "q_1": "50", "x_1": "2"}
+    status, page = _forecast(site, PRICE_SLUG, same)
+    assert status == 422 and "Two rows have the same chance: give each row its own." in page
+    backwards = {"q_0": "10", "x_0": "3", "q_1": "90", "x_1": "1"}
+    status, page = _forecast(site, PRICE_SLUG, backwards)
+    assert status == 422 and "A higher chance needs a larger value" in page
+    assert "quantile levels" not in page
