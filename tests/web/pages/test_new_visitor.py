@@ -83,8 +83,9 @@ def test_quantile_rows_may_come_in_any_order_and_problems_speak_the_forms_words(
     site: TestClient,
 ) -> None:
     sign_in(site, "maria")
-    # a visitor fills the 90% row first; the chances say which row is which
-    rows = {"q_0": "90", "x_0": "4", "q_1": "10", "x_1": "0.4", "q_2": "50", "x_2": "1.5"}
+    # a visitor fills the 90% row first (the chances say which row is which), and types the
+    # claim's unit, dollars, as people write them
+    rows = {"q_0": "90", "x_0": "4 USD", "q_1": "10", "x_1": "$0.40", "q_2": "50", "x_2": "1.5"}
     status, page = _forecast(site, PRICE_SLUG, rows)
     assert status == 200 and "Your forecast is recorded in the ledger." in page
     assert 'You stand at <strong class="mine">median 1.49 USD; 80% between 0.391 USD' in page
