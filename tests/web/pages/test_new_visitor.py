@@ -96,3 +96,19 @@ def test_quantile_rows_may_come_in_any_order_and_problems_speak_the_forms_words(
     status, page = _forecast(site, PRICE_SLUG, backwards)
     assert status == 422 and "A higher chance needs a larger value" in page
     assert "quantile levels" not in page
+
+
+def test_the_leaderboard_shows_and_explains_every_figure_it_ranks_by(site: TestClient) -> None:
+    page = html.fromstring(site.get("/leaderboard").text)
+    headers = [" ".join(th.text_content().split()) for th in page.xpath("//table//th")]
+    crps = "Mean CRPS (0\u20131)"
+    assert crps in headers  # "Mean CRPS" was a choice of ranking, never shown
+    board = site.get("/api/v1/leaderboard").json()["items"]
+    (ana,) = [row for row in board if row["handle"] == "ana"]
+    cells = page.xpath("//tr[td/a[@href='/forecasters/ana']]/td")
+    assert cells[headers.index(crps)].text_content() == f"{ana['mean_crps']:.3f}"
+    notes = [
+        " ".join(li.text_content().split()) for li in page.xpath("//ul[@class='plain small']/li")
+    ]
+    for column in ("Mean Brier", "95% interval", "Time-averaged Brier", "Mean CRPS"):
+        assert any(note.startswith(f"{column}:") for note in notes), column
