@@ -6,12 +6,15 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlmodel import select
+from typer.testing import CliRunner
 
 from claims.clock import stamp
 from forecasts.accounts.service import create_account, issue_token
 from forecasts.notify.email.addresses import set_address
 from forecasts.notify.email.models import EmailMessage
+from web.cli import app
 from web.db import Database
+from web.settings import get_settings
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -195,3 +198,15 @@ def make_free_text_claim(
         claim.published_seq = record(session, EntryKind.CLAIM_PUBLISHED, now, entry, claim.id)
         session.add(claim)
         session.commit()
+
+
+def run_cli(database_url: str, *args: str) -> tuple[int, str]:
+    """`forecast-ledger ARGS` on `database_url`, in this process: (exit status, output)."""
+    get_settings.cache_clear()  # the command reads its settings from the environment given
+    try:
+        result = CliRunner().invoke(
+            app, list(args), env={"FORECAST_LEDGER_DATABASE_URL": database_url}
+        )
+    finally:
+        get_settings.cache_clear()
+    return result.exit_code, result.output

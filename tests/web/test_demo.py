@@ -14,6 +14,7 @@ from web.demo.kind_claims import (
     CHART_OPTIONS,
     CHART_SLUG,
     LIVE_KIND_CLAIMS,
+    PRICE_SLUG,
     REVENUE_OUTCOME,
     REVENUE_SLUG,
     VIDEO_SLUG,
@@ -177,3 +178,16 @@ def test_the_essay_is_a_claimant_with_a_record_on_first_run(
     assert listed["sora-lifetime-revenue-above-5m"]["hit"] is True
     board = client.get("/api/v1/claimants").json()["items"]
     assert board[0]["slug"] == "seed-essay"
+
+
+def test_a_visitor_finds_an_open_claim_of_every_kind(
+    db: Database, client: TestClient, clock: FakeClock
+) -> None:
+    _seeded(db, clock)
+    listed = client.get("/api/v1/claims", params={"status": "open", "limit": 50}).json()
+    assert {c["kind"] for c in listed["items"]} == {"binary", "numeric", "date", "multiple_choice"}
+    price = client.get(f"/api/v1/claims/{PRICE_SLUG}").json()
+    assert (price["kind"], price["unit"], price["forecasters"]) == ("numeric", "USD", 5)
+    assert 0.1 < price["crowd"]["quantiles"]["0.5"] < 10  # dollars a minute
+    page = client.get(f"/claims/{PRICE_SLUG}").text
+    assert '<polygon class="crowd"' in page and "Crowd median" in page

@@ -2,28 +2,14 @@
 
 import pytest
 from fastapi.testclient import TestClient
-from typer.testing import CliRunner
 
 from claims.errors import Invalid
 from forecasts.accounts.handles import is_reserved
 from forecasts.accounts.service import create_account
 from forecasts.archive.verify import verify_database
 from tests.conftest import Tokens
-from tests.factories import T0, auth, claim_body, make_claim
-from web.cli import app
+from tests.factories import T0, auth, claim_body, make_claim, run_cli
 from web.db import Database
-from web.settings import get_settings
-
-
-def _cli(database_url: str, *args: str) -> tuple[int, str]:
-    get_settings.cache_clear()
-    try:
-        result = CliRunner().invoke(
-            app, list(args), env={"FORECAST_LEDGER_DATABASE_URL": database_url}
-        )
-    finally:
-        get_settings.cache_clear()
-    return result.exit_code, result.output
 
 
 def test_a_bad_cursor_is_reported_in_the_query(client: TestClient) -> None:
@@ -81,7 +67,7 @@ def test_look_alikes_of_the_crowd_are_reserved(
     assert is_reserved(handle) and is_reserved(handle, staff=True)
     with db.writing() as session, pytest.raises(Invalid, match="reserved"):
         create_account(session, handle, role="forecaster", now=T0)
-    code, output = _cli(database_url, "user", "add", handle)
+    code, output = run_cli(database_url, "user", "add", handle)
     assert code == 2 and "reserved" in output and "Traceback" not in output
 
 
@@ -92,7 +78,7 @@ def test_staff_look_alikes_are_reserved_on_sign_up_only(
     assert is_reserved(handle, staff=True) and not is_reserved(handle)
     with db.writing() as session, pytest.raises(Invalid, match="reserved"):
         create_account(session, handle, role="forecaster", now=T0, self_chosen=True)
-    code, output = _cli(database_url, "user", "add", handle, "--role", "admin")
+    code, output = run_cli(database_url, "user", "add", handle, "--role", "admin")
     assert code == 0, output  # an operator may name staff accounts so
 
 

@@ -15,6 +15,7 @@ REVENUE_OUTCOME = 2.1e6  # the essay: about $2.1 million in lifetime in-app reve
 REVENUE_NOTE = "The seed essay: about $2.1 million in lifetime in-app revenue."
 CHART_SLUG = "top-grossing-photo-video-app-end-2026"
 VIDEO_SLUG = "chat-assistant-native-video-date"
+PRICE_SLUG = "generated-video-minute-price-end-2027"
 
 REVENUE: dict[str, Any] = {
     "slug": REVENUE_SLUG,
@@ -66,7 +67,25 @@ VIDEO: dict[str, Any] = {
     "open_lower_bound": False,
     "rules": [],
 }
-LIVE_KIND_CLAIMS = [CHART, VIDEO]
+PRICE: dict[str, Any] = {
+    "slug": PRICE_SLUG,
+    "kind": "numeric",
+    "title": "What does a minute of generated video cost through the cheapest major API at the "
+    "end of 2027?",
+    "description": "The essay's cost argument as a number: the cheaper a minute of video, the "
+    "more it is a feature of the assistants rather than a product of its own.",
+    "resolution_criteria": "The lowest list price in US dollars of one minute of 1080p video "
+    "generated through the public API of OpenAI, Google, Runway, Luma, Kling or Pika, as the "
+    "provider's pricing page shows it on 31 December 2027. Resolved by editors.",
+    "tags": ["video", "costs"],
+    "closes_at": "2027-12-31T00:00:00Z",
+    "range_min": 0.01,
+    "range_max": 100.0,
+    "log_scale": True,
+    "unit": "USD",
+    "rules": [],
+}
+LIVE_KIND_CLAIMS = [CHART, VIDEO, PRICE]
 
 # where the forecasters start on each option, before their own leanings
 _CHART_PRIOR = [0.45, 0.15, 0.12, 0.13, 0.15]
@@ -104,6 +123,17 @@ def video_quantiles(persona: Persona) -> list[list[Any]]:
     days = [median - spread, median, median + spread]
     when = [day.strftime("%Y-%m-%dT00:00:00Z") for day in days]
     return [[0.25, when[0]], [0.5, when[1]], [0.75, when[2]]]
+
+
+def price_quantiles(persona: Persona) -> list[list[float]]:
+    """A persona's 10%, 50% and 90% quantiles of the price of a minute, in dollars."""
+    rng = random.Random(f"{persona.handle}:{PRICE_SLUG}")
+    centre = math.log(1.5) + rng.gauss(0, 0.5)  # about $1.50 a minute, give or take
+    spread = 0.6 + 2 * persona.noise
+    return [
+        [level, round(math.exp(centre + z * spread), 2)]
+        for level, z in ((0.1, -_Z90), (0.5, 0.0), (0.9, _Z90))
+    ]
 
 
 def revenue_moments(persona: Persona, start: datetime, end: datetime) -> list[datetime]:

@@ -34,8 +34,10 @@ from web.demo.histories import FORECASTERS, PERSONAS, Persona, settled_history, 
 from web.demo.kind_claims import (
     CHART_SLUG,
     LIVE_KIND_CLAIMS,
+    PRICE_SLUG,
     SETTLED_KIND_CLAIMS,
     chart_probabilities,
+    price_quantiles,
     video_quantiles,
 )
 
@@ -171,4 +173,6 @@ def _kind_body(slug: str, persona: Persona) -> tuple[str, Any] | None:
     body: dict[str, Any] = {"quantiles": video_quantiles(persona)}
     if slug == CHART_SLUG:
         body = {"probabilities": chart_probabilities(persona)}
+    elif slug == PRICE_SLUG:
+        body = {"quantiles": price_quantiles(persona)}
     return ForecastIn.model_validate(body).values()

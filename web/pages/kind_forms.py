@@ -5,6 +5,7 @@ A percentage per option, or two to five (chance, value) rows, read into the API'
 back as sentences a person can act on, and the form keeps what was typed.
 """
 
+import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -76,7 +77,7 @@ def quantile_form(
             for part in "qx"
         }
     )
-    pairs: list[list[float | str]] = []
+    rows_given: list[tuple[float, float, float | str]] = []  # (level, value, as sent)
     what = "a date like 2027-06-30" if quantity.is_date else "a number like 2100000"
     for row in rows:
         level_text, value_text = form.values[f"q_{row}"], form.values[f"x_{row}"]
@@ -99,13 +100,32 @@ def quantile_form(
         shown: float | str = value
         if quantity.is_date:
             shown = datetime.fromtimestamp(value, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        pairs.append([round(level / 100, 10), shown])
+        rows_given.append((round(level / 100, 10), value, shown))
     if form.errors:
         return form
-    if not 2 <= len(pairs) <= len(FORM_LEVELS):
+    if not 2 <= len(rows_given) <= len(FORM_LEVELS):
         form.errors.append(f"Give a value in two to {len(FORM_LEVELS)} rows.")
         return form
+    rows_given.sort()  # rows in any order: the chances say which is which
+    form.errors.extend(_order_problems(rows_given))
+    if form.errors:
+        return form
+    pairs = [[level, shown] for level, _, shown in rows_given]
     return _body(form, {"quantiles": pairs, "rationale": rationale})
+
+
+def _order_problems(rows: Sequence[tuple[float, float, float | str]]) -> list[str]:
+    """What is wrong with the order of (chance, value) rows sorted by chance, in the form's
+    words rather than the API's."""
+    levels = [level for level, _, _ in rows]
+    if len(set(levels)) < len(levels):
+        return ["Two rows have the same chance: give each row its own."]
+    if any(a[1] >= b[1] for a, b in itertools.pairwise(rows)):
+        return [
+            "A higher chance needs a larger value: the values must grow with the chances "
+            "(quantile values must be strictly increasing)."
+        ]
+    return []
 
 
 def _body(form: ForecastForm, data: dict[str, object]) -> ForecastForm:

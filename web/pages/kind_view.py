@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from claims.models import Claim
-from claims.outcome_space import Space
+from claims.outcome_space import Space, outcome_of_record
 from claims.states import ClaimKind
 from forecasts.ledger.packing import unpack
 from forecasts.score_math.distributions import Scale
@@ -96,6 +96,24 @@ def _facts(claim: Claim, quantity: Quantity | None) -> list[tuple[str, str]]:
     return facts
 
 
+def outcome_text(claim: Claim) -> str | None:
+    """The outcome in words, for every kind: 'yes', an option, '2.1M USD', '30 Jun 2027'
+    (not the stored number or time); None before it is known."""
+    quantity = quantity_of(claim)
+    if quantity is not None and claim.outcome_value is not None:
+        return quantity.text(claim.outcome_value)
+    return claim.outcome
+
+
+def recorded_text(claim: Claim, recorded: Any) -> str | None:
+    """An outcome as a ledger entry records it (a token, a number, an ISO time) in words."""
+    if recorded is None:
+        return None
+    token, value = outcome_of_record(claim.kind, recorded)
+    quantity = quantity_of(claim)
+    return token if value is None or quantity is None else quantity.text(value)
+
+
 def _mine(out: ClaimOut) -> dict[str, Any] | None:
     return out.my_forecast.model_dump() if out.my_forecast is not None else None
 
@@ -144,7 +162,7 @@ def kind_view(
     quantity = quantity_of(claim)
     mine = _mine(out)
     view = KindView(claim.kind, quantity, list(claim.options or []), _facts(claim, quantity))
-    view.outcome = dict(view.facts).get("Outcome") or claim.outcome
+    view.outcome = outcome_text(claim)
     if mine is not None:
         view.mine = _words(claim, quantity, mine.get("probabilities"), mine.get("cdf"))
     if claim.kind == ClaimKind.MULTIPLE_CHOICE:

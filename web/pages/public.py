@@ -29,7 +29,7 @@ from web.context import AppContext
 from web.deps import Ctx, ReadSession
 from web.pages.charts import calibration_plot, history_chart, sparkline
 from web.pages.kind_forms import ForecastForm
-from web.pages.kind_view import crowd_words, forecast_words, kind_view
+from web.pages.kind_view import crowd_words, forecast_words, kind_view, outcome_text, recorded_text
 from web.pages.rendering import render
 from web.pages.routing import page_router
 from web.pages.session import Page, PageState
@@ -81,7 +81,10 @@ def index(
         assert claim.id is not None
         history = histories[claim.id]
         spark = sparkline(history, start=claim.opens_at, end=_chart_end(claim, now))
-        rows.append({"claim": item, "spark": spark, "kind_crowd": crowd_words(claim, item)})
+        words = crowd_words(claim, item)
+        rows.append(
+            {"claim": item, "spark": spark, "kind_crowd": words, "outcome": outcome_text(claim)}
+        )
     tags = tags_in_use(session, drafts=sees_drafts(page.me))
     context = dict(
         rows=rows,
@@ -131,7 +134,7 @@ def claim_response(
         claim=out,
         chart=chart,
         kinds=kinds,
-        timeline=_timeline(session, claim.id),
+        timeline=_timeline(session, claim),
         snapshots=snapshots,
         withheld={
             s.id
@@ -148,10 +151,10 @@ def claim_response(
     return render(request, "claim.html", context, status_code=422 if typed else 200)
 
 
-def _timeline(session: Session, claim_id: int) -> list[dict[str, Any]]:
+def _timeline(session: Session, claim: Claim) -> list[dict[str, Any]]:
     entries = session.exec(
         select(LedgerEntry)
-        .where(LedgerEntry.claim_id == claim_id, col(LedgerEntry.kind).not_in(_FORECAST_KINDS))
+        .where(LedgerEntry.claim_id == claim.id, col(LedgerEntry.kind).not_in(_FORECAST_KINDS))
         .order_by(col(LedgerEntry.seq))
     )
     timeline = []
@@ -163,7 +166,7 @@ def _timeline(session: Session, claim_id: int) -> list[dict[str, Any]]:
                 "kind": entry.kind.replace("_", " "),
                 "at": entry.created_at,
                 "hash": entry.hash,
-                "outcome": payload.get("outcome"),
+                "outcome": recorded_text(claim, payload.get("outcome")),
                 "note": payload.get("note"),
                 "by": payload.get("by") or payload.get("handle"),
                 "reveals": len(payload.get("reveals", [])),
@@ -258,8 +261,11 @@ def forecaster_page(
     request: Request, handle: str, session: ReadSession, ctx: Ctx, page: Page
 ) -> Response:
     profile = ctx.profile(session, handle)
+    slugs = [score.claim for score in profile.scores]
+    claims = session.exec(select(Claim).where(col(Claim.slug).in_(slugs))).all()
     context = dict(
         profile=profile,
+        outcomes={claim.slug: outcome_text(claim) for claim in claims},
         plot=calibration_plot(profile.calibration),
         crowd=CROWD_HANDLE,
     )

@@ -60,6 +60,9 @@ def parse_date(text: str) -> float:
     return when.timestamp()
 
 
+_DOLLARS = ("USD", "US$", "$")  # units for which a leading $ is the unit itself
+
+
 def parse_number(text: str) -> float:
     """A typed number: '2100000', '2,100,000', '2.1e6', '2.1M'; ValueError if it is not one."""
     cleaned = text.strip().replace(",", "").replace("_", "").replace(" ", "")
@@ -95,7 +98,15 @@ class Quantity:
         return date_field(value) if self.is_date else exact(value)
 
     def parse(self, text: str) -> float:
-        return parse_date(text) if self.is_date else parse_number(text)
+        """A typed value; a number may carry the claim's unit ('4 USD', and '$4' for dollars)."""
+        if self.is_date:
+            return parse_date(text)
+        cleaned = text.strip()
+        if self.unit:
+            cleaned = cleaned.removesuffix(self.unit).rstrip()
+        if self.unit.upper() in _DOLLARS:
+            cleaned = cleaned.removeprefix("$")
+        return parse_number(cleaned)
 
     def ticks(self, count: int = 5) -> list[tuple[float, str]]:
         """Axis marks as (u, label): round numbers, decades on a log scale, dates as dates."""
