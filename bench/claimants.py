@@ -141,6 +141,7 @@ def rebuild(url: str) -> float:
 
 
 def re_resolve(url: str) -> float:
+    import web.notifications  # noqa: F401  (a settlement's events take the API's shapes)
     from claims.lifecycle import get_claim
     from forecasts.resolution.settle import settle_claim
     from web.db import Database
