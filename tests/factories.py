@@ -1,9 +1,12 @@
 """Keyword-only builders for tests: accounts with tokens, claims, a controllable clock."""
 
+import os
+import shutil
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
 from typer.testing import CliRunner
@@ -210,3 +213,15 @@ def run_cli(database_url: str, *args: str) -> tuple[int, str]:
     finally:
         get_settings.cache_clear()
     return result.exit_code, result.output
+
+
+def openssl() -> str:
+    """The openssl command; without it the TLS tests skip, except in CI (CI=true), where it
+    is a failure, as a missing browser is (tests/browser/conftest.py)."""
+    found = shutil.which("openssl")
+    if found is not None:
+        return found
+    message = "openssl is missing: apt-get install -y openssl"
+    if os.environ.get("CI") == "true":
+        pytest.fail(message)
+    pytest.skip(message)

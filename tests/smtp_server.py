@@ -18,6 +18,7 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from forecasts.notify.email.sending import Mailer
 from tests.e2e.conftest import free_port
+from tests.factories import openssl
 from web.settings import Settings
 
 USER, PASSWORD = "mailer", "s3cret-smtp-password"
@@ -98,7 +99,7 @@ class Certificates:
 
 
 def _openssl(*args: str | Path, cwd: Path) -> None:
-    subprocess.run(["openssl", *map(str, args)], cwd=cwd, check=True, capture_output=True)
+    subprocess.run([openssl(), *map(str, args)], cwd=cwd, check=True, capture_output=True)
 
 
 def _server_certificate(directory: Path, name: str, alt: str) -> tuple[Path, Path]:

@@ -1,6 +1,5 @@
 """Evidence servers: 127.0.0.1 is the allowed one, 127.0.0.2 the forbidden one."""
 
-import shutil
 import ssl
 import subprocess
 from collections.abc import Iterator
@@ -9,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.claims.evidence_server import TLS_NAME, EvidenceServer
+from tests.factories import openssl
 
 
 @pytest.fixture(scope="session")
@@ -40,12 +40,10 @@ def forbidden_server(_servers: tuple[EvidenceServer, EvidenceServer]) -> Evidenc
 @pytest.fixture(scope="session")
 def certificate(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A self-signed certificate (and key beside it) for `TLS_NAME`, made by openssl."""
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl is not installed")
     folder = tmp_path_factory.mktemp("tls")
     cert, key = folder / "cert.pem", folder / "key.pem"
     command = [
-        *("openssl", "req", "-x509", "-nodes", "-days", "2"),
+        *(openssl(), "req", "-x509", "-nodes", "-days", "2"),
         *("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"),
         *("-keyout", str(key), "-out", str(cert)),
         *("-subj", f"/CN={TLS_NAME}", "-addext", f"subjectAltName=DNS:{TLS_NAME}"),

@@ -154,3 +154,15 @@ def test_smtps_to_a_starttls_port_is_retried_with_the_reason(
         assert run_email(db.write_engine, clock, mailer) == 0
     assert server.mailbox.logins == []
     _assert_retried_without_sending(db, caplog, "WRONG_VERSION_NUMBER")
+
+
+def test_missing_openssl_skips_locally_and_fails_in_ci(monkeypatch: pytest.MonkeyPatch) -> None:
+    import tests.factories as factories
+
+    monkeypatch.setattr(factories.shutil, "which", lambda _name: None)
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception):
+        factories.openssl()
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception):
+        factories.openssl()
