@@ -324,7 +324,14 @@ def pinned_request(
 
 
 class Refused(ValueError):
-    """A URL the address guard will not reach; the message names no resolved address."""
+    """A URL the address guard will not reach; the message names no resolved address.
+
+    `by_address`: refused for what its host resolves to (or for not resolving), rather than
+    for the URL's own text (scheme, credentials, no host)."""
+
+    def __init__(self, message: str, *, by_address: bool = False) -> None:
+        super().__init__(message)
+        self.by_address = by_address
 
 
 async def vet_url(
@@ -333,9 +340,12 @@ async def vet_url(
     """The parsed URL and the address to connect to, by the fetcher's rules; else `Refused`."""
     try:
         target = _parse_url(url)
-        return target, await _vet(target, policy, resolver or _resolve)
     except _Failure as exc:
         raise Refused(exc.public) from None
+    try:
+        return target, await _vet(target, policy, resolver or _resolve)
+    except _Failure as exc:
+        raise Refused(exc.public, by_address=True) from None
 
 
 async def _read_capped(response: httpx.Response, max_bytes: int) -> tuple[bytes, str | None]:

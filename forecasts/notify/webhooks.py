@@ -24,6 +24,14 @@ def new_secret() -> str:
     return SECRET_PREFIX + secrets.token_hex(32)
 
 
+# One text for every refusal by address: "cannot resolve" beside "not a public address"
+# told any account which internal names exist (decisions.md, session 6).
+HOST_REFUSED = (
+    "must be an https URL (port 443 or 80) whose host resolves only to public addresses, "
+    "or to addresses in the site's allow list"
+)
+
+
 def check_url(url: str, policy: FetchPolicy, resolver: Resolver | None = None) -> str:
     """The URL if a webhook may POST to it: the evidence fetcher's guard, now (422 if not).
 
@@ -36,7 +44,9 @@ def check_url(url: str, policy: FetchPolicy, resolver: Resolver | None = None) -
         if httpx.URL(url).userinfo:
             raise Invalid("url", "must not carry credentials")
         asyncio.run(vet_url(url, policy, resolver))
-    except (Refused, httpx.InvalidURL) as exc:
+    except Refused as exc:
+        raise Invalid("url", HOST_REFUSED if exc.by_address else str(exc)) from None
+    except httpx.InvalidURL as exc:
         raise Invalid("url", str(exc)) from None
     return url
 

@@ -127,3 +127,25 @@ def test_registrations_at_once_stay_within_ten_and_each_url_once(
             client.delete(f"{HOOKS}/{held[-1]['id']}", headers=auth(tokens.alice)).status_code
             == 204
         )
+
+
+def test_a_refused_host_says_nothing_of_what_it_resolves_to(
+    client: TestClient, tokens: Tokens
+) -> None:
+    """Unresolvable, private, plain http or an odd port: one answer, so registering webhooks
+    cannot map which internal names exist or where they point."""
+    answers = set()
+    for url in (
+        "https://does-not-exist.invalid/x",  # RFC 2606: never resolves
+        "https://10.0.0.1/x",  # private
+        "https://127.0.0.2/x",  # loopback, outside the tests' allow list
+        "http://93.184.216.34/x",  # plain http to a public address
+        "https://93.184.216.34:8443/x",  # a port not allowed
+    ):
+        body = {"url": url, "events": ["claim.closed"]}
+        refused = client.post(HOOKS, json=body, headers=auth(tokens.alice))
+        assert refused.status_code == 422, refused.text
+        [problem] = refused.json()["detail"]
+        answers.add(problem["msg"])
+        assert "10.0.0.1" not in problem["msg"] and "resolve " not in problem["msg"]
+    assert len(answers) == 1, answers
