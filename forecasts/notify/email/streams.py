@@ -30,15 +30,18 @@ _STREAM_OF = {
 }
 
 
+def _subscribed(stream: str) -> tuple[Any, Any]:
+    """The conditions of an address that gets `stream`: confirmed, and the stream not off."""
+    return col(EmailAddress.confirmed_at).is_not(None), col(getattr(EmailAddress, stream)) != "off"
+
+
 def _subscribers(session: Session, stream: str) -> list[EmailAddress]:
-    mode = getattr(EmailAddress, stream)
-    return list(
-        session.exec(
-            select(EmailAddress).where(
-                col(EmailAddress.confirmed_at).is_not(None), col(mode) != "off"
-            )
-        )
-    )
+    return list(session.exec(select(EmailAddress).where(*_subscribed(stream))))
+
+
+def _facts_of(claim: Claim) -> dict[str, Any]:
+    """What an item says of its claim, read from the claim itself."""
+    return {"slug": claim.slug, "title": claim.title, "closes_at": stamp(claim.closes_at)}
 
 
 def _claim_facts(data: dict[str, Any]) -> dict[str, Any]:
@@ -81,12 +84,7 @@ def _items_for(session: Session, event: Event) -> list[tuple[EmailAddress, dict[
         claim = session.get(Claim, event.claim_id)
         if row is None or row.confirmed_at is None or row.scores == "off" or claim is None:
             return []
-        facts = {  # the event names its claim by slug
-            "slug": claim.slug,
-            "title": claim.title,
-            "closes_at": stamp(claim.closes_at),
-            "tags": [],
-        }
+        facts = {**_facts_of(claim), "tags": []}  # the event names its claim by slug
         score = event.data.get("score")
         return [(row, {**facts, "outcome": event.data.get("outcome"), "score": score})]
     return []
@@ -160,12 +158,7 @@ def collect_stale(session: Session, now: datetime) -> int:
     so standings that are not yet stale for their owners never fill a batch and keep
     stale ones of other owners from being read."""
     days_in_use = session.exec(
-        select(EmailAddress.stale_after_days)
-        .where(
-            col(EmailAddress.confirmed_at).is_not(None),
-            col(EmailAddress.stale_forecasts) != "off",
-        )
-        .distinct()
+        select(EmailAddress.stale_after_days).where(*_subscribed("stale_forecasts")).distinct()
     ).all()
     made = 0
     for days in sorted(days_in_use):
@@ -178,9 +171,7 @@ def collect_stale(session: Session, now: datetime) -> int:
                 )
             )
             facts = {
-                "slug": claim.slug,
-                "title": claim.title,
-                "closes_at": stamp(claim.closes_at),
+                **_facts_of(claim),
                 **_mine(claim, standing.probability, standing.distribution),
                 "forecast_at": stamp(standing.at),
             }
@@ -216,8 +207,7 @@ def _stale(
                 _standing(),
                 EmailAddress.stale_after_days == days,
                 col(Standing.at) <= now - timedelta(days=days),
-                col(EmailAddress.confirmed_at).is_not(None),
-                col(EmailAddress.stale_forecasts) != "off",
+                *_subscribed("stale_forecasts"),
                 Claim.state == ClaimState.PUBLISHED,
                 col(Claim.opens_at) <= now,
                 col(Claim.closes_at) > now,
